@@ -1,0 +1,1 @@
+"""HTTP API: app factory, blueprints, schemas, auth and wiring of the domains."""

@@ -1,0 +1,122 @@
+"""The ``arbitration`` command: serve, db upgrade, accounts, demo, audit, lifecycle."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from api.config import Config
+from arbitration import accounts, lifecycle, schema
+from arbitration.audit import verify_chains
+from arbitration.clock import SystemClock
+from arbitration.db import database_url_from_env, make_engine, unit_of_work
+from arbitration.policy import PolicyError
+
+
+def _config() -> Config:
+    try:
+        return Config.from_env()
+    except PolicyError as error:
+        raise click.ClickException(f"bad policy: {error}") from error
+
+
+@click.group()
+def main() -> None:
+    """Dispute arbitration engine for marketplaces."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Serve the HTTP API."""
+    import waitress
+
+    from api.app import create_app
+
+    config = _config()
+    app = create_app(config)
+    click.echo(f"Arbitration engine listening on http://{host}:{port}  (API docs: /v1/docs)")
+    click.echo(f"Database: {config.database_url}")
+    sys.stdout.flush()
+    waitress.serve(app, host=host, port=port, threads=8, ident="arbitration")
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or update the schema to the newest revision."""
+    url = database_url_from_env()
+    schema.upgrade(url)
+    click.echo(f"Schema up to date: {url}")
+
+
+@main.group("accounts")
+def accounts_group() -> None:
+    """Accounts and tokens."""
+
+
+@accounts_group.command("create")
+@click.option("--role", required=True, type=click.Choice(accounts.ROLES))
+@click.option("--name", "display_name", required=True)
+@click.option("--id", "account_id", default=None, help="defaults to a generated id")
+@click.option("--json", "as_json", is_flag=True, help='print exactly {"id": ..., "token": ...}')
+def accounts_create(role: str, display_name: str, account_id: str | None, as_json: bool) -> None:
+    """Create an account and print its first token (shown once)."""
+    engine = make_engine(database_url_from_env())
+    with unit_of_work(engine) as session:
+        account, token = accounts.create_account(
+            session,
+            role=role,
+            display_name=display_name,
+            account_id=account_id,
+            at=SystemClock().now(),
+        )
+    if as_json:
+        click.echo(json.dumps({"id": account.id, "token": token}))
+    else:
+        click.echo(f"account: {account.id} ({role})\ntoken:   {token}")
+
+
+@main.command()
+@click.option("--if-empty", is_flag=True, help="only fill a database that has no accounts yet")
+def demo(if_empty: bool) -> None:
+    """Fill the database with a believable marketplace and print tokens to try it with."""
+    from api import demo as demo_data
+
+    config = _config()
+    tokens = demo_data.load_or_create(
+        make_engine(config.database_url), policy=config.policy, only_if_empty=if_empty
+    )
+    click.echo(demo_data.describe(tokens))
+
+
+@main.group()
+def audit() -> None:
+    """The audit trail."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Recompute every dispute's hash chain and name the first broken link."""
+    engine = make_engine(database_url_from_env())
+    with unit_of_work(engine, read_only=True) as session:
+        report = verify_chains(session)
+    if report.ok:
+        click.echo(f"OK: {report.events} events in {report.disputes} disputes verify.")
+        return
+    for link in report.broken:
+        click.echo(f"BROKEN: {link}", err=True)
+    sys.exit(1)
+
+
+@main.command("lifecycle")
+def lifecycle_diagram() -> None:
+    """Print the lifecycle as a Mermaid diagram, generated from the table."""
+    click.echo(lifecycle.mermaid_diagram(), nl=False)

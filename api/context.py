@@ -1,0 +1,85 @@
+"""What a request works with: the engine's services, the caller, and one unit of work per request.
+
+``perform`` is where a view's work runs: one transaction, with the ``Idempotency-Key`` claimed
+inside it, so the key, the change and the stored response commit or vanish together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app, g, request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from arbitration import idempotency
+from arbitration.accounts import Caller, authenticate
+from arbitration.clock import Clock
+from arbitration.db import unit_of_work
+from arbitration.errors import ValidationFailed
+from arbitration.policy import Policy
+
+EXTENSION_KEY = "arbitration"
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class Services:
+    engine: Engine
+    policy: Policy
+    clock: Clock
+
+
+def services() -> Services:
+    return current_app.extensions[EXTENSION_KEY]
+
+
+def caller() -> Caller:
+    """The authenticated caller of this request (401 without a valid token)."""
+    if "caller" not in g:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        with unit_of_work(services().engine, read_only=True) as session:
+            g.caller = authenticate(
+                session,
+                token=token.strip() if scheme.lower() == "bearer" else None,
+                on_behalf_of=request.headers.get("On-Behalf-Of"),
+            )
+    return g.caller
+
+
+def read(work: Callable[[Session], Any]) -> Any:
+    """Run read-only work in a deferred transaction that never blocks writers."""
+    with unit_of_work(services().engine, read_only=True) as session:
+        return work(session)
+
+
+def perform(work: Callable[[Session], tuple[Any, int]]) -> tuple[Any, int]:
+    """Run a change in one unit of work, honouring ``Idempotency-Key`` (DESIGN §9)."""
+    who = caller()
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise ValidationFailed(
+            "bad Idempotency-Key", details={"Idempotency-Key": ["1 to 255 characters"]}
+        )
+    at = services().clock.now()
+    with unit_of_work(services().engine) as session:
+        if key is not None:
+            body = request.get_json(silent=True) if request.content_length else {}
+            earlier = idempotency.claim(
+                session,
+                account_id=who.id,
+                key=key,
+                request_fingerprint=idempotency.fingerprint(request.method, request.path, body),
+                at=at,
+            )
+            if earlier is not None:
+                return earlier.response, earlier.status_code or 200
+        response, status = work(session)
+        if key is not None:
+            idempotency.remember(
+                session, account_id=who.id, key=key, status_code=status, body=response
+            )
+    return response, status

@@ -1,0 +1,172 @@
+"""A believable marketplace for trying the engine: people, orders, and disputes at several stages.
+
+Everything goes through the same use cases the API calls, with time moved along a clock that
+starts a few days back so deadlines and timelines look lived-in. Tokens are written to a file next
+to the working directory so ``make run`` can show them again on later starts.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from arbitration import accounts, disputes, flows, orders
+from arbitration.accounts import Caller
+from arbitration.clock import ManualClock, SystemClock
+from arbitration.db import unit_of_work
+from arbitration.models import Account
+from arbitration.policy import Policy
+
+TOKENS_FILE = Path("arbitration-demo-tokens.json")
+
+PEOPLE = [
+    ("platform", "platform", "Marketplace service"),
+    ("admin", "admin", "Ada Admin"),
+    ("arbitrator", "arbitrator", "Arun Arbitrator"),
+    ("senior", "senior_arbitrator", "Sofia Senior"),
+    ("trust", "trust_safety", "Tomas Trust"),
+    ("alice", "buyer", "Alice Wong"),
+    ("bob", "buyer", "Bob Martin"),
+    ("chen", "buyer", "Chen Li"),
+    ("acme-gadgets", "seller", "Acme Gadgets"),
+    ("bright-home", "seller", "Bright Home Goods"),
+]
+
+# order id, buyer, seller, status, lines (listing, title, quantity, unit price in cents)
+ORDERS = [
+    (
+        "ord-1001",
+        "alice",
+        "acme-gadgets",
+        "delivered",
+        [("lst-earbuds", "Wireless earbuds", 1, 5999)],
+    ),
+    ("ord-1002", "bob", "acme-gadgets", "shipped", [("lst-charger", "65W USB-C charger", 2, 2499)]),
+    ("ord-1003", "chen", "bright-home", "delivered", [("lst-lamp", "Ceramic table lamp", 1, 8900)]),
+    (
+        "ord-1004",
+        "alice",
+        "bright-home",
+        "delivered",
+        [("lst-kettle", "Gooseneck kettle", 1, 4500)],
+    ),
+    ("ord-1005", "bob", "bright-home", "paid", [("lst-rug", "Wool rug 120x180", 1, 15900)]),
+    ("ord-1006", "chen", "acme-gadgets", "delivered", [("lst-watch", "Smart watch", 1, 12900)]),
+    ("ord-1007", "alice", "acme-gadgets", "delivered", [("lst-cable", "Braided cable 2m", 3, 899)]),
+    (
+        "ord-tour",
+        "alice",
+        "acme-gadgets",
+        "delivered",
+        [("lst-speaker", "Bluetooth speaker", 1, 3999)],
+    ),
+]
+
+
+def _is_empty(engine: Engine) -> bool:
+    with unit_of_work(engine, read_only=True) as session:
+        return not session.scalar(select(func.count()).select_from(Account))
+
+
+def load_or_create(engine: Engine, *, policy: Policy, only_if_empty: bool) -> dict[str, str] | None:
+    """Create the demo (or, with ``only_if_empty`` on a used database, reread its tokens)."""
+    if only_if_empty and not _is_empty(engine):
+        return json.loads(TOKENS_FILE.read_text()) if TOKENS_FILE.exists() else None
+    tokens = create(engine, policy=policy)
+    TOKENS_FILE.write_text(json.dumps(tokens, indent=2) + "\n")
+    return tokens
+
+
+def create(engine: Engine, *, policy: Policy) -> dict[str, str]:
+    clock = ManualClock(SystemClock().now() - timedelta(days=3))
+    tokens: dict[str, str] = {}
+    with unit_of_work(engine) as session:
+        for account_id, role, name in PEOPLE:
+            _, tokens[account_id] = accounts.create_account(
+                session, role=role, display_name=name, account_id=account_id, at=clock.now()
+            )
+        platform = Caller(session.get(Account, "platform"))  # type: ignore[arg-type]
+        for order_id, buyer, seller, status, lines in ORDERS:
+            snapshot = orders.OrderIn(
+                buyer_id=buyer,
+                seller_id=seller,
+                amount=sum(quantity * price for _, _, quantity, price in lines),
+                currency="USD",
+                status=status,
+                items=tuple(orders.LineIn(*line) for line in lines),
+            )
+            orders.put_order(
+                session, caller=platform, order_id=order_id, order_in=snapshot, at=clock.now()
+            )
+    _play_disputes(engine, policy=policy, clock=clock)
+    return tokens
+
+
+def _play_disputes(engine: Engine, *, policy: Policy, clock: ManualClock) -> None:
+    """Walk disputes to different stages, an hour or so apart, the way people would."""
+
+    def who(session: Session, account_id: str) -> Caller:
+        return Caller(session.get(Account, account_id))  # type: ignore[arg-type]
+
+    def file(order_id: str, buyer: str, reason: str, remedy: str, amount: int, text: str) -> str:
+        clock.advance(timedelta(hours=1))
+        with unit_of_work(engine) as session:
+            dispute = disputes.file_dispute(
+                session,
+                caller=who(session, buyer),
+                dispute_in=disputes.DisputeIn(order_id, reason, remedy, amount, text, "app"),
+                policy=policy,
+                at=clock.now(),
+            )
+            return dispute.id
+
+    def step(dispute_id: str, account_id: str, action: str, **params: Any) -> None:
+        clock.advance(timedelta(hours=2))
+        with unit_of_work(engine) as session:
+            flows.act(
+                session,
+                dispute_id=dispute_id,
+                action=action,
+                caller=who(session, account_id),
+                params=params,
+                policy=policy,
+                at=clock.now(),
+            )
+
+    file(
+        "ord-1001", "alice", "not_as_described", "refund_only", 5999, "Left earbud does not charge."
+    )
+    rug = file("ord-1005", "bob", "not_received", "refund_only", 15900, "Ordered two weeks ago.")
+    step(rug, "bright-home", "offer", amount=8000, note="Half back, the courier is late.")
+    lamp = file("ord-1003", "chen", "damaged", "return_and_refund", 8900, "Lamp base cracked.")
+    step(lamp, "bright-home", "accept")
+    step(lamp, "chen", "ship_return", carrier="UPS", tracking_number="1Z999AA10123456784")
+    kettle = file("ord-1004", "alice", "quality_issue", "refund_only", 4500, "Lid does not close.")
+    step(kettle, "bright-home", "reject", reason="Works as shown in the listing video.")
+    watch = file("ord-1006", "chen", "counterfeit", "refund_only", 12900, "Serial number invalid.")
+    step(watch, "acme-gadgets", "reject", reason="Genuine stock from the distributor.")
+    step(watch, "chen", "escalate", reason="The brand's site says the serial is fake.")
+    charger = file("ord-1002", "bob", "wrong_item", "refund_only", 2499, "Got a 30W charger.")
+    step(charger, "acme-gadgets", "accept")
+    cable = file("ord-1007", "alice", "missing_parts", "refund_only", 899, "One cable missing.")
+    step(cable, "acme-gadgets", "offer", amount=850, note="Sorry! Refunding the cable.")
+    step(cable, "alice", "accept_offer")
+
+
+def describe(tokens: dict[str, str] | None) -> str:
+    if tokens is None:
+        return (
+            "The database already has accounts but no demo tokens file; create a token with\n"
+            "  arbitration accounts create --role buyer --name 'Me'"
+        )
+    lines = [
+        'Demo tokens (try: curl -H "Authorization: Bearer $ALICE" localhost:8000/v1/disputes):'
+    ]
+    for account_id, token in tokens.items():
+        lines.append(f"  export {account_id.upper().replace('-', '_')}={token}")
+    return "\n".join(lines)

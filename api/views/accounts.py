@@ -1,0 +1,70 @@
+"""Accounts: the platform provisions buyers and sellers, an admin provisions staff."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from api.context import caller, perform, read, services
+from api.schemas.accounts import AccountIn, AccountOut, TokenOut
+from arbitration import accounts
+from arbitration.errors import NotFound
+from arbitration.models import Account
+
+blp = Blueprint("accounts", __name__, url_prefix="/v1", description="Accounts and tokens")
+
+
+@blp.route("/accounts/<account_id>", methods=["PUT"])
+@blp.arguments(AccountIn)
+@blp.alt_response(200, schema=AccountOut, success=True, description="updated")
+@blp.alt_response(201, schema=AccountOut, success=True, description="created")
+def put_account(account_in: dict[str, Any], account_id: str):  # type: ignore[no-untyped-def]
+    """Create or update an account under the marketplace's own id."""
+    manager = caller()
+
+    def work(session):  # type: ignore[no-untyped-def]
+        account, created = accounts.put_account(
+            session,
+            manager=manager.account,
+            account_id=account_id,
+            role=account_in["role"],
+            display_name=account_in["display_name"],
+            at=services().clock.now(),
+        )
+        return AccountOut().dump(account), 201 if created else 200
+
+    return perform(work)
+
+
+@blp.route("/accounts/<account_id>", methods=["GET"])
+@blp.alt_response(200, schema=AccountOut, success=True)
+def get_account(account_id: str):  # type: ignore[no-untyped-def]
+    """Read an account (yourself, or one you manage)."""
+    who = caller()
+
+    def work(session):  # type: ignore[no-untyped-def]
+        account = session.get(Account, account_id)
+        visible = account is not None and (
+            account.id == who.id or accounts.may_provision(who.account, account.role)
+        )
+        if not visible:
+            raise NotFound(f"no account {account_id}")
+        return AccountOut().dump(account)
+
+    return read(work), 200
+
+
+@blp.route("/accounts/<account_id>/tokens", methods=["POST"])
+@blp.alt_response(201, schema=TokenOut, success=True)
+def issue_token(account_id: str):  # type: ignore[no-untyped-def]
+    """Issue a personal token (platform: buyers and sellers; admin: anyone)."""
+    manager = caller()
+
+    def work(session):  # type: ignore[no-untyped-def]
+        token = accounts.issue_personal_token(
+            session, manager=manager.account, account_id=account_id, at=services().clock.now()
+        )
+        return {"account_id": account_id, "token": token}, 201
+
+    return perform(work)

@@ -1,0 +1,211 @@
+"""Disputes over HTTP: file, list, read, act, and read the timeline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask.typing import ResponseReturnValue
+from flask_smorest import Blueprint
+from marshmallow import Schema
+from sqlalchemy.orm import Session
+
+from api.context import caller, perform, read, services
+from api.schemas.common import EmptyIn, ErrorOut
+from api.schemas.disputes import (
+    DisputeIn,
+    DisputeOut,
+    DisputePageOut,
+    DisputeQueryIn,
+    DisputeReturnIn,
+    EventOut,
+    EventPageOut,
+    ModifyIn,
+    OfferIn,
+    OptionalReasonIn,
+    ReasonIn,
+    ShipReturnIn,
+)
+from arbitration import audit, disputes, flows
+from arbitration.accounts import Caller
+from arbitration.models import Dispute, Offer
+
+blp = Blueprint("disputes", __name__, url_prefix="/v1", description="Disputes and their lifecycle")
+
+
+def dispute_body(session: Session, dispute: Dispute, who: Caller) -> dict[str, Any]:
+    """The dispute as the caller sees it: state, whose move, and the caller's own buttons."""
+    offer = session.get(Offer, dispute.pending_offer_id) if dispute.pending_offer_id else None
+    view = {
+        **{
+            column: getattr(dispute, column)
+            for column in DisputeOut().fields
+            if hasattr(dispute, column)
+        },
+        "awaiting": disputes.awaiting(dispute),
+        "allowed_actions": disputes.allowed_actions(dispute, who),
+        "deadline": (
+            {
+                "action": dispute.deadline_action.replace("_", "-"),
+                "due_at": dispute.deadline_due_at,
+                "party": disputes.deadline_party(dispute),
+            }
+            if dispute.deadline_action
+            else None
+        ),
+        "pending_offer": offer,
+        "return_shipment": (
+            {
+                "carrier": dispute.return_carrier,
+                "tracking_number": dispute.return_tracking_number,
+                "shipped_at": dispute.return_shipped_at,
+            }
+            if dispute.return_carrier
+            else None
+        ),
+        "extensions_used": [
+            party for party in ("buyer", "seller") if getattr(dispute, f"{party}_extension_used")
+        ],
+    }
+    return DisputeOut().dump(view)
+
+
+@blp.route("/disputes", methods=["POST"])
+@blp.arguments(DisputeIn)
+@blp.alt_response(201, schema=DisputeOut, success=True, description="filed")
+@blp.alt_response(409, schema=ErrorOut, description="the order already has an open dispute")
+def file_dispute(dispute_in: dict[str, Any]) -> ResponseReturnValue:
+    """File a refund request on an order (buyer)."""
+    who = caller()
+    items = dispute_in.pop("items", None)
+    request = disputes.DisputeIn(
+        **dispute_in,
+        items=tuple(disputes.ItemIn(**item) for item in items) if items is not None else None,
+    )
+
+    def work(session: Session) -> tuple[dict[str, Any], int]:
+        dispute = disputes.file_dispute(
+            session,
+            caller=who,
+            dispute_in=request,
+            policy=services().policy,
+            at=services().clock.now(),
+        )
+        return dispute_body(session, dispute, who), 201
+
+    return perform(work)
+
+
+@blp.route("/disputes", methods=["GET"])
+@blp.arguments(DisputeQueryIn, location="query")
+@blp.alt_response(200, schema=DisputePageOut, success=True)
+def list_disputes(query: dict[str, Any]) -> ResponseReturnValue:
+    """List the disputes you may see, newest first, a page at a time."""
+    who = caller()
+    cursor = query.pop("cursor", None)
+    limit = query.pop("limit")
+
+    def work(session: Session) -> dict[str, Any]:
+        page = disputes.list_disputes(
+            session,
+            caller=who,
+            filters=disputes.DisputeFilters(**query),
+            cursor=cursor,
+            limit=limit,
+        )
+        return {
+            "data": [dispute_body(session, dispute, who) for dispute in page.disputes],
+            "next_cursor": page.next_cursor,
+        }
+
+    return read(work), 200
+
+
+@blp.route("/disputes/<dispute_id>", methods=["GET"])
+@blp.alt_response(200, schema=DisputeOut, success=True)
+def get_dispute(dispute_id: str) -> ResponseReturnValue:
+    """Read one dispute, with whose move it is and what you may do."""
+    who = caller()
+
+    def work(session: Session) -> dict[str, Any]:
+        dispute = disputes.get_dispute(session, caller=who, dispute_id=dispute_id)
+        return dispute_body(session, dispute, who)
+
+    return read(work), 200
+
+
+@blp.route("/disputes/<dispute_id>/events", methods=["GET"])
+@blp.alt_response(200, schema=EventPageOut, success=True)
+def list_events(dispute_id: str) -> ResponseReturnValue:
+    """The dispute's timeline: every action, who took it, and its link in the hash chain."""
+    who = caller()
+
+    def work(session: Session) -> dict[str, Any]:
+        disputes.get_dispute(session, caller=who, dispute_id=dispute_id)
+        return {"data": EventOut(many=True).dump(audit.timeline(session, dispute_id))}
+
+    return read(work), 200
+
+
+# Actions: one route each, so the OpenAPI document shows each action's own fields. ----------------
+
+ACTION_ROUTES: dict[str, tuple[type[Schema], str]] = {
+    "accept": (
+        EmptyIn,
+        "Accept the request: refund now, or first ask for the goods back (seller).",
+    ),
+    "reject": (ReasonIn, "Reject the request, saying why (seller)."),
+    "offer": (OfferIn, "Propose a partial refund; it replaces any pending offer (seller)."),
+    "accept-offer": (EmptyIn, "Accept the seller's pending offer (buyer)."),
+    "modify": (
+        ModifyIn,
+        "Change the amount, reason or description; the seller's clock restarts (buyer).",
+    ),
+    "withdraw": (OptionalReasonIn, "Withdraw the request (buyer)."),
+    "escalate": (OptionalReasonIn, "Ask the platform to step in after a rejection (buyer)."),
+    "ship-return": (ShipReturnIn, "Record the return shipment (buyer)."),
+    "confirm-return": (
+        EmptyIn,
+        "Confirm the returned goods arrived; the refund is instructed (seller).",
+    ),
+    "dispute-return": (DisputeReturnIn, "Say the returned goods are missing or damaged (seller)."),
+    "request-extension": (
+        EmptyIn,
+        "Push your running deadline back once per dispute (either party).",
+    ),
+    "evidence-done": (EmptyIn, "Say you have no more evidence to add (either party)."),
+}
+
+
+def _action_view(action: str) -> Callable[..., ResponseReturnValue]:
+    def view(params: dict[str, Any], dispute_id: str) -> ResponseReturnValue:
+        who = caller()
+
+        def work(session: Session) -> tuple[dict[str, Any], int]:
+            dispute = flows.act(
+                session,
+                dispute_id=dispute_id,
+                action=action.replace("-", "_"),
+                caller=who,
+                params=params,
+                policy=services().policy,
+                at=services().clock.now(),
+            )
+            return dispute_body(session, dispute, who), 200
+
+        return perform(work)
+
+    return view
+
+
+for _action, (_schema, _summary) in ACTION_ROUTES.items():
+    _view = _action_view(_action)
+    _view.__name__ = _action.replace("-", "_")
+    _view.__doc__ = _summary
+    blp.route(f"/disputes/<dispute_id>/{_action}", methods=["POST"], endpoint=_view.__name__)(
+        blp.alt_response(409, schema=ErrorOut, description="not allowed now; see details")(
+            blp.alt_response(200, schema=DisputeOut, success=True)(
+                blp.arguments(_schema, required=False)(_view)
+            )
+        )
+    )

@@ -1,0 +1,1 @@
+"""The core: disputes, their lifecycle, deadlines, arbitration, audit and policy."""

@@ -1,0 +1,150 @@
+"""Accounts and their bearer tokens.
+
+Buyers and sellers carry the marketplace's own user ids; staff and the platform get generated ids.
+Tokens are shown once and stored as SHA-256, so a database dump grants no access.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from arbitration.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
+from arbitration.ids import new_id, new_token
+from arbitration.models import Account, ApiToken
+
+BUYER = "buyer"
+SELLER = "seller"
+ARBITRATOR = "arbitrator"
+SENIOR_ARBITRATOR = "senior_arbitrator"
+TRUST_SAFETY = "trust_safety"
+PLATFORM = "platform"
+ADMIN = "admin"
+
+ROLES = (BUYER, SELLER, ARBITRATOR, SENIOR_ARBITRATOR, TRUST_SAFETY, PLATFORM, ADMIN)
+PARTY_ROLES = frozenset({BUYER, SELLER})
+STAFF_ROLES = frozenset({ARBITRATOR, SENIOR_ARBITRATOR, TRUST_SAFETY, ADMIN})
+# Who may read every dispute: the staff, and the marketplace's own service account.
+SEES_ALL_DISPUTES = STAFF_ROLES | {PLATFORM}
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise ValidationFailed(
+            "unknown role", details={"role": [f"must be one of: {', '.join(ROLES)}"]}
+        )
+
+
+def may_provision(manager: Account, role: str) -> bool:
+    """The platform provisions buyers and sellers; an admin provisions anyone."""
+    return manager.role == ADMIN or (manager.role == PLATFORM and role in PARTY_ROLES)
+
+
+def put_account(
+    session: Session,
+    *,
+    manager: Account,
+    account_id: str,
+    role: str,
+    display_name: str,
+    at: datetime,
+) -> tuple[Account, bool]:
+    """Create or update an account under a caller-chosen id; returns (account, created)."""
+    _check_role(role)
+    if not may_provision(manager, role):
+        raise Forbidden(f"a {manager.role} account may not manage {role} accounts")
+    account = session.get(Account, account_id)
+    if account is None:
+        account = Account(
+            id=account_id, role=role, display_name=display_name, created_at=at, updated_at=at
+        )
+        session.add(account)
+        return account, True
+    if not may_provision(manager, account.role):
+        raise Forbidden(f"a {manager.role} account may not manage {account.role} accounts")
+    if account.role != role:
+        raise ValidationFailed(
+            "an account's role cannot change",
+            details={"role": [f"account {account_id} is a {account.role}"]},
+        )
+    account.display_name = display_name
+    account.updated_at = at
+    return account, False
+
+
+def create_account(
+    session: Session, *, role: str, display_name: str, at: datetime, account_id: str | None = None
+) -> tuple[Account, str]:
+    """Create an account with a first token (for the CLI and the demo); returns (account, token)."""
+    _check_role(role)
+    account_id = account_id or new_id(role[:3], at)
+    if session.get(Account, account_id) is not None:
+        raise ValidationFailed("account exists", details={"id": [f"{account_id} is taken"]})
+    account = Account(
+        id=account_id, role=role, display_name=display_name, created_at=at, updated_at=at
+    )
+    session.add(account)
+    session.flush()
+    return account, issue_token(session, account=account, at=at)
+
+
+def issue_personal_token(
+    session: Session, *, manager: Account, account_id: str, at: datetime
+) -> str:
+    account = session.get(Account, account_id)
+    if account is None:
+        raise NotFound(f"no account {account_id}")
+    if not may_provision(manager, account.role):
+        raise Forbidden(f"a {manager.role} account may not issue tokens for {account.role}s")
+    return issue_token(session, account=account, at=at)
+
+
+def issue_token(session: Session, *, account: Account, at: datetime) -> str:
+    token = new_token()
+    session.add(ApiToken(account_id=account.id, token_hash=_hash_token(token), created_at=at))
+    return token
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking: the account acting, and the platform account behind it when acting for someone."""
+
+    account: Account
+    via: Account | None = None
+
+    @property
+    def id(self) -> str:
+        return self.account.id
+
+    @property
+    def role(self) -> str:
+        return self.account.role
+
+
+def authenticate(session: Session, *, token: str | None, on_behalf_of: str | None) -> Caller:
+    """Resolve a bearer token (and an optional ``On-Behalf-Of``) to the caller."""
+    if not token:
+        raise Unauthorized("send 'Authorization: Bearer <token>'")
+    account = session.scalars(
+        select(Account)
+        .join(ApiToken, ApiToken.account_id == Account.id)
+        .where(ApiToken.token_hash == _hash_token(token), ApiToken.revoked_at.is_(None))
+    ).first()
+    if account is None:
+        raise Unauthorized("the token is not valid")
+    if on_behalf_of is None:
+        return Caller(account)
+    if account.role != PLATFORM:
+        raise Forbidden("only the platform may act on behalf of another account")
+    principal = session.get(Account, on_behalf_of)
+    if principal is None or principal.role not in PARTY_ROLES:
+        raise Forbidden(f"On-Behalf-Of names no buyer or seller account: {on_behalf_of}")
+    return Caller(principal, via=account)

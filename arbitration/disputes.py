@@ -1,0 +1,352 @@
+"""Disputes: filing, reading, listing, and what each caller may see and do.
+
+Who is who: the dispute's buyer and seller act as the parties, arbitrators as staff. A caller who is
+neither a party nor staff (nor the platform) is told the dispute does not exist (404, not 403).
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from arbitration import lifecycle
+from arbitration.accounts import (
+    ARBITRATOR,
+    BUYER,
+    SEES_ALL_DISPUTES,
+    SENIOR_ARBITRATOR,
+    Caller,
+)
+from arbitration.audit import append_event
+from arbitration.classification import classify
+from arbitration.deadlines import start_timer
+from arbitration.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from arbitration.ids import new_id
+from arbitration.models import Dispute, DisputeItem, Order
+from arbitration.policy import Policy
+
+REMEDIES = ("refund_only", "return_and_refund")
+CHANNELS = ("web", "app", "hotline", "email", "social", "chat")
+
+
+@dataclass(frozen=True)
+class ItemIn:
+    listing_id: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class DisputeIn:
+    order_id: str
+    reason: str
+    remedy: str
+    amount: int
+    description: str = ""
+    channel: str = "web"
+    items: tuple[ItemIn, ...] | None = None
+
+
+# Who is asking -----------------------------------------------------------------------------------
+
+
+def actor_of(dispute: Dispute, caller: Caller | None) -> str | None:
+    """The lifecycle actor ``caller`` plays on this dispute (None: may look, may not act)."""
+    if caller is None:
+        return lifecycle.SYSTEM
+    if caller.id == dispute.buyer_id:
+        return lifecycle.BUYER
+    if caller.id == dispute.seller_id:
+        return lifecycle.SELLER
+    if caller.role == ARBITRATOR and caller.via is None:
+        return lifecycle.ARBITRATOR
+    if caller.role == SENIOR_ARBITRATOR and caller.via is None:
+        return lifecycle.SENIOR_ARBITRATOR
+    return None
+
+
+def facts_for(dispute: Dispute, actor: str, caller_id: str) -> lifecycle.Facts:
+    """The guards' view of the dispute, as seen by ``actor``."""
+    buyer_side = actor == lifecycle.BUYER
+    return lifecycle.Facts(
+        actor=actor,
+        remedy=dispute.remedy,
+        has_pending_offer=dispute.pending_offer_id is not None,
+        extension_used=(
+            dispute.buyer_extension_used if buyer_side else dispute.seller_extension_used
+        ),
+        evidence_done=dispute.buyer_evidence_done if buyer_side else dispute.seller_evidence_done,
+        other_party_evidence_done=(
+            dispute.seller_evidence_done if buyer_side else dispute.buyer_evidence_done
+        ),
+        info_requestable=not (dispute.buyer_info_requested and dispute.seller_info_requested),
+        assigned_to_actor=dispute.assigned_arbitrator_id == caller_id,
+        assigned_to_other=dispute.assigned_arbitrator_id not in (None, caller_id),
+        actor_was_first_arbitrator=dispute.first_arbitrator_id == caller_id,
+        may_appeal=dispute.appealed_by is None and dispute.ruling_favours != actor,
+    )
+
+
+def allowed_actions(dispute: Dispute, caller: Caller | None) -> list[str]:
+    """The actions ``caller`` may take now, with the API's spelling (``accept-offer``)."""
+    actor = actor_of(dispute, caller)
+    if actor is None:
+        return []
+    caller_id = caller.id if caller else lifecycle.SYSTEM
+    actions = lifecycle.allowed_actions(dispute.status, facts_for(dispute, actor, caller_id))
+    return [action.replace("_", "-") for action in actions]
+
+
+def awaiting(dispute: Dispute) -> str | None:
+    """Whose move it is; while gathering evidence, the party that has not said it is done."""
+    if dispute.status == lifecycle.GATHERING_EVIDENCE:
+        if dispute.buyer_evidence_done:
+            return lifecycle.SELLER
+        if dispute.seller_evidence_done:
+            return lifecycle.BUYER
+    return lifecycle.AWAITING[dispute.status]
+
+
+def deadline_party(dispute: Dispute) -> str | None:
+    """Whom the running deadline is against (``both`` while gathering evidence)."""
+    timer = lifecycle.TIMERS.get(dispute.status)
+    return timer.party if timer and dispute.deadline_action else None
+
+
+def _may_see(dispute: Dispute, caller: Caller) -> bool:
+    if caller.via is None and caller.role in SEES_ALL_DISPUTES:
+        return True
+    return caller.id in (dispute.buyer_id, dispute.seller_id)
+
+
+def get_dispute(session: Session, *, caller: Caller, dispute_id: str) -> Dispute:
+    dispute = session.get(Dispute, dispute_id)
+    if dispute is None or not _may_see(dispute, caller):
+        raise NotFound(f"no dispute {dispute_id}")
+    return dispute
+
+
+# Filing ------------------------------------------------------------------------------------------
+
+
+def refundable_cap(order: Order, items: tuple[ItemIn, ...] | None) -> tuple[int, list[DisputeItem]]:
+    """The most a request may ask for, and the lines it is about (default: the whole order)."""
+    remaining = order.amount - order.refunded_amount
+    lines = {line.listing_id: line for line in order.items}
+    if items is None:
+        chosen = [
+            DisputeItem(
+                listing_id=line.listing_id,
+                quantity=line.quantity,
+                value=line.quantity * line.unit_price,
+            )
+            for line in order.items
+        ]
+        return remaining, chosen
+    if not items:
+        raise ValidationFailed("name at least one order line", details={"items": ["empty"]})
+    chosen = []
+    problems = []
+    for item in items:
+        line = lines.get(item.listing_id)
+        if line is None:
+            problems.append(f"{item.listing_id} is not on order {order.id}")
+        elif not 0 < item.quantity <= line.quantity:
+            problems.append(f"{item.listing_id}: quantity must be 1 to {line.quantity}")
+        else:
+            chosen.append(
+                DisputeItem(
+                    listing_id=item.listing_id,
+                    quantity=item.quantity,
+                    value=item.quantity * line.unit_price,
+                )
+            )
+    if len({item.listing_id for item in items}) != len(items):
+        problems.append("each listing may appear once")
+    if problems:
+        raise ValidationFailed("the items do not match the order", details={"items": problems})
+    return min(remaining, sum(item.value for item in chosen)), chosen
+
+
+def check_amount(amount: int, cap: int) -> None:
+    if amount <= 0:
+        raise ValidationFailed("the amount must be positive", details={"amount": ["must be > 0"]})
+    if amount > cap:
+        raise ValidationFailed(
+            "the amount exceeds what can still be refunded",
+            details={"amount": [f"at most {cap} (the lines concerned, less what was refunded)"]},
+        )
+
+
+def file_dispute(
+    session: Session, *, caller: Caller, dispute_in: DisputeIn, policy: Policy, at: datetime
+) -> Dispute:
+    """A buyer asks for a refund on an order: the dispute opens awaiting the seller."""
+    if caller.role != BUYER:
+        raise Forbidden("only buyers file disputes")
+    order = session.get(Order, dispute_in.order_id)
+    if order is None or order.buyer_id != caller.id:
+        raise ValidationFailed(
+            "no such order of yours", details={"order_id": [f"no order {dispute_in.order_id}"]}
+        )
+    open_dispute = session.scalar(select(Dispute.id).where(Dispute.open_order_id == order.id))
+    if open_dispute:
+        raise Conflict(
+            "this order already has an open dispute",
+            code="open_dispute_exists",
+            details={"dispute_id": open_dispute},
+        )
+    cap, items = refundable_cap(order, dispute_in.items)
+    check_amount(dispute_in.amount, cap)
+    classification = classify(
+        reason=dispute_in.reason, amount=dispute_in.amount, policy=policy.classification
+    )
+    dispute = Dispute(
+        id=new_id("dsp", at),
+        order_id=order.id,
+        open_order_id=order.id,
+        buyer_id=order.buyer_id,
+        seller_id=order.seller_id,
+        status=lifecycle.AWAITING_SELLER,
+        version=1,
+        reason=dispute_in.reason,
+        remedy=dispute_in.remedy,
+        channel=dispute_in.channel,
+        description=dispute_in.description,
+        amount=dispute_in.amount,
+        currency=order.currency,
+        category=classification.category,
+        priority=classification.priority,
+        scope="single",
+        systemic=False,
+        created_at=at,
+        updated_at=at,
+        items=items,
+    )
+    session.add(dispute)
+    start_timer(
+        session, dispute=dispute, order_shipped=order.shipped, policy=policy.deadlines, at=at
+    )
+    session.flush()
+    append_event(
+        session,
+        dispute_id=dispute.id,
+        actor_id=caller.id,
+        action="file",
+        from_status=None,
+        to_status=dispute.status,
+        payload={
+            "order_id": order.id,
+            "reason": dispute.reason,
+            "remedy": dispute.remedy,
+            "amount": dispute.amount,
+            "currency": dispute.currency,
+            "channel": dispute.channel,
+            "items": [{"listing_id": i.listing_id, "quantity": i.quantity} for i in items],
+            **({"via": caller.via.id} if caller.via else {}),
+        },
+        at=at,
+    )
+    _flag_batches(session, dispute=dispute, policy=policy, at=at)
+    return dispute
+
+
+def _flag_batches(session: Session, *, dispute: Dispute, policy: Policy, at: datetime) -> None:
+    """Many open disputes on one listing for one reason within the window form a batch (§2)."""
+    rules = policy.classification
+    since = at - rules.batch_window
+    for item in dispute.items:
+        batch = list(
+            session.scalars(
+                select(Dispute)
+                .join(DisputeItem, DisputeItem.dispute_id == Dispute.id)
+                .where(
+                    DisputeItem.listing_id == item.listing_id,
+                    Dispute.reason == dispute.reason,
+                    Dispute.status != lifecycle.CLOSED,
+                    Dispute.created_at >= since,
+                )
+            )
+        )
+        if len(batch) < rules.batch_min_disputes:
+            continue
+        for member in batch:
+            if member.systemic:
+                continue
+            session.execute(
+                update(Dispute).where(Dispute.id == member.id).values(scope="batch", systemic=True)
+            )
+            append_event(
+                session,
+                dispute_id=member.id,
+                actor_id=lifecycle.SYSTEM,
+                action="flag-systemic",
+                from_status=member.status,
+                to_status=member.status,
+                payload={"listing_id": item.listing_id, "open_disputes": len(batch)},
+                at=at,
+            )
+        session.expire_all()
+
+
+# Listing -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DisputeFilters:
+    status: str | None = None
+    seller_id: str | None = None
+    buyer_id: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    disputes: list[Dispute]
+    next_cursor: str | None
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed(
+            "bad cursor", details={"cursor": ["not a cursor we issued"]}
+        ) from None
+
+
+def list_disputes(
+    session: Session,
+    *,
+    caller: Caller,
+    filters: DisputeFilters,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page:
+    """Newest first; parties see their own disputes, staff and the platform see all."""
+    query = select(Dispute).order_by(Dispute.id.desc()).limit(limit + 1)
+    if caller.via is not None or caller.role not in SEES_ALL_DISPUTES:
+        query = query.where((Dispute.buyer_id == caller.id) | (Dispute.seller_id == caller.id))
+    for field in ("status", "seller_id", "buyer_id", "reason"):
+        value = getattr(filters, field)
+        if value is not None:
+            query = query.where(getattr(Dispute, field) == value)
+    if cursor:
+        query = query.where(Dispute.id < _decode_cursor(cursor))
+    rows = list(session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = base64.urlsafe_b64encode(rows[-1].id.encode()).decode() if more else None
+    return Page(rows, next_cursor)
+
+
+def count_open(session: Session) -> int:
+    return (
+        session.scalar(
+            select(func.count()).select_from(Dispute).where(Dispute.status != lifecycle.CLOSED)
+        )
+        or 0
+    )

@@ -1,0 +1,325 @@
+"""The dispute lifecycle, declared once (DESIGN.md §1).
+
+Every state, action, actor, guard, deadline and "whose move" lives in the tables below, fed to one
+``transitions.Machine`` built at import. The machine is asked "may this actor do this now, and where
+does it lead?"; persisting the answer is the use case's job (a compare-and-set, never a callback).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from transitions import Machine, Transition
+
+# States -------------------------------------------------------------------------------------------
+
+AWAITING_SELLER = "awaiting_seller"
+SELLER_REJECTED = "seller_rejected"
+AWAITING_RETURN = "awaiting_return"
+RETURN_IN_TRANSIT = "return_in_transit"
+GATHERING_EVIDENCE = "gathering_evidence"
+AWAITING_DECISION = "awaiting_decision"
+DECIDED = "decided"
+UNDER_APPEAL = "under_appeal"
+CLOSED = "closed"
+
+STATES = (
+    AWAITING_SELLER,
+    SELLER_REJECTED,
+    AWAITING_RETURN,
+    RETURN_IN_TRANSIT,
+    GATHERING_EVIDENCE,
+    AWAITING_DECISION,
+    DECIDED,
+    UNDER_APPEAL,
+    CLOSED,
+)
+OPEN_STATES = STATES[:-1]
+
+# Whose move it is in each state (DESIGN §1: buyer, seller, both, platform, or none).
+AWAITING: dict[str, str | None] = {
+    AWAITING_SELLER: "seller",
+    SELLER_REJECTED: "buyer",
+    AWAITING_RETURN: "buyer",
+    RETURN_IN_TRANSIT: "seller",
+    GATHERING_EVIDENCE: "both",
+    AWAITING_DECISION: "platform",
+    DECIDED: None,
+    UNDER_APPEAL: "platform",
+    CLOSED: None,
+}
+
+# Actors: the two parties, the platform's staff, and the clock.
+BUYER = "buyer"
+SELLER = "seller"
+ARBITRATOR = "arbitrator"
+SENIOR_ARBITRATOR = "senior_arbitrator"
+SYSTEM = "system"
+ACTORS = (BUYER, SELLER, ARBITRATOR, SENIOR_ARBITRATOR, SYSTEM)
+PARTIES = (BUYER, SELLER)
+STAFF_ACTORS = frozenset({ARBITRATOR, SENIOR_ARBITRATOR})
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the guards may look at: the dispute as it stands and who is asking."""
+
+    actor: str
+    remedy: str = "refund_only"
+    has_pending_offer: bool = False
+    extension_used: bool = False
+    evidence_done: bool = False
+    other_party_evidence_done: bool = False
+    info_requestable: bool = True
+    assigned_to_actor: bool = False
+    assigned_to_other: bool = False
+    actor_was_first_arbitrator: bool = False
+    may_appeal: bool = False
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A named condition with the sentence a refused caller reads."""
+
+    check: Callable[[Facts], bool]
+    refusal: str
+
+    def __call__(self, facts: Facts) -> bool:
+        return self.check(facts)
+
+
+@dataclass(frozen=True)
+class Rule:
+    action: str
+    source: str
+    dest: str
+    actors: frozenset[str]
+    guards: tuple[Guard, ...] = ()
+    outcome: str | None = None
+
+
+def _rule(action, source, dest, actors, *guards, outcome=None) -> Rule:  # type: ignore[no-untyped-def]
+    return Rule(action, source, dest, frozenset(actors), tuple(guards), outcome)
+
+
+REFUND_ONLY = Guard(lambda f: f.remedy == "refund_only", "the request needs a return first")
+NEEDS_RETURN = Guard(lambda f: f.remedy == "return_and_refund", "the request is refund only")
+PENDING_OFFER = Guard(lambda f: f.has_pending_offer, "there is no pending offer to accept")
+EXTENSION_UNUSED = Guard(lambda f: not f.extension_used, "you have already used your extension")
+NOT_YET_DONE = Guard(lambda f: not f.evidence_done, "you have already said your evidence is done")
+OTHER_DONE = Guard(
+    lambda f: f.other_party_evidence_done, "the other party is still adding evidence"
+)
+OTHER_NOT_DONE = Guard(lambda f: not f.other_party_evidence_done, "the other party is done")
+INFO_REQUESTABLE = Guard(
+    lambda f: f.info_requestable, "more information was already requested from both parties"
+)
+UNCLAIMED = Guard(
+    lambda f: not f.assigned_to_actor and not f.assigned_to_other,
+    "the case is already assigned",
+)
+ASSIGNED_TO_ACTOR = Guard(
+    lambda f: f.assigned_to_actor, "the case is assigned to another arbitrator"
+)
+NOT_FIRST_ARBITRATOR = Guard(
+    lambda f: not f.actor_was_first_arbitrator, "an appeal goes to a different arbitrator"
+)
+MAY_APPEAL = Guard(
+    lambda f: f.may_appeal, "an appeal is open once, to a party the ruling did not fully favour"
+)
+
+STAFF = (ARBITRATOR, SENIOR_ARBITRATOR)
+
+RULES: tuple[Rule, ...] = (
+    # The two-party half: the seller answers, the buyer follows up, returns travel.
+    _rule("accept", AWAITING_SELLER, CLOSED, (SELLER, SYSTEM), REFUND_ONLY, outcome="refunded"),
+    _rule("accept", AWAITING_SELLER, AWAITING_RETURN, (SELLER, SYSTEM), NEEDS_RETURN),
+    _rule("reject", AWAITING_SELLER, SELLER_REJECTED, (SELLER,)),
+    _rule("offer", AWAITING_SELLER, AWAITING_SELLER, (SELLER,)),
+    _rule("accept_offer", AWAITING_SELLER, CLOSED, (BUYER,), PENDING_OFFER, outcome="settled"),
+    _rule("modify", AWAITING_SELLER, AWAITING_SELLER, (BUYER,)),
+    _rule("withdraw", AWAITING_SELLER, CLOSED, (BUYER,), outcome="withdrawn"),
+    _rule("escalate", SELLER_REJECTED, GATHERING_EVIDENCE, (BUYER,)),
+    _rule("modify", SELLER_REJECTED, AWAITING_SELLER, (BUYER,)),
+    _rule("withdraw", SELLER_REJECTED, CLOSED, (BUYER,), outcome="withdrawn"),
+    _rule("abandon", SELLER_REJECTED, CLOSED, (SYSTEM,), outcome="abandoned"),
+    _rule("ship_return", AWAITING_RETURN, RETURN_IN_TRANSIT, (BUYER,)),
+    _rule("withdraw", AWAITING_RETURN, CLOSED, (BUYER,), outcome="withdrawn"),
+    _rule("expire_return", AWAITING_RETURN, CLOSED, (SYSTEM,), outcome="return_not_shipped"),
+    _rule("confirm_return", RETURN_IN_TRANSIT, CLOSED, (SELLER, SYSTEM), outcome="refunded"),
+    _rule("dispute_return", RETURN_IN_TRANSIT, GATHERING_EVIDENCE, (SELLER,)),
+    # The platform's half: evidence, the ruling, the appeal.
+    _rule(
+        "evidence_done",
+        GATHERING_EVIDENCE,
+        AWAITING_DECISION,
+        PARTIES,
+        NOT_YET_DONE,
+        OTHER_DONE,
+    ),
+    _rule(
+        "evidence_done",
+        GATHERING_EVIDENCE,
+        GATHERING_EVIDENCE,
+        PARTIES,
+        NOT_YET_DONE,
+        OTHER_NOT_DONE,
+    ),
+    _rule("close_evidence", GATHERING_EVIDENCE, AWAITING_DECISION, (SYSTEM,)),
+    _rule("claim", AWAITING_DECISION, AWAITING_DECISION, STAFF, UNCLAIMED),
+    _rule(
+        "request_info",
+        AWAITING_DECISION,
+        GATHERING_EVIDENCE,
+        STAFF,
+        ASSIGNED_TO_ACTOR,
+        INFO_REQUESTABLE,
+    ),
+    _rule("decide", AWAITING_DECISION, DECIDED, STAFF, ASSIGNED_TO_ACTOR),
+    _rule("appeal", DECIDED, UNDER_APPEAL, PARTIES, MAY_APPEAL),
+    _rule("finalize", DECIDED, CLOSED, (SYSTEM,)),
+    _rule(
+        "claim",
+        UNDER_APPEAL,
+        UNDER_APPEAL,
+        (SENIOR_ARBITRATOR,),
+        UNCLAIMED,
+        NOT_FIRST_ARBITRATOR,
+    ),
+    _rule(
+        "appeal_decision",
+        UNDER_APPEAL,
+        CLOSED,
+        (SENIOR_ARBITRATOR,),
+        ASSIGNED_TO_ACTOR,
+        NOT_FIRST_ARBITRATOR,
+    ),
+    # A party whose deadline is running may push it back once (DESIGN §1).
+    *(
+        _rule("request_extension", state, state, PARTIES, EXTENSION_UNUSED)
+        for state in (
+            AWAITING_SELLER,
+            SELLER_REJECTED,
+            AWAITING_RETURN,
+            RETURN_IN_TRANSIT,
+            GATHERING_EVIDENCE,
+        )
+    ),
+)
+
+ACTIONS: tuple[str, ...] = tuple(dict.fromkeys(rule.action for rule in RULES))
+
+
+@dataclass(frozen=True)
+class Timer:
+    """The deadline a state runs: which action fires, against whom, after which policy duration."""
+
+    action: str
+    party: str | None
+    duration_key: str
+    duration_key_when_shipped: str | None = None
+
+
+TIMERS: dict[str, Timer] = {
+    AWAITING_SELLER: Timer(
+        "accept", SELLER, "seller_response_unshipped", "seller_response_shipped"
+    ),
+    SELLER_REJECTED: Timer("abandon", BUYER, "buyer_after_rejection"),
+    AWAITING_RETURN: Timer("expire_return", BUYER, "buyer_return_shipment"),
+    RETURN_IN_TRANSIT: Timer("confirm_return", SELLER, "seller_return_confirmation"),
+    GATHERING_EVIDENCE: Timer("close_evidence", "both", "evidence_window"),
+    DECIDED: Timer("finalize", None, "appeal_window"),
+}
+
+
+def deadline_party_may_extend(status: str, party: str) -> bool:
+    """Only the party the running deadline is against may ask to extend it."""
+    timer = TIMERS.get(status)
+    return timer is not None and timer.party in (party, "both")
+
+
+# The machine ------------------------------------------------------------------------------------
+
+
+def _actor_condition(actors: frozenset[str]) -> Guard:
+    return Guard(lambda f: f.actor in actors, "")
+
+
+def _build_machine() -> tuple[Machine, dict[int, Rule]]:
+    machine = Machine(
+        model=None, states=list(STATES), initial=None, auto_transitions=False, send_event=False
+    )
+    rule_of: dict[int, Rule] = {}
+    for rule in RULES:
+        machine.add_transition(
+            rule.action,
+            rule.source,
+            rule.dest,
+            conditions=[_actor_condition(rule.actors), *rule.guards],
+        )
+        added = machine.get_transitions(trigger=rule.action, source=rule.source, dest=rule.dest)
+        rule_of[id(added[-1])] = rule
+    return machine, rule_of
+
+
+MACHINE, _RULE_OF = _build_machine()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The machine's answer: allowed and where it leads, or refused and why."""
+
+    allowed: bool
+    rule: Rule | None = None
+    refusal: str = ""
+
+
+def _rule_for(transition: Transition) -> Rule:
+    return _RULE_OF[id(transition)]
+
+
+def evaluate(status: str, action: str, facts: Facts) -> Verdict:
+    """May ``facts.actor`` take ``action`` on a dispute in ``status``? The first passing rule wins."""
+    rules = [_rule_for(t) for t in MACHINE.get_transitions(trigger=action, source=status)]
+    if not rules:
+        return Verdict(False, refusal=f"'{action}' is not possible while the dispute is {status}")
+    mine = [rule for rule in rules if facts.actor in rule.actors]
+    if not mine:
+        who = " or ".join(sorted({a for rule in rules for a in rule.actors} - {SYSTEM}))
+        if not who:
+            return Verdict(False, refusal=f"'{action}' is taken only by the system")
+        return Verdict(False, refusal=f"only the {who} can {action} now")
+    if action == "request_extension" and not deadline_party_may_extend(status, facts.actor):
+        return Verdict(False, refusal="no deadline of yours is running")
+    for rule in mine:
+        failed = next((guard for guard in rule.guards if not guard(facts)), None)
+        if failed is None:
+            return Verdict(True, rule=rule)
+    # Report the first guard that failed in a rule whose other guards held, for the clearest reason.
+    failures = [next(g for g in rule.guards if not g(facts)) for rule in mine]
+    return Verdict(False, refusal=failures[0].refusal)
+
+
+def allowed_actions(status: str, facts: Facts) -> list[str]:
+    """Every action ``facts.actor`` may take now, in table order (the buttons a client draws)."""
+    return [
+        action for action in MACHINE.get_triggers(status) if evaluate(status, action, facts).allowed
+    ]
+
+
+def mermaid_diagram() -> str:
+    """The lifecycle as a Mermaid state diagram, generated from RULES so the README cannot drift."""
+    lines = ["stateDiagram-v2", f"    [*] --> {AWAITING_SELLER}"]
+    seen: set[tuple[str, str, str]] = set()
+    for rule in RULES:
+        if rule.source == rule.dest:
+            continue
+        who = "/".join(sorted(rule.actors))
+        label = f"{rule.action} ({who})" + (f" = {rule.outcome}" if rule.outcome else "")
+        edge = (rule.source, rule.dest, label)
+        if edge not in seen:
+            seen.add(edge)
+            lines.append(f"    {rule.source} --> {rule.dest}: {label}")
+    lines.append(f"    {CLOSED} --> [*]")
+    return "\n".join(lines) + "\n"

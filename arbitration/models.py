@@ -1,0 +1,240 @@
+"""The engine's tables as typed SQLAlchemy models. Behaviour lives in the use-case modules, not here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from arbitration.db import Base, UTCDateTime
+
+ID = String(64)
+
+
+class Account(Base):
+    """A buyer or seller (ids chosen by the marketplace), a staff member, or the platform itself."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    role: Mapped[str] = mapped_column(String(32))
+    display_name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApiToken(Base):
+    """A bearer token, stored only as its SHA-256 so a leaked database leaks no credentials."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Order(Base):
+    """The marketplace's order as it last told us: the snapshot a dispute is judged against."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    buyer_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    seller_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16))
+    refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    items: Mapped[list[OrderItem]] = relationship(
+        back_populates="order", order_by="OrderItem.position", cascade="all, delete-orphan"
+    )
+
+    @property
+    def shipped(self) -> bool:
+        return self.status in ("shipped", "delivered")
+
+
+class OrderItem(Base):
+    __tablename__ = "order_items"
+    __table_args__ = (UniqueConstraint("order_id", "listing_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    listing_id: Mapped[str] = mapped_column(ID)
+    title: Mapped[str] = mapped_column(String(500))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[int] = mapped_column(BigInteger)
+
+    order: Mapped[Order] = relationship(back_populates="items")
+
+
+class Dispute(Base):
+    """One refund dispute. ``status`` changes only through the lifecycle table, by compare-and-set."""
+
+    __tablename__ = "disputes"
+    __table_args__ = (
+        Index("ix_disputes_buyer_created", "buyer_id", "id"),
+        Index("ix_disputes_seller_created", "seller_id", "id"),
+        Index("ix_disputes_status", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    # Equals order_id while the dispute is open, NULL once closed: a unique index on it is the
+    # last line of defence behind "one open dispute per order".
+    open_order_id: Mapped[str | None] = mapped_column(ID, unique=True, nullable=True)
+    buyer_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    seller_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+
+    status: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    reason: Mapped[str] = mapped_column(String(32))
+    remedy: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(Text, default="")
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    refund_amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    category: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[str] = mapped_column(String(16), default="single")
+    systemic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    deadline_action: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    deadline_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    buyer_extension_used: Mapped[bool] = mapped_column(Boolean, default=False)
+    seller_extension_used: Mapped[bool] = mapped_column(Boolean, default=False)
+    buyer_evidence_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    seller_evidence_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    buyer_info_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    seller_info_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    return_carrier: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    return_tracking_number: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    return_shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    pending_offer_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    assigned_arbitrator_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    first_arbitrator_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    appealed_by: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # The party a ruling fully favoured, who therefore may not appeal it.
+    ruling_favours: Mapped[str | None] = mapped_column(String(16), nullable=True)
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    items: Mapped[list[DisputeItem]] = relationship(
+        order_by="DisputeItem.listing_id", cascade="all, delete-orphan"
+    )
+    order: Mapped[Order] = relationship()
+
+
+class DisputeItem(Base):
+    """An order line a dispute is about; indexed by listing to spot batches of the same complaint."""
+
+    __tablename__ = "dispute_items"
+
+    dispute_id: Mapped[str] = mapped_column(ForeignKey("disputes.id"), primary_key=True)
+    listing_id: Mapped[str] = mapped_column(ID, primary_key=True, index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
+class Offer(Base):
+    """A seller's partial-refund proposal; a newer offer supersedes the pending one."""
+
+    __tablename__ = "offers"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    dispute_id: Mapped[str] = mapped_column(ForeignKey("disputes.id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16))  # pending, accepted, superseded, lapsed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Refund(Base):
+    """The refund the engine instructs: one per dispute (a unique constraint), the exact amount, once."""
+
+    __tablename__ = "refunds"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    dispute_id: Mapped[str] = mapped_column(ForeignKey("disputes.id"), unique=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    instructed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Deadline(Base):
+    """A pending timed action. The database is the truth; a sweep fires what is due (see deadlines)."""
+
+    __tablename__ = "deadlines"
+    __table_args__ = (Index("ix_deadlines_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dispute_id: Mapped[str] = mapped_column(ForeignKey("disputes.id"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    party: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))  # pending, fired, cancelled
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Event(Base):
+    """One link of a dispute's hash chain. Rows are only ever inserted."""
+
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("dispute_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dispute_id: Mapped[str] = mapped_column(ForeignKey("disputes.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    actor_id: Mapped[str] = mapped_column(ID)
+    action: Mapped[str] = mapped_column(String(48))
+    from_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    to_status: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class IdempotencyRecord(Base):
+    """The first response to a caller's ``Idempotency-Key``, claimed in the same transaction as the work."""
+
+    __tablename__ = "idempotency_records"
+
+    account_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    response: Mapped[Any] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,123 @@
+"""Order snapshots: what the marketplace tells us about an order, the ground a dispute stands on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from arbitration.accounts import BUYER, PARTY_ROLES, PLATFORM, SELLER, Caller
+from arbitration.errors import Forbidden, NotFound, ValidationFailed
+from arbitration.models import Account, Dispute, Order, OrderItem
+
+ORDER_STATUSES = ("paid", "shipped", "delivered")
+
+
+@dataclass(frozen=True)
+class LineIn:
+    listing_id: str
+    title: str
+    quantity: int
+    unit_price: int
+
+
+@dataclass(frozen=True)
+class OrderIn:
+    buyer_id: str
+    seller_id: str
+    amount: int
+    currency: str
+    status: str
+    items: tuple[LineIn, ...]
+
+
+def _party(session: Session, account_id: str, role: str, field: str) -> Account:
+    account = session.get(Account, account_id)
+    if account is None or account.role != role:
+        raise ValidationFailed(
+            f"{field} must name a {role} account", details={field: [f"no {role} {account_id}"]}
+        )
+    return account
+
+
+def _validate(session: Session, order_in: OrderIn) -> None:
+    _party(session, order_in.buyer_id, BUYER, "buyer_id")
+    _party(session, order_in.seller_id, SELLER, "seller_id")
+    listings = [line.listing_id for line in order_in.items]
+    if len(set(listings)) != len(listings):
+        raise ValidationFailed(
+            "an order lists each listing once", details={"items": ["duplicate listing_id"]}
+        )
+    lines_total = sum(line.quantity * line.unit_price for line in order_in.items)
+    if lines_total > order_in.amount:
+        raise ValidationFailed(
+            "the order lines are worth more than the order",
+            details={"items": [f"lines total {lines_total} exceeds amount {order_in.amount}"]},
+        )
+
+
+def put_order(
+    session: Session, *, caller: Caller, order_id: str, order_in: OrderIn, at: datetime
+) -> tuple[Order, bool]:
+    """Register or update an order snapshot; returns (order, created)."""
+    if caller.role != PLATFORM or caller.via is not None:
+        raise Forbidden("only the platform registers orders")
+    _validate(session, order_in)
+    order = session.get(Order, order_id)
+    created = order is None
+    if order is None:
+        order = Order(id=order_id, refunded_amount=0, created_at=at)
+        session.add(order)
+    else:
+        _check_update_keeps_disputes_valid(session, order, order_in)
+    order.buyer_id = order_in.buyer_id
+    order.seller_id = order_in.seller_id
+    order.amount = order_in.amount
+    order.currency = order_in.currency
+    order.status = order_in.status
+    order.updated_at = at
+    order.items = [
+        OrderItem(
+            position=position,
+            listing_id=line.listing_id,
+            title=line.title,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+        )
+        for position, line in enumerate(order_in.items)
+    ]
+    session.flush()
+    return order, created
+
+
+def _check_update_keeps_disputes_valid(session: Session, order: Order, order_in: OrderIn) -> None:
+    disputed = session.scalar(select(exists().where(Dispute.order_id == order.id)))
+    if not disputed:
+        return
+    changed = [
+        field
+        for field in ("buyer_id", "seller_id", "currency")
+        if getattr(order, field) != getattr(order_in, field)
+    ]
+    if changed:
+        raise ValidationFailed(
+            "a disputed order keeps its parties and currency",
+            details={field: ["cannot change once the order is disputed"] for field in changed},
+        )
+    if order_in.amount < order.refunded_amount:
+        raise ValidationFailed(
+            "the amount cannot drop below what was refunded",
+            details={"amount": [f"{order.refunded_amount} already refunded"]},
+        )
+
+
+def get_order(session: Session, *, caller: Caller, order_id: str) -> Order:
+    """Parties see their own orders; the platform and staff see all."""
+    order = session.get(Order, order_id)
+    if order is None:
+        raise NotFound(f"no order {order_id}")
+    if caller.role in PARTY_ROLES and caller.id not in (order.buyer_id, order.seller_id):
+        raise NotFound(f"no order {order_id}")
+    return order

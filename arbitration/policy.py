@@ -1,0 +1,493 @@
+"""The policy: every duration, threshold, point and limit the engine applies (DESIGN.md section 8).
+
+The shipped ``default_policy.toml`` holds the defaults; an override file only names what it changes
+and is deep-merged over them (tables merge key by key, arrays replace whole). The result is checked
+strictly and frozen, so a typo or a bad value stops the engine at start-up with the key named,
+instead of being ignored or failing weeks later when a deadline fires. Standard library only.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
+from datetime import timedelta
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+REASONS: tuple[str, ...] = (
+    "not_received",
+    "not_as_described",
+    "damaged",
+    "wrong_item",
+    "missing_parts",
+    "counterfeit",
+    "quality_issue",
+    "safety_hazard",
+    "no_reason_7_days",
+)
+CATEGORIES: tuple[str, ...] = ("product", "logistics", "service", "platform")
+PENALTY_KINDS: tuple[str, ...] = (
+    "warning",
+    "public_warning",
+    "listing_restriction",
+    "search_shielding",
+    "account_freeze",
+    "permanent_ban",
+)
+LEDGERS: tuple[str, ...] = ("general", "severe")
+POINTS_WINDOWS: tuple[str, ...] = ("calendar_year", "rolling")
+
+# Penalties that are instantaneous or forever; every other kind lasts for a stated duration.
+TIMELESS_PENALTY_KINDS: frozenset[str] = frozenset({"warning", "public_warning", "permanent_ban"})
+
+ENV_VAR = "ARBITRATION_POLICY"
+DEFAULT_POLICY_FILE = "default_policy.toml"
+
+
+class PolicyError(Exception):
+    """The policy cannot be used; ``key`` is the dotted path of what is wrong (or the file)."""
+
+    def __init__(self, key: str, problem: str, *, source: str | None = None) -> None:
+        self.key = key
+        self.problem = problem
+        self.source = source
+        where = f" (in {source})" if source else ""
+        super().__init__(f"{key}: {problem}{where}")
+
+
+# --- durations ------------------------------------------------------------------------------------
+
+_DURATION = re.compile(
+    r"(?:(?P<w>[0-9]+)w)?(?:(?P<d>[0-9]+)d)?(?:(?P<h>[0-9]+)h)?(?:(?P<m>[0-9]+)m)?(?:(?P<s>[0-9]+)s)?"
+)
+_DURATION_UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+_DURATION_HINT = 'write e.g. "48h", "7d", "2s"'
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse ``"2s"``, ``"30m"``, ``"48h"``, ``"7d"``, ``"1w"`` or a combination, largest unit
+    first (``"1d12h"``). Empty, zero and anything else raise ValueError (zero is always a mistake).
+    """
+    match = _DURATION.fullmatch(text)
+    if not text or match is None:
+        raise ValueError(f"{text!r} is not a duration; {_DURATION_HINT}")
+    parts = {
+        _DURATION_UNITS[unit]: int(n) for unit, n in match.groupdict().items() if n is not None
+    }
+    try:
+        duration = timedelta(**parts)
+    except OverflowError:
+        raise ValueError(f"{text!r} is too long a duration") from None
+    if not duration:
+        raise ValueError(f"{text!r} is zero; a duration must be longer than that")
+    return duration
+
+
+# --- the policy -----------------------------------------------------------------------------------
+# Mappings below are read-only views (MappingProxyType), so a Policy can be shared freely.
+
+
+@dataclass(frozen=True)
+class DeadlinePolicy:
+    """How long each party has before the system acts for them (DESIGN.md section 1)."""
+
+    seller_response_unshipped: timedelta
+    seller_response_shipped: timedelta
+    buyer_after_rejection: timedelta
+    buyer_return_shipment: timedelta
+    seller_return_confirmation: timedelta
+    evidence_window: timedelta
+    appeal_window: timedelta
+    penalty_appeal_window: timedelta
+    refund_confirmation: timedelta
+    extension: timedelta
+    reminder_before: timedelta
+
+
+@dataclass(frozen=True)
+class SlaPolicy:
+    """How fast arbitrators must rule; nobody rules automatically, breaches are flagged."""
+
+    decision_urgent: timedelta
+    decision_normal: timedelta
+    senior_escalation_factor: float
+
+    def decision_window(self, priority: str) -> timedelta:
+        """The SLA for a case of this priority: only urgent cases get the short one."""
+        return self.decision_urgent if priority == "urgent" else self.decision_normal
+
+
+@dataclass(frozen=True)
+class ClassificationPolicy:
+    """Rules that give a new dispute its category and priority (DESIGN.md section 2)."""
+
+    categories: Mapping[str, str]  # every reason → its category
+    urgent_reasons: frozenset[str]
+    urgent_amount: int
+    high_reasons: frozenset[str]
+    high_amount_reasons: frozenset[str]
+    high_amount: int
+    batch_min_disputes: int
+    batch_window: timedelta
+
+
+@dataclass(frozen=True)
+class EvidencePolicy:
+    """Limits on uploaded files; types are matched against what the bytes are sniffed to be."""
+
+    max_file_bytes: int
+    max_files_per_party: int
+    allowed_types: frozenset[str]
+
+
+@dataclass(frozen=True)
+class ViolationRule:
+    """What one confirmed violation of a kind costs the seller."""
+
+    ledger: str
+    points: int
+
+
+@dataclass(frozen=True)
+class LadderPenalty:
+    """One penalty a ladder step imposes; ``duration`` is None for warnings and bans."""
+
+    kind: str
+    duration: timedelta | None
+
+
+@dataclass(frozen=True)
+class LadderStep:
+    """Penalties applied once when a ledger's total reaches ``points``."""
+
+    points: int
+    penalties: tuple[LadderPenalty, ...]
+
+
+@dataclass(frozen=True)
+class PenaltyPolicy:
+    """The seller penalty rules (DESIGN.md section 5); ``version`` is stamped on each penalty."""
+
+    version: str
+    points_window: str  # "calendar_year" or "rolling"
+    rolling_window: timedelta
+    review_required: frozenset[str]
+    violations: Mapping[str, ViolationRule]
+    ladder: Mapping[str, tuple[LadderStep, ...]]  # ledger → steps in increasing points
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The whole policy, validated and immutable."""
+
+    deadlines: DeadlinePolicy
+    sla: SlaPolicy
+    classification: ClassificationPolicy
+    evidence: EvidencePolicy
+    penalties: PenaltyPolicy
+
+
+# --- loading --------------------------------------------------------------------------------------
+
+
+def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
+    """The defaults, overridden by the TOML file at ``path`` if one is given."""
+    defaults_file = resources.files("arbitration").joinpath(DEFAULT_POLICY_FILE)
+    raw = _parse_toml(defaults_file.read_bytes(), DEFAULT_POLICY_FILE)
+    source = DEFAULT_POLICY_FILE
+    if path is not None:
+        source = os.fspath(path)
+        try:
+            data = Path(path).read_bytes()
+        except FileNotFoundError:
+            raise PolicyError(source, "no such policy file") from None
+        except OSError as exc:
+            raise PolicyError(source, f"cannot read the policy file: {exc.strerror}") from None
+        raw = _merge(raw, _parse_toml(data, source))
+    try:
+        return _build_policy(_Table(raw, ""))
+    except PolicyError as exc:
+        raise PolicyError(exc.key, exc.problem, source=source) from None
+
+
+def load_policy_from_env(environ: Mapping[str, str] = os.environ) -> Policy:
+    """The policy named by ``ARBITRATION_POLICY`` (defaults alone when it is unset or empty)."""
+    return load_policy(environ.get(ENV_VAR) or None)
+
+
+def _parse_toml(data: bytes, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise PolicyError(source, "not valid TOML: the file is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(source, f"not valid TOML: {exc}") from None
+
+
+def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep-merge tables; any other value in ``override`` (arrays too) replaces the base one."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _build_policy(root: _Table) -> Policy:
+    policy = Policy(
+        deadlines=_build_deadlines(root.table("deadlines")),
+        sla=_build_sla(root.table("sla")),
+        classification=_build_classification(root.table("classification")),
+        evidence=_build_evidence(root.table("evidence")),
+        penalties=_build_penalties(root.table("penalties")),
+    )
+    root.finish()
+    return policy
+
+
+def _build_deadlines(table: _Table) -> DeadlinePolicy:
+    policy = DeadlinePolicy(**{f.name: table.duration(f.name) for f in fields(DeadlinePolicy)})
+    table.finish()
+    return policy
+
+
+def _build_sla(table: _Table) -> SlaPolicy:
+    policy = SlaPolicy(
+        decision_urgent=table.duration("decision_urgent"),
+        decision_normal=table.duration("decision_normal"),
+        senior_escalation_factor=table.number("senior_escalation_factor"),
+    )
+    table.finish()
+    return policy
+
+
+def _build_classification(table: _Table) -> ClassificationPolicy:
+    categories = table.table("categories")
+    category_of = {
+        reason: categories.choice(reason, CATEGORIES, what="category") for reason in REASONS
+    }
+    categories.finish(what="reason")
+    policy = ClassificationPolicy(
+        categories=MappingProxyType(category_of),
+        urgent_reasons=table.choices("urgent_reasons", REASONS, what="reason"),
+        urgent_amount=table.integer("urgent_amount", minimum=0),
+        high_reasons=table.choices("high_reasons", REASONS, what="reason"),
+        high_amount_reasons=table.choices("high_amount_reasons", REASONS, what="reason"),
+        high_amount=table.integer("high_amount", minimum=0),
+        batch_min_disputes=table.integer("batch_min_disputes", minimum=1),
+        batch_window=table.duration("batch_window"),
+    )
+    table.finish()
+    return policy
+
+
+_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*")
+
+
+def _build_evidence(table: _Table) -> EvidencePolicy:
+    types = table.strings("allowed_types")
+    for index, media_type in enumerate(types):
+        if not _MEDIA_TYPE.fullmatch(media_type):
+            problem = f"{media_type!r} is not a media type like 'image/png'"
+            raise PolicyError(f"{table.key('allowed_types')}[{index}]", problem)
+    policy = EvidencePolicy(
+        max_file_bytes=table.integer("max_file_bytes", minimum=1),
+        max_files_per_party=table.integer("max_files_per_party", minimum=1),
+        allowed_types=frozenset(types),
+    )
+    table.finish()
+    return policy
+
+
+def _build_penalties(table: _Table) -> PenaltyPolicy:
+    violations_table = table.table("violations")
+    violations = {}
+    for kind in violations_table.names():
+        rule = violations_table.table(kind)
+        violations[kind] = ViolationRule(
+            ledger=rule.choice("ledger", LEDGERS, what="ledger"),
+            points=rule.integer("points", minimum=0),
+        )
+        rule.finish()
+    violations_table.finish()
+
+    ladder_table = table.table("ladder")
+    ladder = {ledger: _build_ladder(ladder_table, ledger) for ledger in LEDGERS}
+    ladder_table.finish(what="ledger")
+
+    policy = PenaltyPolicy(
+        version=table.string("version"),
+        points_window=table.choice("points_window", POINTS_WINDOWS, what="points window"),
+        rolling_window=table.duration("rolling_window"),
+        review_required=table.choices("review_required", PENALTY_KINDS, what="penalty kind"),
+        violations=MappingProxyType(violations),
+        ladder=MappingProxyType(ladder),
+    )
+    table.finish()
+    return policy
+
+
+def _build_ladder(ladder_table: _Table, ledger: str) -> tuple[LadderStep, ...]:
+    steps: list[LadderStep] = []
+    for step in ladder_table.tables(ledger):
+        points = step.integer("points", minimum=1)
+        if steps and points <= steps[-1].points:
+            problem = f"{points} must be above the previous step's {steps[-1].points}"
+            raise PolicyError(step.key("points"), problem)
+        penalties = []
+        for entry in step.tables("penalties", non_empty=True):
+            kind = entry.choice("kind", PENALTY_KINDS, what="penalty kind")
+            if kind in TIMELESS_PENALTY_KINDS:
+                duration = None
+                if entry.has("duration"):
+                    raise PolicyError(entry.key("duration"), f"{kind} takes no duration")
+            else:
+                duration = entry.duration("duration")
+            penalties.append(LadderPenalty(kind=kind, duration=duration))
+            entry.finish()
+        steps.append(LadderStep(points=points, penalties=tuple(penalties)))
+        step.finish()
+    return tuple(steps)
+
+
+# --- strict reading of raw TOML -------------------------------------------------------------------
+
+
+def _describe(value: object) -> str:
+    """Name a TOML value's type the way the file's author wrote it."""
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, int):
+        return f"integer {value}"
+    if isinstance(value, float):
+        return f"float {value}"
+    if isinstance(value, str):
+        return f"string {value!r}"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return f"{type(value).__name__} {value}"
+
+
+class _Table:
+    """A TOML table read key by key; ``finish`` refuses any key nobody read, so typos surface."""
+
+    def __init__(self, raw: object, path: str) -> None:
+        if not isinstance(raw, dict):
+            raise PolicyError(path, f"must be a table, got {_describe(raw)}")
+        self._raw: dict[str, Any] = raw
+        self._path = path
+        self._read: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self._path}.{name}" if self._path else name
+
+    def names(self) -> list[str]:
+        return list(self._raw)
+
+    def has(self, name: str) -> bool:
+        self._read.add(name)
+        return name in self._raw
+
+    def finish(self, *, what: str = "key") -> None:
+        unknown = [name for name in self._raw if name not in self._read]
+        if unknown:
+            name = unknown[0]
+            close = difflib.get_close_matches(name, self._read, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else _one_of(sorted(self._read))
+            raise PolicyError(self.key(name), f"unknown {what}; {hint}")
+
+    def _take(self, name: str) -> Any:
+        self._read.add(name)
+        if name not in self._raw:
+            close = difflib.get_close_matches(name, self._raw, n=1)
+            hint = f" (is {close[0]!r} a typo for it?)" if close else ""
+            raise PolicyError(self.key(name), f"is missing{hint}")
+        return self._raw[name]
+
+    def table(self, name: str) -> _Table:
+        return _Table(self._take(name), self.key(name))
+
+    def tables(self, name: str, *, non_empty: bool = False) -> list[_Table]:
+        value = self._take(name)
+        if not isinstance(value, list):
+            raise PolicyError(self.key(name), f"must be an array of tables, got {_describe(value)}")
+        if non_empty and not value:
+            raise PolicyError(self.key(name), "must not be empty")
+        return [_Table(item, f"{self.key(name)}[{index}]") for index, item in enumerate(value)]
+
+    def duration(self, name: str) -> timedelta:
+        value = self._take(name)
+        if not isinstance(value, str):
+            problem = f"must be a duration string, got {_describe(value)}; {_DURATION_HINT}"
+            raise PolicyError(self.key(name), problem)
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            raise PolicyError(self.key(name), str(exc)) from None
+
+    def integer(self, name: str, *, minimum: int) -> int:
+        value = self._take(name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise PolicyError(self.key(name), f"must be an integer, got {_describe(value)}")
+        if value < minimum:
+            expected = "must not be negative" if minimum == 0 else f"must be at least {minimum}"
+            raise PolicyError(self.key(name), f"{expected}, got {value}")
+        return value
+
+    def number(self, name: str) -> float:
+        value = self._take(name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise PolicyError(self.key(name), f"must be a number, got {_describe(value)}")
+        if not value > 0:  # also refuses nan
+            raise PolicyError(self.key(name), f"must be above zero, got {value}")
+        return float(value)
+
+    def string(self, name: str) -> str:
+        value = self._take(name)
+        if not isinstance(value, str) or not value:
+            raise PolicyError(self.key(name), f"must be a non-empty string, got {_describe(value)}")
+        return value
+
+    def choice(self, name: str, allowed: Iterable[str], *, what: str) -> str:
+        value = self._take(name)
+        if not isinstance(value, str) or value not in allowed:
+            raise PolicyError(self.key(name), _not_one_of(value, allowed, what))
+        return value
+
+    def strings(self, name: str) -> list[str]:
+        value = self._take(name)
+        if not isinstance(value, list):
+            raise PolicyError(
+                self.key(name), f"must be an array of strings, got {_describe(value)}"
+            )
+        for index, item in enumerate(value):
+            if not isinstance(item, str):
+                problem = f"must be a string, got {_describe(item)}"
+                raise PolicyError(f"{self.key(name)}[{index}]", problem)
+        return value
+
+    def choices(self, name: str, allowed: Iterable[str], *, what: str) -> frozenset[str]:
+        items = self.strings(name)
+        for index, item in enumerate(items):
+            if item not in allowed:
+                raise PolicyError(f"{self.key(name)}[{index}]", _not_one_of(item, allowed, what))
+        return frozenset(items)
+
+
+def _one_of(names: Iterable[str]) -> str:
+    return "expected one of: " + ", ".join(names)
+
+
+def _not_one_of(value: object, allowed: Iterable[str], what: str) -> str:
+    shown = repr(value) if isinstance(value, str) else _describe(value)
+    return f"{shown} is not a known {what}; {_one_of(allowed)}"
