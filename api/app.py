@@ -29,6 +29,7 @@ class EngineApi(Api):
 def create_app(config: Config | None = None) -> Flask:
     config = config or Config.from_env()
     app = Flask(__name__)
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the schemas' field order
     app.config.update(
         TESTING=config.testing,
         API_TITLE="Dispute arbitration engine",

@@ -6,13 +6,18 @@ import json
 import sys
 
 import click
+import waitress
 
+from api import demo as demo_data
+from api.app import create_app
 from api.config import Config
+from api.context import EXTENSION_KEY
 from arbitration import accounts, lifecycle, schema
 from arbitration.audit import verify_chains
 from arbitration.clock import SystemClock
 from arbitration.db import database_url_from_env, make_engine, unit_of_work
 from arbitration.policy import PolicyError
+from arbitration.scheduler import build_scheduler
 
 
 def _config() -> Config:
@@ -30,18 +35,46 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
-    """Serve the HTTP API."""
-    import waitress
-
-    from api.app import create_app
-
+@click.option(
+    "--scheduler/--no-scheduler",
+    default=True,
+    show_default=True,
+    help="sweep due deadlines in this process (turn off when `arbitration worker` runs)",
+)
+def serve(host: str, port: int, scheduler: bool) -> None:
+    """Serve the HTTP API (and, by default, fire deadlines)."""
     config = _config()
     app = create_app(config)
+    services = app.extensions[EXTENSION_KEY]
+    if scheduler:
+        build_scheduler(
+            services.engine,
+            policy=config.policy,
+            clock=services.clock,
+            interval_seconds=config.scheduler_interval,
+        ).start()
     click.echo(f"Arbitration engine listening on http://{host}:{port}  (API docs: /v1/docs)")
     click.echo(f"Database: {config.database_url}")
+    if scheduler:
+        click.echo(f"Deadlines are swept every {config.scheduler_interval:g}s in this process.")
     sys.stdout.flush()
     waitress.serve(app, host=host, port=port, threads=8, ident="arbitration")
+
+
+@main.command()
+def worker() -> None:
+    """Fire due deadlines, without serving HTTP (for multi-process deployments)."""
+    config = _config()
+    engine = make_engine(config.database_url)
+    click.echo(f"Sweeping deadlines every {config.scheduler_interval:g}s: {config.database_url}")
+    sys.stdout.flush()
+    build_scheduler(
+        engine,
+        policy=config.policy,
+        clock=config.clock,
+        interval_seconds=config.scheduler_interval,
+        blocking=True,
+    ).start()
 
 
 @main.group()
@@ -88,8 +121,6 @@ def accounts_create(role: str, display_name: str, account_id: str | None, as_jso
 @click.option("--if-empty", is_flag=True, help="only fill a database that has no accounts yet")
 def demo(if_empty: bool) -> None:
     """Fill the database with a believable marketplace and print tokens to try it with."""
-    from api import demo as demo_data
-
     config = _config()
     tokens = demo_data.load_or_create(
         make_engine(config.database_url), policy=config.policy, only_if_empty=if_empty

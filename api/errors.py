@@ -66,7 +66,9 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
             details.update(by_field)
         return error_response(422, "validation_failed", "the request has invalid fields", details)
     code = HTTP_CODES.get(status, "error")
-    return error_response(status, code, error.description or code)
+    body, _ = error_response(status, code, error.description or code)  # type: ignore[misc]
+    allow = error.get_response().headers.get("Allow")  # a 405 says which methods exist
+    return body, status, ({"Allow": allow} if allow else {})
 
 
 def _unexpected(error: Exception) -> ResponseReturnValue:

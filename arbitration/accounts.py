@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arbitration.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
-from arbitration.ids import new_id, new_token
+from arbitration.ids import check_external_id, new_id, new_token
 from arbitration.models import Account, ApiToken
 
 BUYER = "buyer"
@@ -59,6 +59,7 @@ def put_account(
 ) -> tuple[Account, bool]:
     """Create or update an account under a caller-chosen id; returns (account, created)."""
     _check_role(role)
+    check_external_id(account_id, "id")
     if not may_provision(manager, role):
         raise Forbidden(f"a {manager.role} account may not manage {role} accounts")
     account = session.get(Account, account_id)
@@ -86,6 +87,7 @@ def create_account(
     """Create an account with a first token (for the CLI and the demo); returns (account, token)."""
     _check_role(role)
     account_id = account_id or new_id(role[:3], at)
+    check_external_id(account_id, "id")
     if session.get(Account, account_id) is not None:
         raise ValidationFailed("account exists", details={"id": [f"{account_id} is taken"]})
     account = Account(

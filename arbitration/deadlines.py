@@ -1,24 +1,31 @@
 """Deadlines: one row per pending timed action, kept in step with the dispute by the use cases.
 
-The lifecycle table says which timer a state runs (``lifecycle.TIMERS``); this module turns that
-into rows with a due time from the policy, cancels them when the state moves on, and moves them
-for an extension. Firing them is the sweep's job.
+The lifecycle table says which timer a state runs (``lifecycle.TIMERS``) and which states run an
+SLA; this module turns that into rows with due times from the policy: the timer itself, a reminder
+``reminder_before`` it runs out, and the SLA flags. Every state change replaces the rows; an
+extension moves them. Firing them is ``sweep``'s job.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from arbitration.lifecycle import TIMERS
-from arbitration.models import Deadline, Dispute
-from arbitration.policy import DeadlinePolicy
+from arbitration.lifecycle import SLA_STATES, TIMERS
+from arbitration.models import Deadline, Dispute, Refund
+from arbitration.policy import DeadlinePolicy, Policy
 
 PENDING = "pending"
 FIRED = "fired"
 CANCELLED = "cancelled"
+
+# Deadlines that raise a flag instead of taking a lifecycle action.
+REMIND = "remind"
+SLA_BREACH = "sla_breach"
+SLA_ESCALATE = "sla_escalate"
+REFUND_OVERDUE = "refund_overdue"
 
 
 def duration_for(status: str, *, order_shipped: bool, policy: DeadlinePolicy) -> timedelta | None:
@@ -37,44 +44,97 @@ def cancel_pending(session: Session, *, dispute_id: str, at: datetime) -> None:
         update(Deadline)
         .where(Deadline.dispute_id == dispute_id, Deadline.status == PENDING)
         .values(status=CANCELLED, settled_at=at)
+        .execution_options(synchronize_session=False)
     )
 
 
-def start_timer(
-    session: Session, *, dispute: Dispute, order_shipped: bool, policy: DeadlinePolicy, at: datetime
+def _add(
+    session: Session,
+    *,
+    dispute_id: str,
+    action: str,
+    party: str | None,
+    due_at: datetime,
+    at: datetime,
 ) -> None:
-    """Replace whatever timer was running with the one ``dispute.status`` runs, starting now."""
-    cancel_pending(session, dispute_id=dispute.id, at=at)
-    duration = duration_for(dispute.status, order_shipped=order_shipped, policy=policy)
-    if duration is None:
-        dispute.deadline_action = None
-        dispute.deadline_due_at = None
-        return
-    timer = TIMERS[dispute.status]
-    due_at = at + duration
     session.add(
         Deadline(
-            dispute_id=dispute.id,
-            action=timer.action,
-            party=timer.party,
+            dispute_id=dispute_id,
+            action=action,
+            party=party,
             due_at=due_at,
             status=PENDING,
             created_at=at,
             attempts=0,
         )
     )
+
+
+def start_timer(
+    session: Session, *, dispute: Dispute, order_shipped: bool, policy: Policy, at: datetime
+) -> None:
+    """Replace whatever was running with what ``dispute.status`` runs, starting now."""
+    cancel_pending(session, dispute_id=dispute.id, at=at)
+    dispute.deadline_action = None
+    dispute.deadline_due_at = None
+    if dispute.status in SLA_STATES:
+        sla = policy.sla.decision_window(dispute.priority)
+        _add(session, dispute_id=dispute.id, action=SLA_BREACH, party=None, due_at=at + sla, at=at)
+        escalate_at = at + sla * policy.sla.senior_escalation_factor
+        _add(
+            session,
+            dispute_id=dispute.id,
+            action=SLA_ESCALATE,
+            party=None,
+            due_at=escalate_at,
+            at=at,
+        )
+    duration = duration_for(dispute.status, order_shipped=order_shipped, policy=policy.deadlines)
+    if duration is None:
+        return
+    timer = TIMERS[dispute.status]
+    due_at = at + duration
+    _add(
+        session, dispute_id=dispute.id, action=timer.action, party=timer.party, due_at=due_at, at=at
+    )
+    if timer.party is not None and duration > policy.deadlines.reminder_before:
+        remind_at = due_at - policy.deadlines.reminder_before
+        _add(
+            session,
+            dispute_id=dispute.id,
+            action=REMIND,
+            party=timer.party,
+            due_at=remind_at,
+            at=at,
+        )
     dispute.deadline_action = timer.action
     dispute.deadline_due_at = due_at
 
 
 def extend_timer(session: Session, *, dispute: Dispute, by: timedelta) -> None:
-    """Push the running deadline back (``request-extension``)."""
+    """Push the running deadline (and its reminder) back, for ``request-extension``."""
     if dispute.deadline_due_at is None:
         return
-    new_due = dispute.deadline_due_at + by
-    session.execute(
-        update(Deadline)
-        .where(Deadline.dispute_id == dispute.id, Deadline.status == PENDING)
-        .values(due_at=new_due)
+    running = session.scalars(
+        select(Deadline).where(
+            Deadline.dispute_id == dispute.id,
+            Deadline.status == PENDING,
+            Deadline.action.in_((dispute.deadline_action, REMIND)),
+        )
     )
-    dispute.deadline_due_at = new_due
+    for deadline in running:
+        deadline.due_at = deadline.due_at + by
+    dispute.deadline_due_at = dispute.deadline_due_at + by
+
+
+def watch_refund(session: Session, *, refund: Refund, policy: Policy, at: datetime) -> None:
+    """Flag the refund if the platform has not confirmed paying it in time (DESIGN §1)."""
+    due_at = at + policy.deadlines.refund_confirmation
+    _add(
+        session,
+        dispute_id=refund.dispute_id,
+        action=REFUND_OVERDUE,
+        party=None,
+        due_at=due_at,
+        at=at,
+    )

@@ -227,9 +227,7 @@ def file_dispute(
         items=items,
     )
     session.add(dispute)
-    start_timer(
-        session, dispute=dispute, order_shipped=order.shipped, policy=policy.deadlines, at=at
-    )
+    start_timer(session, dispute=dispute, order_shipped=order.shipped, policy=policy, at=at)
     session.flush()
     append_event(
         session,

@@ -32,8 +32,9 @@ from arbitration.disputes import (
 )
 from arbitration.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from arbitration.ids import new_id
-from arbitration.models import Dispute, Offer, Order, Refund
+from arbitration.models import Dispute, Offer, Order
 from arbitration.policy import Policy
+from arbitration.refunds import instruct_refund
 
 
 @dataclass
@@ -267,13 +268,18 @@ def act(
     for name, value in change.fields.items():
         setattr(dispute, name, value)
     if rule.dest == lifecycle.CLOSED:
-        _close(session, dispute, outcome=rule.outcome, refund_amount=change.refund_amount, at=at)
+        _close(
+            session,
+            dispute,
+            outcome=rule.outcome,
+            refund_amount=change.refund_amount,
+            policy=policy,
+            at=at,
+        )
     elif rule.dest != from_status or change.restart_timer:
         order = session.get(Order, dispute.order_id)
         assert order is not None
-        start_timer(
-            session, dispute=dispute, order_shipped=order.shipped, policy=policy.deadlines, at=at
-        )
+        start_timer(session, dispute=dispute, order_shipped=order.shipped, policy=policy, at=at)
     payload = dict(change.payload)
     if caller and caller.via:
         payload["via"] = caller.via.id
@@ -314,6 +320,7 @@ def _close(
     *,
     outcome: str | None,
     refund_amount: int | None,
+    policy: Policy,
     at: datetime,
 ) -> None:
     cancel_pending(session, dispute_id=dispute.id, at=at)
@@ -323,30 +330,4 @@ def _close(
     dispute.deadline_action = None
     dispute.deadline_due_at = None
     if refund_amount is not None:
-        instruct_refund(session, dispute=dispute, amount=refund_amount, at=at)
-
-
-def instruct_refund(session: Session, *, dispute: Dispute, amount: int, at: datetime) -> Refund:
-    """Record the refund the platform must pay, exactly once per dispute, and count it on the order."""
-    order = session.get(Order, dispute.order_id)
-    assert order is not None
-    if order.refunded_amount + amount > order.amount:
-        raise Conflict("the refund would exceed the order amount", code="refund_exceeds_order")
-    refund = Refund(
-        id=new_id("rfd", at),
-        dispute_id=dispute.id,
-        order_id=order.id,
-        amount=amount,
-        currency=dispute.currency,
-        instructed_at=at,
-    )
-    session.add(refund)
-    session.execute(
-        update(Order)
-        .where(Order.id == order.id)
-        .values(refunded_amount=Order.refunded_amount + amount)
-        .execution_options(synchronize_session=False)
-    )
-    session.expire(order, ["refunded_amount"])
-    dispute.refund_amount = amount
-    return refund
+        instruct_refund(session, dispute=dispute, amount=refund_amount, policy=policy, at=at)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime
+
+from arbitration.errors import ValidationFailed
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 
@@ -25,3 +28,17 @@ def new_id(prefix: str, at: datetime) -> str:
 def new_token() -> str:
     """A bearer token: 256 bits of randomness, shown once and stored only as a hash."""
     return "arb_" + secrets.token_urlsafe(32)
+
+
+EXTERNAL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}")
+
+
+def check_external_id(value: str, field: str) -> None:
+    """Ids the marketplace chooses (accounts, orders): 1-64 characters, safe in URLs and logs."""
+    if not EXTERNAL_ID.fullmatch(value):
+        raise ValidationFailed(
+            f"bad {field}",
+            details={
+                field: ["1 to 64 letters, digits or . _ : @ -, starting with a letter or digit"]
+            },
+        )

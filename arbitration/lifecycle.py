@@ -119,6 +119,7 @@ UNCLAIMED = Guard(
     lambda f: not f.assigned_to_actor and not f.assigned_to_other,
     "the case is already assigned",
 )
+CLAIMED = Guard(lambda f: f.assigned_to_actor or f.assigned_to_other, "claim the case first")
 ASSIGNED_TO_ACTOR = Guard(
     lambda f: f.assigned_to_actor, "the case is assigned to another arbitrator"
 )
@@ -173,10 +174,11 @@ RULES: tuple[Rule, ...] = (
         AWAITING_DECISION,
         GATHERING_EVIDENCE,
         STAFF,
+        CLAIMED,
         ASSIGNED_TO_ACTOR,
         INFO_REQUESTABLE,
     ),
-    _rule("decide", AWAITING_DECISION, DECIDED, STAFF, ASSIGNED_TO_ACTOR),
+    _rule("decide", AWAITING_DECISION, DECIDED, STAFF, CLAIMED, ASSIGNED_TO_ACTOR),
     _rule("appeal", DECIDED, UNDER_APPEAL, PARTIES, MAY_APPEAL),
     _rule("finalize", DECIDED, CLOSED, (SYSTEM,)),
     _rule(
@@ -192,19 +194,23 @@ RULES: tuple[Rule, ...] = (
         UNDER_APPEAL,
         CLOSED,
         (SENIOR_ARBITRATOR,),
+        CLAIMED,
         ASSIGNED_TO_ACTOR,
         NOT_FIRST_ARBITRATOR,
     ),
-    # A party whose deadline is running may push it back once (DESIGN §1).
+    # A party whose deadline is running may push it back once (DESIGN §1); while gathering
+    # evidence, only a party still adding evidence is one whose move it is.
     *(
         _rule("request_extension", state, state, PARTIES, EXTENSION_UNUSED)
-        for state in (
-            AWAITING_SELLER,
-            SELLER_REJECTED,
-            AWAITING_RETURN,
-            RETURN_IN_TRANSIT,
-            GATHERING_EVIDENCE,
-        )
+        for state in (AWAITING_SELLER, SELLER_REJECTED, AWAITING_RETURN, RETURN_IN_TRANSIT)
+    ),
+    _rule(
+        "request_extension",
+        GATHERING_EVIDENCE,
+        GATHERING_EVIDENCE,
+        PARTIES,
+        EXTENSION_UNUSED,
+        NOT_YET_DONE,
     ),
 )
 
@@ -231,6 +237,10 @@ TIMERS: dict[str, Timer] = {
     GATHERING_EVIDENCE: Timer("close_evidence", "both", "evidence_window"),
     DECIDED: Timer("finalize", None, "appeal_window"),
 }
+
+
+# States where nobody acts automatically but the platform owes a ruling within the SLA (DESIGN §4).
+SLA_STATES = frozenset({AWAITING_DECISION, UNDER_APPEAL})
 
 
 def deadline_party_may_extend(status: str, party: str) -> bool:
@@ -302,7 +312,8 @@ def evaluate(status: str, action: str, facts: Facts) -> Verdict:
 
 
 def allowed_actions(status: str, facts: Facts) -> list[str]:
-    """Every action ``facts.actor`` may take now, in table order (the buttons a client draws)."""
+    """Every action ``facts.actor`` may take now (the buttons a client draws), ordered by where
+    each action first appears in the table."""
     return [
         action for action in MACHINE.get_triggers(status) if evaluate(status, action, facts).allowed
     ]
@@ -315,8 +326,10 @@ def mermaid_diagram() -> str:
     for rule in RULES:
         if rule.source == rule.dest:
             continue
-        who = "/".join(sorted(rule.actors))
-        label = f"{rule.action} ({who})" + (f" = {rule.outcome}" if rule.outcome else "")
+        who = " or ".join(sorted(rule.actors))
+        label = f"{rule.action.replace('_', '-')} by {who}"
+        if rule.outcome:
+            label += f", {rule.outcome}"
         edge = (rule.source, rule.dest, label)
         if edge not in seen:
             seen.add(edge)

@@ -142,6 +142,10 @@ class Dispute(Base):
     # The party a ruling fully favoured, who therefore may not appeal it.
     ruling_favours: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
+    # SLA flags (DESIGN §4): they change no state but raise the case in the queue.
+    sla_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    senior_escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -188,16 +192,24 @@ class Refund(Base):
     currency: Mapped[str] = mapped_column(String(3))
     instructed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    overdue_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Deadline(Base):
-    """A pending timed action. The database is the truth; a sweep fires what is due (see deadlines)."""
+    """A pending timed action. The database is the truth; a sweep fires what is due (``sweep``).
+
+    ``action`` is a lifecycle action the system takes (``accept``, ``abandon``…) or a flag
+    (``remind``, ``sla_breach``, ``sla_escalate``, ``refund_overdue``).
+    """
 
     __tablename__ = "deadlines"
-    __table_args__ = (Index("ix_deadlines_status_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_deadlines_status_due", "status", "due_at"),
+        Index("ix_deadlines_dispute_status", "dispute_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    dispute_id: Mapped[str] = mapped_column(ForeignKey("disputes.id"), index=True)
+    dispute_id: Mapped[str | None] = mapped_column(ForeignKey("disputes.id"), nullable=True)
     action: Mapped[str] = mapped_column(String(32))
     party: Mapped[str | None] = mapped_column(String(16), nullable=True)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -205,6 +217,7 @@ class Deadline(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from arbitration.accounts import BUYER, PARTY_ROLES, PLATFORM, SELLER, Caller
 from arbitration.errors import Forbidden, NotFound, ValidationFailed
+from arbitration.ids import check_external_id
 from arbitration.models import Account, Dispute, Order, OrderItem
 
 ORDER_STATUSES = ("paid", "shipped", "delivered")
@@ -64,6 +65,7 @@ def put_order(
     """Register or update an order snapshot; returns (order, created)."""
     if caller.role != PLATFORM or caller.via is not None:
         raise Forbidden("only the platform registers orders")
+    check_external_id(order_id, "order_id")
     _validate(session, order_in)
     order = session.get(Order, order_id)
     created = order is None
@@ -78,6 +80,10 @@ def put_order(
     order.currency = order_in.currency
     order.status = order_in.status
     order.updated_at = at
+    if order.items:
+        # Delete the old lines before inserting the new: (order_id, listing_id) is unique.
+        order.items.clear()
+        session.flush()
     order.items = [
         OrderItem(
             position=position,
@@ -106,10 +112,18 @@ def _check_update_keeps_disputes_valid(session: Session, order: Order, order_in:
             "a disputed order keeps its parties and currency",
             details={field: ["cannot change once the order is disputed"] for field in changed},
         )
-    if order_in.amount < order.refunded_amount:
+    open_claim = (
+        session.scalar(select(Dispute.amount).where(Dispute.open_order_id == order.id)) or 0
+    )
+    floor = order.refunded_amount + open_claim
+    if order_in.amount < floor:
         raise ValidationFailed(
-            "the amount cannot drop below what was refunded",
-            details={"amount": [f"{order.refunded_amount} already refunded"]},
+            "the amount cannot drop below what was refunded and what is claimed",
+            details={
+                "amount": [
+                    f"at least {floor}: {order.refunded_amount} refunded, {open_claim} claimed"
+                ]
+            },
         )
 
 

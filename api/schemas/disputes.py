@@ -90,6 +90,17 @@ class ReturnShipmentOut(Schema):
     shipped_at = fields.DateTime()
 
 
+class RefundOut(Schema):
+    id = fields.String()
+    amount = fields.Integer()
+    currency = fields.String()
+    instructed_at = fields.DateTime()
+    confirmed_at = fields.DateTime(allow_none=True)
+    overdue_since = fields.DateTime(
+        allow_none=True, metadata={"description": "set when the platform has not confirmed in time"}
+    )
+
+
 class DisputeItemOut(Schema):
     listing_id = fields.String()
     quantity = fields.Integer()
@@ -116,6 +127,7 @@ class DisputeOut(Schema):
     amount = fields.Integer()
     currency = fields.String()
     refund_amount = fields.Integer(allow_none=True)
+    refund = fields.Nested(RefundOut, allow_none=True)
     items = fields.List(fields.Nested(DisputeItemOut))
     category = fields.String()
     priority = fields.String()
@@ -125,6 +137,12 @@ class DisputeOut(Schema):
     pending_offer = fields.Nested(OfferOut, allow_none=True)
     return_shipment = fields.Nested(ReturnShipmentOut, allow_none=True)
     extensions_used = fields.List(fields.String())
+    sla_breached_at = fields.DateTime(
+        allow_none=True, metadata={"description": "the ruling is overdue (DESIGN §4)"}
+    )
+    senior_escalated_at = fields.DateTime(
+        allow_none=True, metadata={"description": "past twice the SLA: in the senior view"}
+    )
     version = fields.Integer()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()

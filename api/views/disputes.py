@@ -8,6 +8,7 @@ from typing import Any
 from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
 from marshmallow import Schema
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.context import caller, perform, read, services
@@ -26,9 +27,9 @@ from api.schemas.disputes import (
     ReasonIn,
     ShipReturnIn,
 )
-from arbitration import audit, disputes, flows
+from arbitration import audit, disputes, flows, refunds
 from arbitration.accounts import Caller
-from arbitration.models import Dispute, Offer
+from arbitration.models import Dispute, Offer, Refund
 
 blp = Blueprint("disputes", __name__, url_prefix="/v1", description="Disputes and their lifecycle")
 
@@ -36,6 +37,11 @@ blp = Blueprint("disputes", __name__, url_prefix="/v1", description="Disputes an
 def dispute_body(session: Session, dispute: Dispute, who: Caller) -> dict[str, Any]:
     """The dispute as the caller sees it: state, whose move, and the caller's own buttons."""
     offer = session.get(Offer, dispute.pending_offer_id) if dispute.pending_offer_id else None
+    refund = (
+        session.scalars(select(Refund).where(Refund.dispute_id == dispute.id)).first()
+        if dispute.refund_amount is not None
+        else None
+    )
     view = {
         **{
             column: getattr(dispute, column)
@@ -54,6 +60,7 @@ def dispute_body(session: Session, dispute: Dispute, who: Caller) -> dict[str, A
             else None
         ),
         "pending_offer": offer,
+        "refund": refund,
         "return_shipment": (
             {
                 "carrier": dispute.return_carrier,
@@ -145,6 +152,23 @@ def list_events(dispute_id: str) -> ResponseReturnValue:
         return {"data": EventOut(many=True).dump(audit.timeline(session, dispute_id))}
 
     return read(work), 200
+
+
+@blp.route("/disputes/<dispute_id>/refund-confirmation", methods=["POST"])
+@blp.arguments(EmptyIn, required=False)
+@blp.alt_response(200, schema=DisputeOut, success=True)
+def confirm_refund(_params: dict[str, Any], dispute_id: str) -> ResponseReturnValue:
+    """Confirm the instructed refund was paid (platform)."""
+    who = caller()
+
+    def work(session: Session) -> tuple[dict[str, Any], int]:
+        refunds.confirm_refund(
+            session, caller=who, dispute_id=dispute_id, at=services().clock.now()
+        )
+        dispute = disputes.get_dispute(session, caller=who, dispute_id=dispute_id)
+        return dispute_body(session, dispute, who), 200
+
+    return perform(work)
 
 
 # Actions: one route each, so the OpenAPI document shows each action's own fields. ----------------

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 05:34:53.618028
+Create Date: 2026-11-26
 """
 
 from __future__ import annotations
@@ -118,6 +118,8 @@ def upgrade() -> None:
         sa.Column("first_arbitrator_id", sa.String(length=64), nullable=True),
         sa.Column("appealed_by", sa.String(length=16), nullable=True),
         sa.Column("ruling_favours", sa.String(length=16), nullable=True),
+        sa.Column("sla_breached_at", arbitration.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("senior_escalated_at", arbitration.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", arbitration.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", arbitration.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("closed_at", arbitration.db.UTCDateTime(timezone=True), nullable=True),
@@ -161,7 +163,7 @@ def upgrade() -> None:
     op.create_table(
         "deadlines",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("dispute_id", sa.String(length=64), nullable=False),
+        sa.Column("dispute_id", sa.String(length=64), nullable=True),
         sa.Column("action", sa.String(length=32), nullable=False),
         sa.Column("party", sa.String(length=16), nullable=True),
         sa.Column("due_at", arbitration.db.UTCDateTime(timezone=True), nullable=False),
@@ -169,6 +171,7 @@ def upgrade() -> None:
         sa.Column("created_at", arbitration.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("settled_at", arbitration.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("retry_at", arbitration.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["dispute_id"],
@@ -177,7 +180,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("deadlines", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_deadlines_dispute_id"), ["dispute_id"], unique=False)
+        batch_op.create_index("ix_deadlines_dispute_status", ["dispute_id", "status"], unique=False)
         batch_op.create_index("ix_deadlines_status_due", ["status", "due_at"], unique=False)
 
     op.create_table(
@@ -243,6 +246,7 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("instructed_at", arbitration.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("confirmed_at", arbitration.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("overdue_since", arbitration.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["dispute_id"],
             ["disputes.id"],
@@ -277,7 +281,7 @@ def downgrade() -> None:
     op.drop_table("dispute_items")
     with op.batch_alter_table("deadlines", schema=None) as batch_op:
         batch_op.drop_index("ix_deadlines_status_due")
-        batch_op.drop_index(batch_op.f("ix_deadlines_dispute_id"))
+        batch_op.drop_index("ix_deadlines_dispute_status")
 
     op.drop_table("deadlines")
     op.drop_table("order_items")

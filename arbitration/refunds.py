@@ -1,0 +1,84 @@
+"""Refunds the engine instructs: exactly the agreed or decided amount, once per dispute.
+
+The platform pays and then confirms; an unconfirmed refund is flagged after the policy's
+``refund_confirmation`` (the seed rule: money back within 3 days).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from arbitration.accounts import PLATFORM, Caller
+from arbitration.audit import append_event
+from arbitration.deadlines import CANCELLED, PENDING, REFUND_OVERDUE, watch_refund
+from arbitration.disputes import get_dispute
+from arbitration.errors import Conflict, Forbidden
+from arbitration.ids import new_id
+from arbitration.models import Deadline, Dispute, Order, Refund
+from arbitration.policy import Policy
+
+
+def instruct_refund(
+    session: Session, *, dispute: Dispute, amount: int, policy: Policy, at: datetime
+) -> Refund:
+    """Record the refund the platform must pay, exactly once per dispute, and count it on the order."""
+    order = session.get(Order, dispute.order_id)
+    assert order is not None
+    if order.refunded_amount + amount > order.amount:
+        raise Conflict("the refund would exceed the order amount", code="refund_exceeds_order")
+    refund = Refund(
+        id=new_id("rfd", at),
+        dispute_id=dispute.id,
+        order_id=order.id,
+        amount=amount,
+        currency=dispute.currency,
+        instructed_at=at,
+    )
+    session.add(refund)
+    watch_refund(session, refund=refund, policy=policy, at=at)
+    session.execute(
+        update(Order)
+        .where(Order.id == order.id)
+        .values(refunded_amount=Order.refunded_amount + amount)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(order, ["refunded_amount"])
+    dispute.refund_amount = amount
+    return refund
+
+
+def confirm_refund(session: Session, *, caller: Caller, dispute_id: str, at: datetime) -> Refund:
+    """The platform says the refund was paid: the overdue watch stops and the timeline records it."""
+    if caller.role != PLATFORM or caller.via is not None:
+        raise Forbidden("only the platform confirms refunds")
+    dispute = get_dispute(session, caller=caller, dispute_id=dispute_id)
+    refund = session.scalars(select(Refund).where(Refund.dispute_id == dispute.id)).first()
+    if refund is None:
+        raise Conflict("this dispute has no refund to confirm", code="no_refund")
+    if refund.confirmed_at is not None:
+        raise Conflict("the refund was already confirmed", code="refund_already_confirmed")
+    refund.confirmed_at = at
+    session.execute(
+        update(Deadline)
+        .where(
+            Deadline.dispute_id == dispute.id,
+            Deadline.action == REFUND_OVERDUE,
+            Deadline.status == PENDING,
+        )
+        .values(status=CANCELLED, settled_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    append_event(
+        session,
+        dispute_id=dispute.id,
+        actor_id=caller.id,
+        action="refund-confirmed",
+        from_status=dispute.status,
+        to_status=dispute.status,
+        payload={"refund_id": refund.id, "amount": refund.amount},
+        at=at,
+    )
+    return refund

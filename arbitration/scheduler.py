@@ -1,0 +1,63 @@
+"""One APScheduler interval job that runs the sweep; the database, not the scheduler, holds the truth.
+
+``coalesce`` folds missed runs into one, ``max_instances=1`` keeps runs of one process from
+overlapping, and ``misfire_grace_time=None`` never drops a late run. The first run starts at once,
+so deadlines that came due while nothing ran fire at the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy import Engine
+
+from arbitration.clock import Clock, SystemClock
+from arbitration.policy import Policy
+from arbitration.sweep import DEFAULT_BATCH_SIZE, Handler, sweep_due_deadlines
+
+log = logging.getLogger(__name__)
+
+
+def build_scheduler(
+    engine: Engine,
+    *,
+    policy: Policy,
+    clock: Clock,
+    interval_seconds: float,
+    blocking: bool = False,
+    extra_handlers: Mapping[str, Handler] | None = None,
+) -> BaseScheduler:
+    """A scheduler (not yet started) whose one job sweeps due deadlines every ``interval_seconds``."""
+    scheduler: BaseScheduler = BlockingScheduler() if blocking else BackgroundScheduler(daemon=True)
+
+    def sweep_until_nothing_is_due() -> None:
+        while True:
+            report = sweep_due_deadlines(
+                engine, policy=policy, clock=clock, extra_handlers=extra_handlers
+            )
+            if report.handled:
+                log.info(
+                    "sweep: %d fired, %d stale, %d failed",
+                    report.fired,
+                    report.cancelled,
+                    len(report.failed),
+                )
+            # A full batch may mean more is due; a batch of only failures will be retried later.
+            if report.fired + report.cancelled == 0 or report.handled < DEFAULT_BATCH_SIZE:
+                return
+
+    scheduler.add_job(
+        sweep_until_nothing_is_due,
+        "interval",
+        seconds=interval_seconds,
+        id="sweep-due-deadlines",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=None,
+        next_run_time=SystemClock().now(),  # APScheduler runs on real time; the sweep on ``clock``
+    )
+    return scheduler

@@ -1,0 +1,200 @@
+"""The deadline sweep: fire what is due, each firing in its own transaction, exactly once.
+
+A firing claims one due row and runs its handler in the same transaction as the row's change to
+``fired``: a crash rolls both back (nothing lost, the row is still pending), and a second sweep
+can never claim a row the first one fired (nothing doubled). SQLite serialises writers with
+``BEGIN IMMEDIATE``; PostgreSQL claims with ``FOR UPDATE SKIP LOCKED`` so sweeps share the work.
+A failing handler is logged with the deadline id and retried with backoff, and does not stop the
+rest of the batch.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, or_, select
+from sqlalchemy.orm import Session
+
+from arbitration import deadlines, flows, lifecycle
+from arbitration.audit import append_event
+from arbitration.clock import Clock
+from arbitration.db import unit_of_work
+from arbitration.errors import InvalidTransition
+from arbitration.models import Deadline, Dispute, Refund
+from arbitration.policy import Policy
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 200
+MAX_BACKOFF = timedelta(hours=1)
+FIRST_BACKOFF = timedelta(seconds=30)
+
+# A handler does what a deadline says, in the firing's transaction.
+Handler = Callable[[Session, Deadline, Policy, datetime], None]
+
+
+@dataclass
+class SweepReport:
+    fired: int = 0
+    cancelled: int = 0
+    failed: list[int] = field(default_factory=list)
+
+    @property
+    def handled(self) -> int:
+        return self.fired + self.cancelled + len(self.failed)
+
+
+def _take_lifecycle_action(
+    session: Session, deadline: Deadline, policy: Policy, at: datetime
+) -> None:
+    assert deadline.dispute_id is not None
+    flows.act(
+        session,
+        dispute_id=deadline.dispute_id,
+        action=deadline.action,
+        caller=None,
+        policy=policy,
+        at=at,
+    )
+
+
+def _dispute(session: Session, deadline: Deadline) -> Dispute:
+    dispute = session.get(Dispute, deadline.dispute_id)
+    assert dispute is not None
+    return dispute
+
+
+def _flag_event(
+    session: Session, dispute: Dispute, action: str, payload: dict, at: datetime
+) -> None:  # type: ignore[type-arg]
+    append_event(
+        session,
+        dispute_id=dispute.id,
+        actor_id=lifecycle.SYSTEM,
+        action=action,
+        from_status=dispute.status,
+        to_status=dispute.status,
+        payload=payload,
+        at=at,
+    )
+
+
+def _remind(session: Session, deadline: Deadline, policy: Policy, at: datetime) -> None:
+    dispute = _dispute(session, deadline)
+    due = dispute.deadline_due_at
+    payload = {
+        "party": deadline.party,
+        "action": (dispute.deadline_action or "").replace("_", "-"),
+        "due_at": due.isoformat() if due else None,
+    }
+    _flag_event(session, dispute, "deadline-approaching", payload, at)
+
+
+def _sla_breach(session: Session, deadline: Deadline, policy: Policy, at: datetime) -> None:
+    dispute = _dispute(session, deadline)
+    dispute.sla_breached_at = at
+    _flag_event(session, dispute, "sla-breached", {"priority": dispute.priority}, at)
+
+
+def _sla_escalate(session: Session, deadline: Deadline, policy: Policy, at: datetime) -> None:
+    dispute = _dispute(session, deadline)
+    dispute.senior_escalated_at = at
+    _flag_event(session, dispute, "escalated-to-senior", {"priority": dispute.priority}, at)
+
+
+def _refund_overdue(session: Session, deadline: Deadline, policy: Policy, at: datetime) -> None:
+    dispute = _dispute(session, deadline)
+    refund = session.scalars(select(Refund).where(Refund.dispute_id == dispute.id)).one()
+    if refund.confirmed_at is not None:
+        return
+    refund.overdue_since = at
+    _flag_event(
+        session, dispute, "refund-overdue", {"refund_id": refund.id, "amount": refund.amount}, at
+    )
+
+
+FLAG_HANDLERS: dict[str, Handler] = {
+    deadlines.REMIND: _remind,
+    deadlines.SLA_BREACH: _sla_breach,
+    deadlines.SLA_ESCALATE: _sla_escalate,
+    deadlines.REFUND_OVERDUE: _refund_overdue,
+}
+
+
+def handler_for(action: str, extra: Mapping[str, Handler]) -> Handler:
+    """Lifecycle actions go through the same use case a person would call; flags have their own."""
+    if action in extra:
+        return extra[action]
+    return FLAG_HANDLERS.get(action, _take_lifecycle_action)
+
+
+def _due(now: datetime):  # type: ignore[no-untyped-def]
+    return select(Deadline).where(
+        Deadline.status == deadlines.PENDING,
+        Deadline.due_at <= now,
+        or_(Deadline.retry_at.is_(None), Deadline.retry_at <= now),
+    )
+
+
+def _fire_next(
+    engine: Engine, *, policy: Policy, at: datetime, skip: set[int], extra: Mapping[str, Handler]
+) -> tuple[str, int] | None:
+    """Claim the next due deadline and fire it; returns (what happened, deadline id) or None."""
+    with unit_of_work(engine) as session:
+        query = _due(at).order_by(Deadline.due_at, Deadline.id).limit(1)
+        if skip:
+            query = query.where(Deadline.id.not_in(skip))
+        deadline = session.scalars(query.with_for_update(skip_locked=True)).first()
+        if deadline is None:
+            return None
+        deadline_id = deadline.id
+        try:
+            with session.begin_nested():
+                handler_for(deadline.action, extra)(session, deadline, policy, at)
+        except InvalidTransition as stale:
+            # The dispute moved on without cancelling this row: nothing to do, say why and stop.
+            deadline.status = deadlines.CANCELLED
+            deadline.settled_at = at
+            deadline.last_error = f"stale: {stale.message}"
+            return "cancelled", deadline_id
+        except Exception as error:
+            log.exception("deadline %s (%s) failed; will retry", deadline_id, deadline.action)
+            deadline.attempts += 1
+            deadline.retry_at = at + min(FIRST_BACKOFF * 2 ** (deadline.attempts - 1), MAX_BACKOFF)
+            deadline.last_error = f"{type(error).__name__}: {error}"[:2000]
+            return "failed", deadline_id
+        deadline.status = deadlines.FIRED
+        deadline.settled_at = at
+        deadline.attempts += 1
+        return "fired", deadline_id
+
+
+def sweep_due_deadlines(
+    engine: Engine,
+    *,
+    policy: Policy,
+    clock: Clock,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    extra_handlers: Mapping[str, Handler] | None = None,
+) -> SweepReport:
+    """Fire up to ``batch_size`` due deadlines, oldest first, each in its own transaction."""
+    report = SweepReport()
+    skip: set[int] = set()
+    while report.handled < batch_size:
+        result = _fire_next(
+            engine, policy=policy, at=clock.now(), skip=skip, extra=extra_handlers or {}
+        )
+        if result is None:
+            break
+        outcome, deadline_id = result
+        if outcome == "fired":
+            report.fired += 1
+        elif outcome == "cancelled":
+            report.cancelled += 1
+        else:
+            report.failed.append(deadline_id)
+            skip.add(deadline_id)
+    return report

@@ -1,0 +1,60 @@
+"""``arbitration audit verify`` recomputes every chain and names the first broken link."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import text
+
+from arbitration.db import make_engine
+from tests.support.world import World
+
+ARBITRATION = str(Path(sys.executable).parent / "arbitration")
+
+
+def _verify(database_url: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ARBITRATION_DATABASE_URL": database_url}
+    return subprocess.run(
+        [ARBITRATION, "audit", "verify"], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def _busy_world(world: World) -> str:
+    dispute, _buyer, seller = world.dispute()
+    world.ok(seller, dispute["id"], "offer", amount=1_000)
+    world.ok(seller, dispute["id"], "reject", reason="no")
+    world.dispute()
+    return dispute["id"]
+
+
+def test_untouched_log_verifies(world: World, database_url: str) -> None:
+    _busy_world(world)
+    result = _verify(database_url)
+    assert result.returncode == 0, result.stderr
+    assert "4 events in 2 disputes verify" in result.stdout
+
+
+def test_edited_payload_is_caught_and_named(world: World, database_url: str) -> None:
+    dispute_id = _busy_world(world)
+    with make_engine(database_url).begin() as connection:
+        connection.execute(
+            text("UPDATE events SET payload = :payload WHERE dispute_id = :id AND seq = 2"),
+            {"payload": '{"amount": 1, "note": "", "offer_id": "x"}', "id": dispute_id},
+        )
+    result = _verify(database_url)
+    assert result.returncode == 1
+    assert f"dispute {dispute_id}, event 2: content does not match its hash" in result.stderr
+
+
+def test_deleted_event_is_caught(world: World, database_url: str) -> None:
+    dispute_id = _busy_world(world)
+    with make_engine(database_url).begin() as connection:
+        connection.execute(
+            text("DELETE FROM events WHERE dispute_id = :id AND seq = 2"), {"id": dispute_id}
+        )
+    result = _verify(database_url)
+    assert result.returncode == 1
+    assert f"dispute {dispute_id}, event 2: event missing from the chain" in result.stderr

@@ -1,0 +1,58 @@
+"""Many disputes at once, through the real use cases, for tests that need volume."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from arbitration import accounts, disputes, orders
+from arbitration.accounts import Caller
+from arbitration.db import unit_of_work
+from arbitration.policy import Policy
+
+
+def seed_disputes(
+    engine: Engine, *, policy: Policy, count: int, at: datetime, prefix: str = "seed"
+) -> list[str]:
+    """``count`` disputes awaiting one seller, filed at ``at`` (their deadlines run from then)."""
+    with unit_of_work(engine) as session:
+        platform, _ = accounts.create_account(
+            session,
+            role="platform",
+            display_name="Platform",
+            account_id=f"{prefix}-platform",
+            at=at,
+        )
+        buyer, _ = accounts.create_account(
+            session, role="buyer", display_name="Buyer", account_id=f"{prefix}-buyer", at=at
+        )
+        accounts.create_account(
+            session, role="seller", display_name="Seller", account_id=f"{prefix}-seller", at=at
+        )
+        ids = []
+        for number in range(count):
+            order_id = f"{prefix}-order-{number}"
+            orders.put_order(
+                session,
+                caller=Caller(platform),
+                order_id=order_id,
+                order_in=orders.OrderIn(
+                    buyer_id=buyer.id,
+                    seller_id=f"{prefix}-seller",
+                    amount=1_000,
+                    currency="USD",
+                    status="delivered",
+                    items=(orders.LineIn(f"{prefix}-lst-{number}", "Thing", 1, 1_000),),
+                ),
+                at=at,
+            )
+            dispute = disputes.file_dispute(
+                session,
+                caller=Caller(buyer),
+                dispute_in=disputes.DisputeIn(order_id, "damaged", "refund_only", 1_000),
+                policy=policy,
+                at=at,
+            )
+            ids.append(dispute.id)
+    return ids
