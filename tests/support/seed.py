@@ -13,7 +13,13 @@ from arbitration.policy import Policy
 
 
 def seed_disputes(
-    engine: Engine, *, policy: Policy, count: int, at: datetime, prefix: str = "seed"
+    engine: Engine,
+    *,
+    policy: Policy,
+    count: int,
+    at: datetime,
+    prefix: str = "seed",
+    order_status: str = "delivered",
 ) -> list[str]:
     """``count`` disputes awaiting one seller, filed at ``at`` (their deadlines run from then)."""
     with unit_of_work(engine) as session:
@@ -42,7 +48,7 @@ def seed_disputes(
                     seller_id=f"{prefix}-seller",
                     amount=1_000,
                     currency="USD",
-                    status="delivered",
+                    status=order_status,
                     items=(orders.LineIn(f"{prefix}-lst-{number}", "Thing", 1, 1_000),),
                 ),
                 at=at,
