@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, redirect
+from flask import Flask, redirect, request
 from flask_smorest import Api
 from werkzeug.wrappers import Response
 
 from api.config import Config
-from api.context import EXTENSION_KEY, Services
+from api.context import EXTENSION_KEY, Services, caller
 from api.errors import register_error_handlers
 from api.schemas.common import ErrorOut
 from api.views import accounts, disputes, docs, orders
@@ -18,6 +18,10 @@ Refund disputes between buyers and sellers, settled by the parties or ruled by t
 Send `Authorization: Bearer <token>`. Money is integer minor units; times are ISO 8601 UTC.
 Errors are `{"error": {"code", "message", "details"}}`. POSTs accept `Idempotency-Key`.
 """
+
+
+# Endpoints anyone may call without a token.
+PUBLIC_ENDPOINTS = frozenset({"index", "static", "api-docs.openapi_json", "docs.docs"})
 
 
 class EngineApi(Api):
@@ -51,6 +55,12 @@ def create_app(config: Config | None = None) -> Flask:
     for module in (accounts, orders, disputes, docs):
         api.register_blueprint(module.blp)
     register_error_handlers(app)
+
+    @app.before_request
+    def authenticate_first() -> None:
+        """Who is asking comes before what they sent: no token is a 401, whatever the body."""
+        if request.endpoint and request.endpoint not in PUBLIC_ENDPOINTS:
+            caller()
 
     @app.get("/")
     def index() -> Response:

@@ -101,6 +101,9 @@ def create_account(
 def issue_personal_token(
     session: Session, *, manager: Account, account_id: str, at: datetime
 ) -> str:
+    if manager.role not in (PLATFORM, ADMIN):
+        # Refuse before looking the account up, so the answer reveals nothing about which ids exist.
+        raise Forbidden(f"a {manager.role} account may not issue tokens")
     account = session.get(Account, account_id)
     if account is None:
         raise NotFound(f"no account {account_id}")

@@ -10,7 +10,7 @@ import base64
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from arbitration import lifecycle
@@ -25,7 +25,7 @@ from arbitration.audit import append_event
 from arbitration.classification import classify
 from arbitration.deadlines import start_timer
 from arbitration.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from arbitration.ids import new_id
+from arbitration.ids import is_generated_id, new_id
 from arbitration.models import Dispute, DisputeItem, Order
 from arbitration.policy import Policy
 
@@ -177,7 +177,9 @@ def check_amount(amount: int, cap: int) -> None:
     if amount > cap:
         raise ValidationFailed(
             "the amount exceeds what can still be refunded",
-            details={"amount": [f"at most {cap} (the lines concerned, less what was refunded)"]},
+            details={
+                "amount": [f"at most {cap}: the lines concerned, within what is left of the order"]
+            },
         )
 
 
@@ -217,6 +219,7 @@ def file_dispute(
         channel=dispute_in.channel,
         description=dispute_in.description,
         amount=dispute_in.amount,
+        whole_order=dispute_in.items is None,
         currency=order.currency,
         category=classification.category,
         priority=classification.priority,
@@ -308,12 +311,18 @@ class Page:
 
 
 def _decode_cursor(cursor: str) -> str:
+    """A cursor is the last id of the previous page, base64-encoded; anything else is refused."""
     try:
-        return base64.urlsafe_b64decode(cursor.encode()).decode()
+        last_id = base64.urlsafe_b64decode(cursor.encode()).decode()
     except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed(
-            "bad cursor", details={"cursor": ["not a cursor we issued"]}
-        ) from None
+        last_id = ""
+    if not is_generated_id(last_id, "dsp") or _encode_cursor(last_id) != cursor:
+        raise ValidationFailed("bad cursor", details={"cursor": ["not a cursor we issued"]})
+    return last_id
+
+
+def _encode_cursor(last_id: str) -> str:
+    return base64.urlsafe_b64encode(last_id.encode()).decode()
 
 
 def list_disputes(
@@ -337,14 +346,5 @@ def list_disputes(
     rows = list(session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = base64.urlsafe_b64encode(rows[-1].id.encode()).decode() if more else None
+    next_cursor = _encode_cursor(rows[-1].id) if more else None
     return Page(rows, next_cursor)
-
-
-def count_open(session: Session) -> int:
-    return (
-        session.scalar(
-            select(func.count()).select_from(Dispute).where(Dispute.status != lifecycle.CLOSED)
-        )
-        or 0
-    )

@@ -136,7 +136,7 @@ def _modify(ctx: ActionContext) -> Change:
         order = ctx.session.get(Order, dispute.order_id)
         assert order is not None
         items = tuple(ItemIn(item.listing_id, item.quantity) for item in dispute.items)
-        cap, _ = refundable_cap(order, items or None)
+        cap, _ = refundable_cap(order, None if dispute.whole_order else items)
         check_amount(params["amount"], cap)
         fields["amount"] = params["amount"]
     if "reason" in params:

@@ -25,6 +25,11 @@ def new_id(prefix: str, at: datetime) -> str:
     return f"{prefix}_{_base32(millis, 10)}{_base32(secrets.randbits(80), 16)}"
 
 
+def is_generated_id(value: str, prefix: str) -> bool:
+    """Whether ``value`` has the shape of an id ``new_id(prefix, …)`` makes."""
+    return re.fullmatch(rf"{prefix}_[{_ALPHABET}]{{26}}", value) is not None
+
+
 def new_token() -> str:
     """A bearer token: 256 bits of randomness, shown once and stored only as a hash."""
     return "arb_" + secrets.token_urlsafe(32)

@@ -312,11 +312,9 @@ def evaluate(status: str, action: str, facts: Facts) -> Verdict:
 
 
 def allowed_actions(status: str, facts: Facts) -> list[str]:
-    """Every action ``facts.actor`` may take now (the buttons a client draws), ordered by where
-    each action first appears in the table."""
-    return [
-        action for action in MACHINE.get_triggers(status) if evaluate(status, action, facts).allowed
-    ]
+    """Every action ``facts.actor`` may take now (the buttons a client draws), in table order."""
+    candidates = dict.fromkeys(rule.action for rule in RULES if rule.source == status)
+    return [action for action in candidates if evaluate(status, action, facts).allowed]
 
 
 def mermaid_diagram() -> str:

@@ -115,6 +115,8 @@ class Dispute(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     refund_amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # Filed without naming lines: capped by what is left of the order, not by the lines' value.
+    whole_order: Mapped[bool] = mapped_column(Boolean, default=True)
 
     category: Mapped[str] = mapped_column(String(16))
     priority: Mapped[str] = mapped_column(String(16))

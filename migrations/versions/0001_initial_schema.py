@@ -98,6 +98,7 @@ def upgrade() -> None:
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("refund_amount", sa.BigInteger(), nullable=True),
+        sa.Column("whole_order", sa.Boolean(), nullable=False),
         sa.Column("category", sa.String(length=16), nullable=False),
         sa.Column("priority", sa.String(length=16), nullable=False),
         sa.Column("scope", sa.String(length=16), nullable=False),
