@@ -20,6 +20,7 @@ from sqlalchemy.types import TypeDecorator
 
 DEFAULT_DATABASE_FILE = "arbitration.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_CACHE_KIB = 65_536
 
 
 def database_url_from_env(environ: os._Environ[str] | dict[str, str] = os.environ) -> str:
@@ -46,6 +47,7 @@ def make_engine(url: str) -> Engine:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")  # hot indexes stay in memory
         cursor.close()
 
     @event.listens_for(engine, "begin")
