@@ -90,7 +90,7 @@ def create(engine: Engine, *, policy: Policy) -> dict[str, str]:
             _, tokens[account_id] = accounts.create_account(
                 session, role=role, display_name=name, account_id=account_id, at=clock.now()
             )
-        platform = Caller(session.get(Account, "platform"))  # type: ignore[arg-type]
+        platform = Caller(session.get_one(Account, "platform"))
         for order_id, buyer, seller, status, lines in ORDERS:
             snapshot = orders.OrderIn(
                 buyer_id=buyer,
@@ -111,7 +111,7 @@ def _play_disputes(engine: Engine, *, policy: Policy, clock: ManualClock) -> Non
     """Walk disputes to different stages, an hour or so apart, the way people would."""
 
     def who(session: Session, account_id: str) -> Caller:
-        return Caller(session.get(Account, account_id))  # type: ignore[arg-type]
+        return Caller(session.get_one(Account, account_id))
 
     def file(order_id: str, buyer: str, reason: str, remedy: str, amount: int, text: str) -> str:
         clock.advance(timedelta(hours=1))

@@ -43,10 +43,10 @@ HTTP_CODES = {
 
 
 def error_response(
-    status: int, code: str, message: str, details: Any = None
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
 ) -> ResponseReturnValue:
     body = {"error": {"code": code, "message": message, "details": details or {}}}
-    return jsonify(body), status
+    return jsonify(body), status, headers or {}
 
 
 def _domain_error(error: DomainError) -> ResponseReturnValue:
@@ -66,9 +66,10 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
             details.update(by_field)
         return error_response(422, "validation_failed", "the request has invalid fields", details)
     code = HTTP_CODES.get(status, "error")
-    body, _ = error_response(status, code, error.description or code)  # type: ignore[misc]
     allow = error.get_response().headers.get("Allow")  # a 405 says which methods exist
-    return body, status, ({"Allow": allow} if allow else {})
+    return error_response(
+        status, code, error.description or code, headers={"Allow": allow} if allow else None
+    )
 
 
 def _unexpected(error: Exception) -> ResponseReturnValue:

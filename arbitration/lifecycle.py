@@ -7,7 +7,7 @@ does it lead?"; persisting the answer is the use case's job (a compare-and-set, 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from transitions import Machine, Transition
@@ -99,7 +99,14 @@ class Rule:
     outcome: str | None = None
 
 
-def _rule(action, source, dest, actors, *guards, outcome=None) -> Rule:  # type: ignore[no-untyped-def]
+def _rule(
+    action: str,
+    source: str,
+    dest: str,
+    actors: Iterable[str],
+    *guards: Guard,
+    outcome: str | None = None,
+) -> Rule:
     return Rule(action, source, dest, frozenset(actors), tuple(guards), outcome)
 
 

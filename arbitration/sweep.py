@@ -14,8 +14,9 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, Select, or_, select
 from sqlalchemy.orm import Session
 
 from arbitration import deadlines, flows, lifecycle
@@ -68,8 +69,8 @@ def _dispute(session: Session, deadline: Deadline) -> Dispute:
 
 
 def _flag_event(
-    session: Session, dispute: Dispute, action: str, payload: dict, at: datetime
-) -> None:  # type: ignore[type-arg]
+    session: Session, dispute: Dispute, action: str, payload: dict[str, Any], at: datetime
+) -> None:
     append_event(
         session,
         dispute_id=dispute.id,
@@ -131,7 +132,7 @@ def handler_for(action: str, extra: Mapping[str, Handler]) -> Handler:
     return FLAG_HANDLERS.get(action, _take_lifecycle_action)
 
 
-def _due(now: datetime):  # type: ignore[no-untyped-def]
+def _due(now: datetime) -> Select[tuple[Deadline]]:
     return select(Deadline).where(
         Deadline.status == deadlines.PENDING,
         Deadline.due_at <= now,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 Id = fields.String(required=True, validate=validate.Length(min=1, max=64))
 
 
-def money(**kwargs) -> fields.Integer:  # type: ignore[no-untyped-def]
+def money(**kwargs: Any) -> fields.Integer:
     """Integer minor units (cents): never floats."""
     return fields.Integer(strict=True, validate=validate.Range(min=1), **kwargs)
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
+from sqlalchemy.orm import Session
 
 from api.context import caller, perform, read, services
 from api.schemas.accounts import AccountIn, AccountOut, TokenOut
@@ -19,11 +21,11 @@ blp = Blueprint("accounts", __name__, url_prefix="/v1", description="Accounts an
 @blp.arguments(AccountIn)
 @blp.alt_response(200, schema=AccountOut, success=True, description="updated")
 @blp.alt_response(201, schema=AccountOut, success=True, description="created")
-def put_account(account_in: dict[str, Any], account_id: str):  # type: ignore[no-untyped-def]
+def put_account(account_in: dict[str, Any], account_id: str) -> ResponseReturnValue:
     """Create or update an account under the marketplace's own id."""
     manager = caller()
 
-    def work(session):  # type: ignore[no-untyped-def]
+    def work(session: Session) -> Any:
         account, created = accounts.put_account(
             session,
             manager=manager.account,
@@ -39,11 +41,11 @@ def put_account(account_in: dict[str, Any], account_id: str):  # type: ignore[no
 
 @blp.route("/accounts/<account_id>", methods=["GET"])
 @blp.alt_response(200, schema=AccountOut, success=True)
-def get_account(account_id: str):  # type: ignore[no-untyped-def]
+def get_account(account_id: str) -> ResponseReturnValue:
     """Read an account (yourself, or one you manage)."""
     who = caller()
 
-    def work(session):  # type: ignore[no-untyped-def]
+    def work(session: Session) -> Any:
         account = session.get(Account, account_id)
         visible = account is not None and (
             account.id == who.id or accounts.may_provision(who.account, account.role)
@@ -57,11 +59,11 @@ def get_account(account_id: str):  # type: ignore[no-untyped-def]
 
 @blp.route("/accounts/<account_id>/tokens", methods=["POST"])
 @blp.alt_response(201, schema=TokenOut, success=True)
-def issue_token(account_id: str):  # type: ignore[no-untyped-def]
+def issue_token(account_id: str) -> ResponseReturnValue:
     """Issue a personal token (platform: buyers and sellers; admin: anyone)."""
     manager = caller()
 
-    def work(session):  # type: ignore[no-untyped-def]
+    def work(session: Session) -> Any:
         token = accounts.issue_personal_token(
             session, manager=manager.account, account_id=account_id, at=services().clock.now()
         )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
+from sqlalchemy.orm import Session
 
 from api.context import caller, perform, read, services
 from api.schemas.orders import OrderIn, OrderOut
@@ -17,7 +19,7 @@ blp = Blueprint("orders", __name__, url_prefix="/v1", description="Order snapsho
 @blp.arguments(OrderIn)
 @blp.alt_response(200, schema=OrderOut, success=True, description="updated")
 @blp.alt_response(201, schema=OrderOut, success=True, description="created")
-def put_order(order_in: dict[str, Any], order_id: str):  # type: ignore[no-untyped-def]
+def put_order(order_in: dict[str, Any], order_id: str) -> ResponseReturnValue:
     """Register or update an order snapshot (platform only)."""
     who = caller()
     snapshot = orders.OrderIn(
@@ -29,7 +31,7 @@ def put_order(order_in: dict[str, Any], order_id: str):  # type: ignore[no-untyp
         items=tuple(orders.LineIn(**line) for line in order_in["items"]),
     )
 
-    def work(session):  # type: ignore[no-untyped-def]
+    def work(session: Session) -> Any:
         order, created = orders.put_order(
             session, caller=who, order_id=order_id, order_in=snapshot, at=services().clock.now()
         )
@@ -40,7 +42,7 @@ def put_order(order_in: dict[str, Any], order_id: str):  # type: ignore[no-untyp
 
 @blp.route("/orders/<order_id>", methods=["GET"])
 @blp.alt_response(200, schema=OrderOut, success=True)
-def get_order(order_id: str):  # type: ignore[no-untyped-def]
+def get_order(order_id: str) -> ResponseReturnValue:
     """Read an order snapshot (its parties, the platform and staff)."""
     who = caller()
     return read(lambda s: OrderOut().dump(orders.get_order(s, caller=who, order_id=order_id))), 200
