@@ -16,6 +16,7 @@ from arbitration import accounts, lifecycle, schema
 from arbitration.audit import verify_chains
 from arbitration.clock import SystemClock
 from arbitration.db import database_url_from_env, make_engine, unit_of_work
+from arbitration.errors import DomainError
 from arbitration.policy import PolicyError
 from arbitration.scheduler import build_scheduler
 
@@ -27,7 +28,23 @@ def _config() -> Config:
         raise click.ClickException(f"bad policy: {error}") from error
 
 
-@click.group()
+class _Commands(click.Group):
+    """Refusals from the core read as one-line errors, not tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except DomainError as error:
+            details = "; ".join(
+                f"{field}: {', '.join(map(str, problems))}"
+                for field, problems in (error.details or {}).items()
+                if isinstance(problems, list)
+            )
+            message = error.message + (f" ({details})" if details else "")
+            raise click.ClickException(message) from error
+
+
+@click.group(cls=_Commands)
 def main() -> None:
     """Dispute arbitration engine for marketplaces."""
 

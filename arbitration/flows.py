@@ -52,6 +52,7 @@ class ActionContext:
     session: Session
     dispute: Dispute
     actor: str
+    caller_id: str
     params: dict[str, Any]
     policy: Policy
     at: datetime
@@ -199,6 +200,33 @@ def _evidence_done(ctx: ActionContext) -> Change:
     return Change(fields={f"{ctx.actor}_evidence_done": True})
 
 
+def _claim(ctx: ActionContext) -> Change:
+    return Change(fields={"assigned_arbitrator_id": ctx.caller_id})
+
+
+INFO_TARGETS = {"buyer": ("buyer",), "seller": ("seller",), "both": ("buyer", "seller")}
+
+
+def _request_info(ctx: ActionContext) -> Change:
+    """Reopen evidence for a new window; each party can be asked once (DESIGN §1)."""
+    target = ctx.params.get("party")
+    parties = INFO_TARGETS.get(target or "")
+    if parties is None:
+        raise ValidationFailed(
+            "say whom to ask", details={"party": ["one of: buyer, seller, both"]}
+        )
+    question = _require_text(ctx.params, "question")
+    asked = [party for party in parties if getattr(ctx.dispute, f"{party}_info_requested")]
+    if asked:
+        raise Conflict(
+            f"more information was already requested from the {asked[0]}",
+            code="info_already_requested",
+        )
+    fields = {f"{party}_info_requested": True for party in parties}
+    fields |= {"buyer_evidence_done": False, "seller_evidence_done": False}
+    return Change(fields=fields, payload={"party": target, "question": question})
+
+
 def _no_change(ctx: ActionContext) -> Change:
     return Change()
 
@@ -219,6 +247,8 @@ ACTION_EFFECTS: dict[str, Callable[[ActionContext], Change]] = {
     "request_extension": _request_extension,
     "evidence_done": _evidence_done,
     "close_evidence": _no_change,
+    "claim": _claim,
+    "request_info": _request_info,
 }
 
 
@@ -264,7 +294,7 @@ def act(
         session, dispute, from_status=from_status, version=version, to=rule.dest, at=at
     )
 
-    change = effect(ActionContext(session, dispute, actor, params or {}, policy, at))
+    change = effect(ActionContext(session, dispute, actor, caller_id, params or {}, policy, at))
     for name, value in change.fields.items():
         setattr(dispute, name, value)
     if rule.dest == lifecycle.CLOSED:

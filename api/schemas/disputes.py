@@ -71,6 +71,11 @@ class DisputeReturnIn(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=5000))
 
 
+class RequestInfoIn(Schema):
+    party = fields.String(required=True, validate=validate.OneOf(("buyer", "seller", "both")))
+    question = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+
+
 class DeadlineOut(Schema):
     action = fields.String(metadata={"description": "what happens if nobody acts"})
     due_at = fields.DateTime()
@@ -137,6 +142,7 @@ class DisputeOut(Schema):
     pending_offer = fields.Nested(OfferOut, allow_none=True)
     return_shipment = fields.Nested(ReturnShipmentOut, allow_none=True)
     extensions_used = fields.List(fields.String())
+    assigned_arbitrator_id = fields.String(allow_none=True)
     sla_breached_at = fields.DateTime(
         allow_none=True, metadata={"description": "the ruling is overdue (DESIGN §4)"}
     )

@@ -25,6 +25,7 @@ from api.schemas.disputes import (
     OfferIn,
     OptionalReasonIn,
     ReasonIn,
+    RequestInfoIn,
     ShipReturnIn,
 )
 from arbitration import audit, disputes, flows, refunds
@@ -198,6 +199,11 @@ ACTION_ROUTES: dict[str, tuple[type[Schema], str]] = {
         "Push your running deadline back once per dispute (either party).",
     ),
     "evidence-done": (EmptyIn, "Say you have no more evidence to add (either party)."),
+    "claim": (EmptyIn, "Take this case (arbitrators; appeals: a senior who did not rule)."),
+    "request-info": (
+        RequestInfoIn,
+        "Ask a party (or both) for more evidence: a new evidence window opens (assigned arbitrator).",
+    ),
 }
 
 

@@ -290,3 +290,37 @@ def test_each_firing_is_recorded_once_on_its_row(
         rows = session.scalars(select(Deadline).where(Deadline.dispute_id == dispute["id"])).all()
     accept = [row for row in rows if row.action == "accept"]
     assert [(row.status, row.attempts) for row in accept] == [("fired", 1)]
+
+
+def awaiting_decision(world: World) -> tuple[dict[str, Any], str, str, str]:
+    dispute, buyer, seller = escalated(world)
+    world.ok(buyer, dispute["id"], "evidence-done")
+    world.ok(seller, dispute["id"], "evidence-done")
+    arbitrator = world.account("arbitrator")
+    world.ok(arbitrator, dispute["id"], "claim")
+    return dispute, buyer, seller, arbitrator
+
+
+def test_request_info_opens_a_new_three_day_evidence_window(
+    app: Flask, world: World, clock: ManualClock
+) -> None:
+    dispute, buyer, _seller, arbitrator = awaiting_decision(world)
+    clock.advance(timedelta(days=10))
+    reopened = world.ok(
+        arbitrator, dispute["id"], "request-info", party="seller", question="Packing photos?"
+    )
+    assert reopened["status"] == "gathering_evidence"
+    assert reopened["deadline"]["action"] == "close-evidence"
+    wait_and_sweep(app, clock, timedelta(days=3) - SECOND)
+    assert world.read(buyer, dispute["id"])["status"] == "gathering_evidence"
+    wait_and_sweep(app, clock, SECOND)
+    assert world.read(buyer, dispute["id"])["status"] == "awaiting_decision"
+
+
+def test_the_old_sla_does_not_fire_once_the_case_went_back_to_evidence(
+    app: Flask, world: World, clock: ManualClock
+) -> None:
+    dispute, buyer, _seller, arbitrator = awaiting_decision(world)
+    world.ok(arbitrator, dispute["id"], "request-info", party="both", question="More?")
+    wait_and_sweep(app, clock, timedelta(hours=49))  # past the first SLA; evidence closed at 72 h
+    assert world.read(buyer, dispute["id"])["sla_breached_at"] is None
