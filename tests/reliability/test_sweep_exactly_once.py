@@ -70,7 +70,8 @@ def test_sweeps_racing_over_the_same_due_deadlines_fire_each_once(
 
 
 def _fired(engine: Engine) -> int:
-    with engine.connect() as connection:
+    # A deferred (read-only) transaction: it must not queue for the worker's write lock.
+    with engine.execution_options(read_only=True).connect() as connection:
         return connection.execute(
             text("SELECT count(*) FROM deadlines WHERE status = 'fired' AND action = 'accept'")
         ).scalar_one()
