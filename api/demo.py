@@ -83,7 +83,7 @@ def load_or_create(engine: Engine, *, policy: Policy, only_if_empty: bool) -> di
 
 
 def create(engine: Engine, *, policy: Policy) -> dict[str, str]:
-    clock = ManualClock(SystemClock().now() - timedelta(days=3))
+    clock = ManualClock(SystemClock().now() - timedelta(hours=12))
     tokens: dict[str, str] = {}
     with unit_of_work(engine) as session:
         for account_id, role, name in PEOPLE:
@@ -108,13 +108,17 @@ def create(engine: Engine, *, policy: Policy) -> dict[str, str]:
 
 
 def _play_disputes(engine: Engine, *, policy: Policy, clock: ManualClock) -> None:
-    """Walk disputes to different stages, an hour or so apart, the way people would."""
+    """Walk disputes to different stages, half an hour apart, the way people would.
+
+    The whole walk fits in the 12 hours the demo clock starts back, so no deadline of the default
+    policy has passed when the server starts: every dispute is still where the demo left it.
+    """
 
     def who(session: Session, account_id: str) -> Caller:
         return Caller(session.get_one(Account, account_id))
 
     def file(order_id: str, buyer: str, reason: str, remedy: str, amount: int, text: str) -> str:
-        clock.advance(timedelta(hours=1))
+        clock.advance(timedelta(minutes=30))
         with unit_of_work(engine) as session:
             dispute = disputes.file_dispute(
                 session,
@@ -126,7 +130,7 @@ def _play_disputes(engine: Engine, *, policy: Policy, clock: ManualClock) -> Non
             return dispute.id
 
     def step(dispute_id: str, account_id: str, action: str, **params: Any) -> None:
-        clock.advance(timedelta(hours=2))
+        clock.advance(timedelta(minutes=30))
         with unit_of_work(engine) as session:
             flows.act(
                 session,

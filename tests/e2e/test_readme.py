@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 from arbitration.lifecycle import mermaid_diagram
@@ -58,3 +60,26 @@ def test_demo_on_a_used_database_prints_the_same_tokens(engine: RunningEngine) -
     assert f"export ALICE={engine.tokens['alice']}" in again.stdout
     verify = engine.cli("audit", "verify")
     assert verify.returncode == 0 and verify.stdout.startswith("OK:")
+
+
+def test_demo_shows_disputes_at_every_promised_stage_with_time_left(engine: RunningEngine) -> None:
+    request = urllib.request.Request(
+        f"{engine.url}/v1/disputes?limit=200",
+        headers={"Authorization": f"Bearer {engine.tokens['arbitrator']}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        listed = json.loads(response.read())["data"]
+    stages = {(d["status"], d["outcome"]) for d in listed}
+    assert {
+        ("awaiting_seller", None),
+        ("seller_rejected", None),
+        ("return_in_transit", None),
+        ("gathering_evidence", None),
+        ("closed", "refunded"),
+        ("closed", "settled"),
+    } <= stages
+    assert any(d["pending_offer"] for d in listed)
+    now = datetime.now(UTC)
+    for dispute in listed:
+        if dispute["deadline"]:
+            assert datetime.fromisoformat(dispute["deadline"]["due_at"]) > now, dispute["id"]

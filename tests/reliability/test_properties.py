@@ -1,0 +1,412 @@
+"""The lifecycle keeps its promises whatever the parties and the clock do (STYLE.md, "Tests").
+
+A hypothesis state machine files disputes on a few orders, lets random parties take random actions
+over the real HTTP app on a real SQLite file, lets time pass and the deadline sweep fire, and after
+every step checks: refunds never exceed the order, a closed dispute never reopens, every audit chain
+verifies, an order has at most one open dispute, ``allowed_actions`` tells the truth, and a dispute's
+version counts its lifecycle actions exactly.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import shutil
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+from werkzeug.test import TestResponse
+
+from api.app import create_app
+from api.config import Config
+from arbitration import lifecycle, schema
+from arbitration.audit import GENESIS_HASH, verify_chains
+from arbitration.clock import ManualClock
+from arbitration.db import unit_of_work
+from arbitration.policy import REASONS, load_policy
+from arbitration.sweep import sweep_due_deadlines
+from tests.support.world import World
+
+PARTY_ACTIONS = (
+    "accept",
+    "reject",
+    "offer",
+    "accept-offer",
+    "modify",
+    "withdraw",
+    "escalate",
+    "ship-return",
+    "confirm-return",
+    "dispute-return",
+    "request-extension",
+    "evidence-done",
+)
+# Staff actions a party may try too: they are never offered to a party, so always a 409.
+ACTIONS_A_PARTY_MAY_TRY = (*PARTY_ACTIONS, "claim", "request-info")
+# Timeline entries that move the lifecycle (and the version); the rest are flags and notes.
+LIFECYCLE_EVENTS = frozenset({"file", *(action.replace("_", "-") for action in lifecycle.ACTIONS)})
+
+TEXTS = ("The grille arrived cracked.", "Not what the listing showed", "x", "déjà vu ✓")
+
+
+@functools.cache
+def migrated_template() -> Path:
+    """Run the Alembic revisions once per module; every example starts from a copy."""
+    directory = tempfile.mkdtemp(prefix="arbitration-properties-")
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    path = Path(directory) / "template.db"
+    schema.upgrade(f"sqlite:///{path}")
+    return path
+
+
+class DisputeLifecycle(RuleBasedStateMachine):
+    """A small marketplace: one seller, a buyer per order, an arbitrator, a clock that jumps."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.directory = tempfile.mkdtemp(prefix="arbitration-example-")
+        database = Path(self.directory) / "arbitration.db"
+        shutil.copyfile(migrated_template(), database)
+        self.clock = ManualClock()
+        self.policy = load_policy()
+        self.app = create_app(
+            Config(
+                database_url=f"sqlite:///{database}",
+                policy=self.policy,
+                clock=self.clock,
+                testing=True,
+            )
+        )
+        self.world = World(self.app, self.app.test_client())
+        self.seller = self.world.account("seller", "seller-acme")
+        self.arbitrator = self.world.account("arbitrator", "arbitrator-ann")
+        self.buyer_of: dict[str, str] = {}
+        self.lines_of: dict[str, list[dict[str, Any]]] = {}
+        self.disputes_of: dict[str, list[str]] = {}
+        self.order_of: dict[str, str] = {}
+        self.closed: dict[str, tuple[Any, ...]] = {}
+        self._generation = 0
+        self._snapshot: tuple[int, dict[str, Any]] | None = None
+
+    def teardown(self) -> None:
+        self.app.extensions["arbitration"].engine.dispose()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    # Talking to the app ------------------------------------------------------------------------
+
+    def write(self, who: str, method: str, path: str, **kwargs: Any) -> TestResponse:
+        self._generation += 1
+        return self.world.call(who, method, path, **kwargs)
+
+    def get(self, who: str, path: str) -> Any:
+        response = self.world.call(who, "GET", path)
+        assert response.status_code == 200, (path, response.json)
+        return response.json
+
+    def party_id(self, dispute_id: str, party: str) -> str:
+        return self.buyer_of[self.order_of[dispute_id]] if party == "buyer" else self.seller
+
+    def snapshot(self) -> dict[str, Any]:
+        """Orders, disputes and timelines as the platform sees them, read once per step."""
+        if self._snapshot is None or self._snapshot[0] != self._generation:
+            platform = self.world.platform
+            self._snapshot = (
+                self._generation,
+                {
+                    "orders": {o: self.get(platform, f"/v1/orders/{o}") for o in self.buyer_of},
+                    "disputes": {d: self.get(platform, f"/v1/disputes/{d}") for d in self.order_of},
+                    "events": {
+                        d: self.get(platform, f"/v1/disputes/{d}/events")["data"]
+                        for d in self.order_of
+                    },
+                },
+            )
+        return self._snapshot[1]
+
+    def refundable_cap(self, order_id: str, listing_ids: list[str] | None) -> int:
+        order = self.get(self.world.platform, f"/v1/orders/{order_id}")
+        remaining = order["amount"] - order["refunded_amount"]
+        lines = self.lines_of[order_id]
+        if listing_ids is None:
+            return remaining
+        value = sum(line["unit_price"] for line in lines if line["listing_id"] in listing_ids)
+        return min(remaining, value)
+
+    def valid_params(self, data: st.DataObject, action: str, dispute: dict[str, Any]) -> dict:
+        """Parameters the action's schema and use case accept, as a sensible client would send."""
+        if action == "reject":
+            return {"reason": data.draw(st.sampled_from(TEXTS))}
+        if action == "offer":
+            return {"amount": data.draw(st.integers(1, max(1, dispute["amount"] - 1)))}
+        if action == "modify":
+            cap = self.refundable_cap(
+                dispute["order_id"], [item["listing_id"] for item in dispute["items"]]
+            )
+            change = data.draw(st.sampled_from(("amount", "reason", "description")))
+            if change == "amount":
+                return {"amount": data.draw(st.integers(1, max(1, cap)))}
+            if change == "reason":
+                return {"reason": data.draw(st.sampled_from(REASONS))}
+            return {"description": data.draw(st.sampled_from(TEXTS))}
+        if action == "ship-return":
+            return {
+                "carrier": data.draw(st.sampled_from(("UPS", "SF Express"))),
+                "tracking_number": data.draw(st.sampled_from(("1Z999", "SF-0042"))),
+            }
+        if action == "dispute-return":
+            return {
+                "problem": data.draw(st.sampled_from(("missing", "damaged", "not_original"))),
+                "reason": data.draw(st.sampled_from(TEXTS)),
+            }
+        if action in ("withdraw", "escalate") and data.draw(st.booleans()):
+            return {"reason": data.draw(st.sampled_from(TEXTS))}
+        if action == "request-info":
+            return {"party": "both", "question": "Photos of the box, please."}
+        return {}
+
+    # Rules -------------------------------------------------------------------------------------
+
+    @initialize(
+        orders=st.lists(
+            st.tuples(
+                st.integers(1, 30_000),
+                st.integers(0, 100),
+                st.sampled_from(("paid", "shipped", "delivered")),
+            ),
+            min_size=1,
+            max_size=3,
+        )
+    )
+    def the_platform_registers_a_few_orders(self, orders: list[tuple[int, int, str]]) -> None:
+        for index, (amount, first_line_percent, status) in enumerate(orders, start=1):
+            order_id = f"ord-{index}"
+            buyer = self.world.account("buyer", f"buyer-{index}")
+            first = amount * first_line_percent // 100
+            lines = [
+                {"listing_id": f"lst-{index}-a", "title": "Speaker", "quantity": 1},
+                {"listing_id": f"lst-{index}-b", "title": "Cable", "quantity": 1},
+            ]
+            lines[0]["unit_price"], lines[1]["unit_price"] = first, amount - first
+            self._generation += 1
+            self.world.order(
+                buyer=buyer,
+                seller=self.seller,
+                amount=amount,
+                status=status,
+                items=lines,
+                order_id=order_id,
+            )
+            self.buyer_of[order_id] = buyer
+            self.lines_of[order_id] = lines
+            self.disputes_of[order_id] = []
+
+    @rule(data=st.data())
+    def a_buyer_files_a_dispute_within_or_over_the_cap(self, data: st.DataObject) -> None:
+        order_id = data.draw(st.sampled_from(sorted(self.buyer_of)), label="order")
+        listings = [line["listing_id"] for line in self.lines_of[order_id]]
+        chosen = data.draw(
+            st.sampled_from((None, listings[:1], listings[1:], listings)), label="items"
+        )
+        cap = self.refundable_cap(order_id, chosen)
+        over_cap = cap < 1 or data.draw(st.integers(0, 4), label="over cap if 0") == 0
+        amount = data.draw(
+            st.integers(max(1, cap + 1), cap + 10_000) if over_cap else st.integers(1, cap),
+            label="amount",
+        )
+        body: dict[str, Any] = {
+            "order_id": order_id,
+            "reason": data.draw(st.sampled_from(REASONS), label="reason"),
+            "remedy": data.draw(st.sampled_from(("refund_only", "return_and_refund"))),
+            "amount": amount,
+        }
+        if chosen is not None:
+            body["items"] = [{"listing_id": listing, "quantity": 1} for listing in chosen]
+        buyer = self.buyer_of[order_id]
+        open_before = self.open_disputes(order_id)
+        order_before = self.get(self.world.platform, f"/v1/orders/{order_id}")
+
+        response = self.write(buyer, "POST", "/v1/disputes", json=body)
+
+        if open_before:
+            assert response.status_code == 409, response.json
+            assert response.json["error"]["details"]["dispute_id"] == open_before[0]
+        elif over_cap:
+            assert response.status_code == 422, response.json
+            assert "amount" in response.json["error"]["details"]
+        else:
+            assert response.status_code == 201, response.json
+            dispute = response.json
+            assert (dispute["status"], dispute["version"]) == ("awaiting_seller", 1)
+            self.disputes_of[order_id].append(dispute["id"])
+            self.order_of[dispute["id"]] = order_id
+            return
+        # A refused filing changes nothing: no new dispute, no refund.
+        assert self.get(self.world.platform, f"/v1/orders/{order_id}") == order_before
+        listed = self.get(buyer, f"/v1/disputes?buyer_id={buyer}")["data"]
+        assert sorted(d["id"] for d in listed) == sorted(self.disputes_of[order_id])
+
+    def open_disputes(self, order_id: str) -> list[str]:
+        return [
+            dispute_id
+            for dispute_id in self.disputes_of[order_id]
+            if self.get(self.world.platform, f"/v1/disputes/{dispute_id}")["status"] != "closed"
+        ]
+
+    @precondition(lambda self: self.order_of)
+    @rule(data=st.data())
+    def a_party_takes_an_action_it_is_offered(self, data: st.DataObject) -> None:
+        dispute_id = data.draw(st.sampled_from(sorted(self.order_of)), label="dispute")
+        party = data.draw(st.sampled_from(("buyer", "seller")), label="party")
+        who = self.party_id(dispute_id, party)
+        before = self.get(who, f"/v1/disputes/{dispute_id}")
+        if not before["allowed_actions"]:
+            return
+        action = data.draw(st.sampled_from(before["allowed_actions"]), label="action")
+        params = self.valid_params(data, action, before)
+
+        response = self.write(who, "POST", f"/v1/disputes/{dispute_id}/{action}", json=params)
+
+        assert response.status_code == 200, (party, action, params, before, response.json)
+        assert response.json["version"] == before["version"] + 1
+        last = self.get(who, f"/v1/disputes/{dispute_id}/events")["data"][-1]
+        assert (last["action"], last["actor"], last["from_status"]) == (
+            action,
+            who,
+            before["status"],
+        )
+        assert last["to_status"] == response.json["status"]
+
+    @precondition(lambda self: self.order_of)
+    @rule(data=st.data())
+    def a_party_is_refused_an_action_it_is_not_offered(self, data: st.DataObject) -> None:
+        dispute_id = data.draw(st.sampled_from(sorted(self.order_of)), label="dispute")
+        party = data.draw(st.sampled_from(("buyer", "seller")), label="party")
+        who = self.party_id(dispute_id, party)
+        before = self.get(who, f"/v1/disputes/{dispute_id}")
+        not_offered = [a for a in ACTIONS_A_PARTY_MAY_TRY if a not in before["allowed_actions"]]
+        action = data.draw(st.sampled_from(not_offered), label="action")
+        params = self.valid_params(data, action, before)
+
+        response = self.write(who, "POST", f"/v1/disputes/{dispute_id}/{action}", json=params)
+
+        assert response.status_code == 409, (party, action, params, before, response.json)
+        details = response.json["error"]["details"]
+        assert details["allowed_actions"] == before["allowed_actions"]
+        assert self.get(who, f"/v1/disputes/{dispute_id}") == before
+
+    @precondition(lambda self: self.order_of)
+    @rule(data=st.data())
+    def an_arbitrator_claims_or_asks_for_more_evidence(self, data: st.DataObject) -> None:
+        dispute_id = data.draw(st.sampled_from(sorted(self.order_of)), label="dispute")
+        before = self.get(self.arbitrator, f"/v1/disputes/{dispute_id}")
+        moves = [a for a in before["allowed_actions"] if a in ("claim", "request-info")]
+        if not moves:
+            return
+        action = data.draw(st.sampled_from(moves), label="action")
+        params: dict[str, Any] = {}
+        if action == "request-info":
+            events = self.get(self.arbitrator, f"/v1/disputes/{dispute_id}/events")["data"]
+            asked = {
+                asked_party
+                for event in events
+                if event["action"] == "request-info"
+                for asked_party in lifecycle.PARTIES
+                if event["payload"]["party"] in (asked_party, "both")
+            }
+            targets = [p for p in lifecycle.PARTIES if p not in asked]
+            if not asked:
+                targets.append("both")
+            params = {
+                "party": data.draw(st.sampled_from(targets), label="asked"),
+                "question": "Photos of the box, please.",
+            }
+
+        response = self.write(
+            self.arbitrator, "POST", f"/v1/disputes/{dispute_id}/{action}", json=params
+        )
+
+        assert response.status_code == 200, (action, params, before, response.json)
+        assert response.json["version"] == before["version"] + 1
+
+    @rule(
+        minutes=st.one_of(
+            st.integers(1, 60),
+            st.integers(60, 3 * 24 * 60),
+            st.sampled_from((24 * 60, 3 * 24 * 60, 5 * 24 * 60, 7 * 24 * 60, 10 * 24 * 60)),
+        )
+    )
+    def time_passes_and_due_deadlines_fire(self, minutes: int) -> None:
+        self.clock.advance(timedelta(minutes=minutes))
+        self._generation += 1
+        report = sweep_due_deadlines(
+            self.app.extensions["arbitration"].engine, policy=self.policy, clock=self.clock
+        )
+        assert not report.failed, report
+
+    # Invariants --------------------------------------------------------------------------------
+
+    @invariant()
+    def refunds_never_exceed_the_order(self) -> None:
+        seen = self.snapshot()
+        for order_id, order in seen["orders"].items():
+            disputes = [seen["disputes"][d] for d in self.disputes_of[order_id]]
+            refunded = sum(d["refund_amount"] or 0 for d in disputes if d["status"] == "closed")
+            assert 0 <= order["refunded_amount"] <= order["amount"], order
+            assert order["refunded_amount"] == refunded, (order, disputes)
+            assert all(d["refund_amount"] is None for d in disputes if d["status"] != "closed")
+
+    @invariant()
+    def a_closed_dispute_never_reopens(self) -> None:
+        for dispute_id, dispute in self.snapshot()["disputes"].items():
+            settled = (dispute["status"], dispute["outcome"], dispute["refund_amount"])
+            if dispute_id in self.closed:
+                assert settled == self.closed[dispute_id], (dispute_id, self.closed[dispute_id])
+            elif dispute["status"] == "closed":
+                assert dispute["outcome"] is not None, dispute
+                self.closed[dispute_id] = settled
+            else:
+                assert dispute["outcome"] is None, dispute
+
+    @invariant()
+    def every_audit_chain_verifies(self) -> None:
+        for dispute_id, events in self.snapshot()["events"].items():
+            assert [event["seq"] for event in events] == list(range(1, len(events) + 1))
+            previous = GENESIS_HASH
+            for event in events:
+                assert event["prev_hash"] == previous, (dispute_id, event)
+                previous = event["hash"]
+        with unit_of_work(self.app.extensions["arbitration"].engine, read_only=True) as session:
+            report = verify_chains(session)
+        assert report.ok, [str(link) for link in report.broken]
+        assert report.disputes == len(self.order_of)
+
+    @invariant()
+    def an_order_has_at_most_one_open_dispute(self) -> None:
+        disputes = self.snapshot()["disputes"]
+        for order_id, dispute_ids in self.disputes_of.items():
+            still_open = [d for d in dispute_ids if disputes[d]["status"] != "closed"]
+            assert len(still_open) <= 1, (order_id, still_open)
+
+    @invariant()
+    def the_version_counts_the_lifecycle_actions(self) -> None:
+        seen = self.snapshot()
+        for dispute_id, dispute in seen["disputes"].items():
+            moves = [e for e in seen["events"][dispute_id] if e["action"] in LIFECYCLE_EVENTS]
+            assert dispute["version"] == len(moves), (dispute_id, dispute["version"], moves)
+
+
+DisputeLifecycle.TestCase.settings = settings(
+    max_examples=25, stateful_step_count=25, deadline=None
+)
+TestTheLifecycleKeepsItsInvariantsWhateverPartiesAndTheClockDo = DisputeLifecycle.TestCase
