@@ -12,24 +12,10 @@ from werkzeug.test import TestResponse
 
 from arbitration.db import unit_of_work
 from arbitration.models import ApiToken
+from tests.support.assertions import assert_error
 from tests.support.world import World
 
 STAFF_ROLES = ("arbitrator", "senior_arbitrator", "trust_safety", "admin")
-
-
-def assert_error(response: TestResponse, status: int, code: str | None = None) -> dict[str, Any]:
-    """The response is a refusal with this status in the one error shape; returns its details."""
-    assert response.status_code == status, response.get_data(as_text=True)
-    body = response.get_json()
-    assert set(body) == {"error"}, body
-    error = body["error"]
-    assert set(error) == {"code", "message", "details"}, error
-    assert isinstance(error["code"], str) and error["code"]
-    assert isinstance(error["message"], str) and error["message"]
-    assert isinstance(error["details"], dict)
-    if code is not None:
-        assert error["code"] == code, error
-    return error["details"]
 
 
 def token_count(app: Flask, account_id: str) -> int:

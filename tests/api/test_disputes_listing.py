@@ -8,24 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from werkzeug.test import TestResponse
 
 from arbitration.clock import ManualClock
+from tests.support.assertions import assert_error
 from tests.support.world import World
 
 GENESIS = "0" * 64
-
-
-def assert_error(response: TestResponse, status: int, code: str | None = None) -> dict[str, Any]:
-    """The documented error shape, with the status (and code) expected; returns ``details``."""
-    assert response.status_code == status, response.json
-    error = response.json["error"]
-    assert set(error) == {"code", "message", "details"}
-    assert error["message"]
-    assert isinstance(error["details"], dict)
-    if code is not None:
-        assert error["code"] == code
-    return error["details"]
 
 
 def listing(world: World, who: str, query: str = "") -> dict[str, Any]:

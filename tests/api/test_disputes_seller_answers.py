@@ -5,29 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from werkzeug.test import TestResponse
-
 from arbitration.clock import ManualClock
+from tests.support.assertions import assert_error, state
 from tests.support.world import World
-
-
-def assert_error(response: TestResponse, status: int, code: str | None = None) -> dict[str, Any]:
-    """The documented error shape, with the status (and code) expected; returns ``details``."""
-    assert response.status_code == status, response.json
-    error = response.json["error"]
-    assert set(error) == {"code", "message", "details"}
-    assert error["message"]
-    assert isinstance(error["details"], dict)
-    if code is not None:
-        assert error["code"] == code
-    return error["details"]
-
-
-def state(world: World, who: str, dispute_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Everything a refused request must leave alone: the dispute as ``who`` sees it, its events."""
-    events = world.call(who, "GET", f"/v1/disputes/{dispute_id}/events")
-    assert events.status_code == 200, events.json
-    return world.read(who, dispute_id), events.json["data"]
 
 
 def due(dispute: dict[str, Any]) -> datetime:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.test import TestResponse
 
+from tests.support.assertions import assert_error
 from tests.support.world import World
 
 # The actions of DESIGN §9, each a `POST /v1/disputes/{id}/{action}` once it is built.
@@ -46,22 +46,6 @@ CORE_OPERATIONS = {
     ("/v1/disputes/{dispute_id}", "get"),
     ("/v1/disputes/{dispute_id}/events", "get"),
 }
-
-
-def assert_error(response: TestResponse, status: int, code: str | None = None) -> dict[str, Any]:
-    """The response is a refusal with this status in the one error shape; returns its details."""
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/json"
-    body = response.get_json()
-    assert set(body) == {"error"}, body
-    error = body["error"]
-    assert set(error) == {"code", "message", "details"}, error
-    assert isinstance(error["code"], str) and error["code"]
-    assert isinstance(error["message"], str) and error["message"]
-    assert isinstance(error["details"], dict)
-    if code is not None:
-        assert error["code"] == code, error
-    return error["details"]
 
 
 def routed_paths(app: Flask) -> set[tuple[str, str]]:
