@@ -96,6 +96,29 @@ def append_event(
     return event
 
 
+def note(
+    session: Session,
+    *,
+    dispute_id: str,
+    status: str,
+    actor_id: str,
+    action: str,
+    payload: dict[str, Any],
+    at: datetime,
+) -> Event:
+    """An event that leaves the status as it is: a flag, a reminder, a confirmation."""
+    return append_event(
+        session,
+        dispute_id=dispute_id,
+        actor_id=actor_id,
+        action=action,
+        from_status=status,
+        to_status=status,
+        payload=payload,
+        at=at,
+    )
+
+
 def timeline(session: Session, dispute_id: str) -> list[Event]:
     return list(
         session.scalars(select(Event).where(Event.dispute_id == dispute_id).order_by(Event.seq))

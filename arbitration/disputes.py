@@ -21,7 +21,7 @@ from arbitration.accounts import (
     SENIOR_ARBITRATOR,
     Caller,
 )
-from arbitration.audit import append_event
+from arbitration.audit import append_event, note
 from arbitration.classification import classify
 from arbitration.deadlines import start_timer
 from arbitration.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -280,13 +280,12 @@ def _flag_batches(session: Session, *, dispute: Dispute, policy: Policy, at: dat
             session.execute(
                 update(Dispute).where(Dispute.id == member.id).values(scope="batch", systemic=True)
             )
-            append_event(
+            note(
                 session,
                 dispute_id=member.id,
+                status=member.status,
                 actor_id=lifecycle.SYSTEM,
                 action="flag-systemic",
-                from_status=member.status,
-                to_status=member.status,
                 payload={"listing_id": item.listing_id, "open_disputes": len(batch)},
                 at=at,
             )

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from arbitration.accounts import PLATFORM, Caller
-from arbitration.audit import append_event
+from arbitration.audit import note
 from arbitration.deadlines import CANCELLED, PENDING, REFUND_OVERDUE, watch_refund
 from arbitration.disputes import get_dispute
 from arbitration.errors import Conflict, Forbidden
@@ -71,13 +71,12 @@ def confirm_refund(session: Session, *, caller: Caller, dispute_id: str, at: dat
         .values(status=CANCELLED, settled_at=at)
         .execution_options(synchronize_session=False)
     )
-    append_event(
+    note(
         session,
         dispute_id=dispute.id,
+        status=dispute.status,
         actor_id=caller.id,
         action="refund-confirmed",
-        from_status=dispute.status,
-        to_status=dispute.status,
         payload={"refund_id": refund.id, "amount": refund.amount},
         at=at,
     )

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, Select, or_, select
 from sqlalchemy.orm import Session
 
 from arbitration import deadlines, flows, lifecycle
-from arbitration.audit import append_event
+from arbitration.audit import note
 from arbitration.clock import Clock
 from arbitration.db import unit_of_work
 from arbitration.errors import InvalidTransition
@@ -71,13 +71,12 @@ def _dispute(session: Session, deadline: Deadline) -> Dispute:
 def _flag_event(
     session: Session, dispute: Dispute, action: str, payload: dict[str, Any], at: datetime
 ) -> None:
-    append_event(
+    note(
         session,
         dispute_id=dispute.id,
+        status=dispute.status,
         actor_id=lifecycle.SYSTEM,
         action=action,
-        from_status=dispute.status,
-        to_status=dispute.status,
         payload=payload,
         at=at,
     )
