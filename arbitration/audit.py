@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from arbitration.models import Event
+from arbitration.models import Dispute, Event
 
 GENESIS_HASH = "0" * 64
 
@@ -74,25 +74,39 @@ def append_event(
     payload: dict[str, Any],
     at: datetime,
 ) -> Event:
-    """Add the next link of the dispute's chain, in the caller's transaction."""
-    last = session.scalars(
-        select(Event).where(Event.dispute_id == dispute_id).order_by(Event.seq.desc()).limit(1)
-    ).first()
+    """Add the next link of the dispute's chain, in the caller's transaction.
+
+    The dispute row holds the chain's head; bumping it first locks the row (PostgreSQL), so two
+    writers never take the same sequence number.
+    """
+    seq, prev_hash = session.execute(
+        update(Dispute)
+        .where(Dispute.id == dispute_id)
+        .values(event_count=Dispute.event_count + 1)
+        .returning(Dispute.event_count, Dispute.last_event_hash)
+        .execution_options(synchronize_session=False)
+    ).one()
     # Round-trip the payload through JSON so the hash covers exactly what the database returns.
     payload = json.loads(json.dumps(payload))
     event = Event(
         dispute_id=dispute_id,
-        seq=(last.seq + 1) if last else 1,
+        seq=seq,
         actor_id=actor_id,
         action=action,
         from_status=from_status,
         to_status=to_status,
         payload=payload,
         occurred_at=at,
-        prev_hash=last.hash if last else GENESIS_HASH,
+        prev_hash=prev_hash,
     )
-    event.hash = _link_hash(event.prev_hash, event)
+    event.hash = _link_hash(prev_hash, event)
     session.add(event)
+    session.execute(
+        update(Dispute)
+        .where(Dispute.id == dispute_id)
+        .values(last_event_hash=event.hash)
+        .execution_options(synchronize_session=False)
+    )
     return event
 
 
@@ -146,20 +160,31 @@ class VerifyReport:
         return not self.broken
 
 
-def _events_by_dispute(session: Session) -> Iterator[list[Event]]:
-    """Stream events dispute by dispute, without loading the whole log at once."""
-    chain: list[Event] = []
-    query = select(Event).order_by(Event.dispute_id, Event.seq).execution_options(yield_per=1000)
-    for event in session.scalars(query):
-        if chain and chain[0].dispute_id != event.dispute_id:
-            yield chain
-            chain = []
-        chain.append(event)
-    if chain:
-        yield chain
+VERIFY_BATCH = 500
 
 
-def _first_break(chain: list[Event]) -> BrokenLink | None:
+def _chains(session: Session) -> Iterator[tuple[Dispute, list[Event]]]:
+    """Each dispute with its events in order, a batch of disputes at a time (memory stays flat)."""
+    after = ""
+    while True:
+        heads = list(
+            session.scalars(
+                select(Dispute).where(Dispute.id > after).order_by(Dispute.id).limit(VERIFY_BATCH)
+            )
+        )
+        if not heads:
+            return
+        chains: dict[str, list[Event]] = {head.id: [] for head in heads}
+        events = select(Event).where(Event.dispute_id.in_(chains)).order_by(Event.seq)
+        for event in session.scalars(events):
+            chains[event.dispute_id].append(event)
+        for head in heads:
+            yield head, chains[head.id]
+        after = heads[-1].id
+        session.expunge_all()
+
+
+def _first_break(head: Dispute, chain: list[Event]) -> BrokenLink | None:
     prev_hash = GENESIS_HASH
     for expected_seq, event in enumerate(chain, start=1):
         if event.seq != expected_seq:
@@ -169,17 +194,23 @@ def _first_break(chain: list[Event]) -> BrokenLink | None:
         if _link_hash(prev_hash, event) != event.hash:
             return BrokenLink(event.dispute_id, event.seq, "content does not match its hash")
         prev_hash = event.hash
+    if len(chain) != head.event_count or prev_hash != head.last_event_hash:
+        return BrokenLink(
+            head.id,
+            len(chain) + 1,
+            f"the chain ends at event {len(chain)} but the dispute recorded {head.event_count}",
+        )
     return None
 
 
 def verify_chains(session: Session) -> VerifyReport:
-    """Recompute every chain; report the first broken link of each dispute."""
+    """Recompute every chain and check it reaches the head its dispute recorded."""
     disputes = events = 0
     broken: list[BrokenLink] = []
-    for chain in _events_by_dispute(session):
+    for head, chain in _chains(session):
         disputes += 1
         events += len(chain)
-        problem = _first_break(chain)
+        problem = _first_break(head, chain)
         if problem:
             broken.append(problem)
     return VerifyReport(disputes, events, broken)

@@ -144,6 +144,10 @@ class Dispute(Base):
     # The party a ruling fully favoured, who therefore may not appeal it.
     ruling_favours: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
+    # The head of the audit chain: a deleted tail of events shows as a mismatch (audit.verify_chains).
+    event_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_event_hash: Mapped[str] = mapped_column(String(64), default="0" * 64)
+
     # SLA flags (DESIGN §4): they change no state but raise the case in the queue.
     sla_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     senior_escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

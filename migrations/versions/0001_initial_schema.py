@@ -119,6 +119,8 @@ def upgrade() -> None:
         sa.Column("first_arbitrator_id", sa.String(length=64), nullable=True),
         sa.Column("appealed_by", sa.String(length=16), nullable=True),
         sa.Column("ruling_favours", sa.String(length=16), nullable=True),
+        sa.Column("event_count", sa.Integer(), nullable=False),
+        sa.Column("last_event_hash", sa.String(length=64), nullable=False),
         sa.Column("sla_breached_at", arbitration.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("senior_escalated_at", arbitration.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", arbitration.db.UTCDateTime(timezone=True), nullable=False),

@@ -58,3 +58,17 @@ def test_deleted_event_is_caught(world: World, database_url: str) -> None:
     result = _verify(database_url)
     assert result.returncode == 1
     assert f"dispute {dispute_id}, event 2: event missing from the chain" in result.stderr
+
+
+def test_deleted_latest_events_are_caught(world: World, database_url: str) -> None:
+    dispute_id = _busy_world(world)
+    with make_engine(database_url).begin() as connection:
+        connection.execute(
+            text("DELETE FROM events WHERE dispute_id = :id AND seq = 3"), {"id": dispute_id}
+        )
+    result = _verify(database_url)
+    assert result.returncode == 1
+    assert (
+        f"dispute {dispute_id}, event 3: the chain ends at event 2 but the dispute recorded 3"
+        in result.stderr
+    )
