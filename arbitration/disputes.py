@@ -189,7 +189,9 @@ def file_dispute(
     """A buyer asks for a refund on an order: the dispute opens awaiting the seller."""
     if caller.role != BUYER:
         raise Forbidden("only buyers file disputes")
-    order = session.get(Order, dispute_in.order_id)
+    # Lock the order (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises) so two filings on
+    # one order cannot both pass the "no open dispute" check.
+    order = session.get(Order, dispute_in.order_id, with_for_update=True)
     if order is None or order.buyer_id != caller.id:
         raise ValidationFailed(
             "no such order of yours", details={"order_id": [f"no order {dispute_in.order_id}"]}

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import Connection, create_engine, make_url, text
 
 from api.app import create_app
 from api.config import Config
@@ -17,17 +21,46 @@ from arbitration.clock import ManualClock
 from arbitration.policy import Policy, load_policy
 from tests.support.world import World
 
+# Set to a PostgreSQL server's admin URL (e.g. postgresql+psycopg://postgres@/postgres?host=/tmp/pg)
+# to run the same suites on PostgreSQL: each test gets its own database, cloned from a migrated one.
+POSTGRES_ADMIN_URL = os.environ.get("ARBITRATION_TEST_POSTGRES_URL")
+_databases = itertools.count()
+
 
 @pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     """Run the Alembic revisions once from empty; every test starts from a copy of the result."""
+    if POSTGRES_ADMIN_URL:
+        admin = make_url(POSTGRES_ADMIN_URL)
+        with _postgres_admin() as connection:
+            connection.execute(text("DROP DATABASE IF EXISTS arbitration_template"))
+            connection.execute(text("CREATE DATABASE arbitration_template"))
+        url = admin.set(database="arbitration_template").render_as_string(hide_password=False)
+        schema.upgrade(url)
+        return url
     path = tmp_path_factory.mktemp("template") / "template.db"
     schema.upgrade(f"sqlite:///{path}")
-    return path
+    return str(path)
+
+
+@contextmanager
+def _postgres_admin() -> Iterator[Connection]:
+    engine = create_engine(POSTGRES_ADMIN_URL or "", isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture
-def database_url(migrated_template: Path, tmp_path: Path) -> str:
+def database_url(migrated_template: str, tmp_path: Path) -> str:
+    if POSTGRES_ADMIN_URL:
+        name = f"arbitration_test_{os.getpid()}_{next(_databases)}"
+        with _postgres_admin() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+            connection.execute(text(f"CREATE DATABASE {name} TEMPLATE arbitration_template"))
+        return make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     path = tmp_path / "arbitration.db"
     shutil.copyfile(migrated_template, path)
     return f"sqlite:///{path}"
