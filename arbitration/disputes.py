@@ -74,6 +74,7 @@ def facts_for(dispute: Dispute, actor: str, caller_id: str) -> lifecycle.Facts:
     return lifecycle.Facts(
         actor=actor,
         remedy=dispute.remedy,
+        amount=dispute.amount,
         has_pending_offer=dispute.pending_offer_id is not None,
         extension_used=(
             dispute.buyer_extension_used if buyer_side else dispute.seller_extension_used

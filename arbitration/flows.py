@@ -252,6 +252,15 @@ ACTION_EFFECTS: dict[str, Callable[[ActionContext], Change]] = {
 }
 
 
+def available_actions(dispute: Dispute, caller: Caller | None) -> list[str]:
+    """What the table allows ``caller`` now, limited to actions this engine can already carry out."""
+    return [
+        action
+        for action in allowed_actions(dispute, caller)
+        if action.replace("-", "_") in ACTION_EFFECTS
+    ]
+
+
 # The gate ----------------------------------------------------------------------------------------
 
 
@@ -285,7 +294,10 @@ def act(
     if not verdict.allowed:
         raise InvalidTransition(
             verdict.refusal,
-            details={"status": dispute.status, "allowed_actions": allowed_actions(dispute, caller)},
+            details={
+                "status": dispute.status,
+                "allowed_actions": available_actions(dispute, caller),
+            },
         )
     assert verdict.rule is not None and actor is not None
     rule = verdict.rule

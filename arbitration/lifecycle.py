@@ -67,6 +67,7 @@ class Facts:
 
     actor: str
     remedy: str = "refund_only"
+    amount: int = 10_000
     has_pending_offer: bool = False
     extension_used: bool = False
     evidence_done: bool = False
@@ -112,6 +113,7 @@ def _rule(
 
 REFUND_ONLY = Guard(lambda f: f.remedy == "refund_only", "the request needs a return first")
 NEEDS_RETURN = Guard(lambda f: f.remedy == "return_and_refund", "the request is refund only")
+DIVISIBLE = Guard(lambda f: f.amount > 1, "a request for 1 minor unit cannot be partly refunded")
 PENDING_OFFER = Guard(lambda f: f.has_pending_offer, "there is no pending offer to accept")
 EXTENSION_UNUSED = Guard(lambda f: not f.extension_used, "you have already used your extension")
 NOT_YET_DONE = Guard(lambda f: not f.evidence_done, "you have already said your evidence is done")
@@ -144,7 +146,7 @@ RULES: tuple[Rule, ...] = (
     _rule("accept", AWAITING_SELLER, CLOSED, (SELLER, SYSTEM), REFUND_ONLY, outcome="refunded"),
     _rule("accept", AWAITING_SELLER, AWAITING_RETURN, (SELLER, SYSTEM), NEEDS_RETURN),
     _rule("reject", AWAITING_SELLER, SELLER_REJECTED, (SELLER,)),
-    _rule("offer", AWAITING_SELLER, AWAITING_SELLER, (SELLER,)),
+    _rule("offer", AWAITING_SELLER, AWAITING_SELLER, (SELLER,), DIVISIBLE),
     _rule("accept_offer", AWAITING_SELLER, CLOSED, (BUYER,), PENDING_OFFER, outcome="settled"),
     _rule("modify", AWAITING_SELLER, AWAITING_SELLER, (BUYER,)),
     _rule("withdraw", AWAITING_SELLER, CLOSED, (BUYER,), outcome="withdrawn"),

@@ -371,3 +371,9 @@ def test_the_diagram_shows_every_state_and_every_state_changing_action() -> None
         if rule.source != rule.dest:
             spelled = rule.action.replace("_", "[-_]")  # the API spells it accept-offer
             assert re.search(rf"{rule.source} --> {rule.dest}: .*\b{spelled}\b", diagram), rule
+
+
+def test_a_one_cent_request_offers_no_partial_refund() -> None:
+    facts = Facts(actor="seller", amount=1)
+    assert "offer" not in allowed_actions("awaiting_seller", facts)
+    assert "partly refunded" in evaluate("awaiting_seller", "offer", facts).refusal
