@@ -25,42 +25,20 @@ def canonical_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _canonical(
-    *,
-    dispute_id: str,
-    seq: int,
-    actor_id: str,
-    action: str,
-    from_status: str | None,
-    to_status: str,
-    payload: dict[str, Any],
-    occurred_at: datetime,
-) -> bytes:
-    document = {
-        "dispute_id": dispute_id,
-        "seq": seq,
-        "actor": actor_id,
-        "action": action,
-        "from": from_status,
-        "to": to_status,
-        "payload": payload,
-        "occurred_at": canonical_time(occurred_at),
-    }
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 def _link_hash(prev_hash: str, event: Event) -> str:
-    body = _canonical(
-        dispute_id=event.dispute_id,
-        seq=event.seq,
-        actor_id=event.actor_id,
-        action=event.action,
-        from_status=event.from_status,
-        to_status=event.to_status,
-        payload=event.payload,
-        occurred_at=event.occurred_at,
-    )
-    return hashlib.sha256(prev_hash.encode() + body).hexdigest()
+    """sha256(prev_hash + the event as sorted, compact JSON)."""
+    document = {
+        "dispute_id": event.dispute_id,
+        "seq": event.seq,
+        "actor": event.actor_id,
+        "action": event.action,
+        "from": event.from_status,
+        "to": event.to_status,
+        "payload": event.payload,
+        "occurred_at": canonical_time(event.occurred_at),
+    }
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(prev_hash.encode() + canonical.encode()).hexdigest()
 
 
 def append_event(
