@@ -7,11 +7,11 @@ from flask_smorest import Api
 from werkzeug.wrappers import Response
 
 from api.config import Config
-from api.context import EXTENSION_KEY, Services, caller
+from api.context import EXTENSION_KEY, caller
 from api.errors import register_error_handlers
 from api.schemas.common import ErrorOut
 from api.views import accounts, disputes, docs, orders
-from arbitration.db import make_engine
+from api.wiring import build
 
 API_DESCRIPTION = """\
 Refund disputes between buyers and sellers, settled by the parties or ruled by the platform.
@@ -47,9 +47,7 @@ def create_app(config: Config | None = None) -> Flask:
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
         },
     )
-    app.extensions[EXTENSION_KEY] = Services(
-        engine=make_engine(config.database_url), policy=config.policy, clock=config.clock
-    )
+    app.extensions[EXTENSION_KEY] = build(config)
     api = EngineApi(app)
     app.extensions["openapi_spec"] = api.spec
     for module in (accounts, orders, disputes, docs):

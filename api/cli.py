@@ -11,11 +11,10 @@ import waitress
 from api import demo as demo_data
 from api.app import create_app
 from api.config import Config
-from api.context import EXTENSION_KEY
-from arbitration import accounts, lifecycle, schema
+from api.wiring import Services, build, upgrade_schema
+from arbitration import accounts, lifecycle
 from arbitration.audit import verify_chains
-from arbitration.clock import SystemClock
-from arbitration.db import database_url_from_env, make_engine, unit_of_work
+from arbitration.db import database_url_from_env
 from arbitration.errors import DomainError
 from arbitration.policy import PolicyError
 from arbitration.scheduler import build_scheduler
@@ -26,6 +25,10 @@ def _config() -> Config:
         return Config.from_env()
     except PolicyError as error:
         raise click.ClickException(f"bad policy: {error}") from error
+
+
+def _services() -> Services:
+    return build(_config())
 
 
 class _Commands(click.Group):
@@ -62,10 +65,10 @@ def serve(host: str, port: int, scheduler: bool) -> None:
     """Serve the HTTP API (and, by default, fire deadlines)."""
     config = _config()
     app = create_app(config)
-    services = app.extensions[EXTENSION_KEY]
+    services: Services = app.extensions["arbitration"]
     if scheduler:
         build_scheduler(
-            services.engine,
+            services.database,
             policy=config.policy,
             clock=services.clock,
             interval_seconds=config.scheduler_interval,
@@ -81,14 +84,14 @@ def serve(host: str, port: int, scheduler: bool) -> None:
 @main.command()
 def worker() -> None:
     """Fire due deadlines, without serving HTTP (for multi-process deployments)."""
-    config = _config()
-    engine = make_engine(config.database_url)
+    services = _services()
+    config = services.config
     click.echo(f"Sweeping deadlines every {config.scheduler_interval:g}s: {config.database_url}")
     sys.stdout.flush()
     build_scheduler(
-        engine,
-        policy=config.policy,
-        clock=config.clock,
+        services.database,
+        policy=services.policy,
+        clock=services.clock,
         interval_seconds=config.scheduler_interval,
         blocking=True,
     ).start()
@@ -103,7 +106,7 @@ def db() -> None:
 def db_upgrade() -> None:
     """Create or update the schema to the newest revision."""
     url = database_url_from_env()
-    schema.upgrade(url)
+    upgrade_schema(url)
     click.echo(f"Schema up to date: {url}")
 
 
@@ -119,14 +122,14 @@ def accounts_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help='print exactly {"id": ..., "token": ...}')
 def accounts_create(role: str, display_name: str, account_id: str | None, as_json: bool) -> None:
     """Create an account and print its first token (shown once)."""
-    engine = make_engine(database_url_from_env())
-    with unit_of_work(engine) as session:
+    services = _services()
+    with services.database.unit_of_work() as session:
         account, token = accounts.create_account(
             session,
             role=role,
             display_name=display_name,
             account_id=account_id,
-            at=SystemClock().now(),
+            at=services.clock.now(),
         )
     if as_json:
         click.echo(json.dumps({"id": account.id, "token": token}))
@@ -138,9 +141,9 @@ def accounts_create(role: str, display_name: str, account_id: str | None, as_jso
 @click.option("--if-empty", is_flag=True, help="only fill a database that has no accounts yet")
 def demo(if_empty: bool) -> None:
     """Fill the database with a believable marketplace and print tokens to try it with."""
-    config = _config()
+    services = _services()
     tokens = demo_data.load_or_create(
-        make_engine(config.database_url), policy=config.policy, only_if_empty=if_empty
+        services.database, policy=services.policy, only_if_empty=if_empty
     )
     click.echo(demo_data.describe(tokens))
 
@@ -153,8 +156,7 @@ def audit() -> None:
 @audit.command("verify")
 def audit_verify() -> None:
     """Recompute every dispute's hash chain and name the first broken link."""
-    engine = make_engine(database_url_from_env())
-    with unit_of_work(engine, read_only=True) as session:
+    with _services().database.unit_of_work(read_only=True) as session:
         report = verify_chains(session)
     if report.ok:
         click.echo(f"OK: {report.events} events in {report.disputes} disputes verify.")

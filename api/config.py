@@ -21,6 +21,8 @@ class Config:
     evidence_dir: str = "evidence-store"
     scheduler_interval: float = DEFAULT_SCHEDULER_INTERVAL
     testing: bool = False
+    # Modules whose ``register(handlers)`` adds domain-event handlers (``ARBITRATION_PLUGINS``).
+    plugins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Config:
@@ -31,4 +33,9 @@ class Config:
             policy=load_policy_from_env(environ),
             evidence_dir=environ.get("ARBITRATION_EVIDENCE_DIR", "evidence-store"),
             scheduler_interval=float(interval),
+            plugins=tuple(
+                name.strip()
+                for name in environ.get("ARBITRATION_PLUGINS", "").split(",")
+                if name.strip()
+            ),
         )

@@ -7,29 +7,18 @@ inside it, so the key, the change and the stored response commit or vanish toget
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, g, request
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from api.wiring import Services
 from arbitration import idempotency
 from arbitration.accounts import Caller, authenticate
-from arbitration.clock import Clock
-from arbitration.db import unit_of_work
 from arbitration.errors import ValidationFailed
-from arbitration.policy import Policy
 
 EXTENSION_KEY = "arbitration"
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
-
-
-@dataclass(frozen=True)
-class Services:
-    engine: Engine
-    policy: Policy
-    clock: Clock
 
 
 def services() -> Services:
@@ -41,7 +30,7 @@ def caller() -> Caller:
     if "caller" not in g:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
-        with unit_of_work(services().engine, read_only=True) as session:
+        with services().database.unit_of_work(read_only=True) as session:
             g.caller = authenticate(
                 session,
                 token=token.strip() if scheme.lower() == "bearer" else None,
@@ -52,7 +41,7 @@ def caller() -> Caller:
 
 def read(work: Callable[[Session], Any]) -> Any:
     """Run read-only work in a deferred transaction that never blocks writers."""
-    with unit_of_work(services().engine, read_only=True) as session:
+    with services().database.unit_of_work(read_only=True) as session:
         return work(session)
 
 
@@ -65,7 +54,7 @@ def perform(work: Callable[[Session], tuple[Any, int]]) -> tuple[Any, int]:
             "bad Idempotency-Key", details={"Idempotency-Key": ["1 to 255 characters"]}
         )
     at = services().clock.now()
-    with unit_of_work(services().engine) as session:
+    with services().database.unit_of_work() as session:
         if key is not None:
             body = request.get_json(silent=True) if request.content_length else {}
             earlier = idempotency.claim(

@@ -12,13 +12,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from arbitration import accounts, disputes, flows, orders
 from arbitration.accounts import Caller
 from arbitration.clock import ManualClock, SystemClock
-from arbitration.db import unit_of_work
+from arbitration.db import Database
 from arbitration.models import Account
 from arbitration.policy import Policy
 
@@ -68,24 +68,26 @@ ORDERS = [
 ]
 
 
-def _is_empty(engine: Engine) -> bool:
-    with unit_of_work(engine, read_only=True) as session:
+def _is_empty(database: Database) -> bool:
+    with database.unit_of_work(read_only=True) as session:
         return not session.scalar(select(func.count()).select_from(Account))
 
 
-def load_or_create(engine: Engine, *, policy: Policy, only_if_empty: bool) -> dict[str, str] | None:
+def load_or_create(
+    database: Database, *, policy: Policy, only_if_empty: bool
+) -> dict[str, str] | None:
     """Create the demo (or, with ``only_if_empty`` on a used database, reread its tokens)."""
-    if only_if_empty and not _is_empty(engine):
+    if only_if_empty and not _is_empty(database):
         return json.loads(TOKENS_FILE.read_text()) if TOKENS_FILE.exists() else None
-    tokens = create(engine, policy=policy)
+    tokens = create(database, policy=policy)
     TOKENS_FILE.write_text(json.dumps(tokens, indent=2) + "\n")
     return tokens
 
 
-def create(engine: Engine, *, policy: Policy) -> dict[str, str]:
+def create(database: Database, *, policy: Policy) -> dict[str, str]:
     clock = ManualClock(SystemClock().now() - timedelta(hours=12))
     tokens: dict[str, str] = {}
-    with unit_of_work(engine) as session:
+    with database.unit_of_work() as session:
         for account_id, role, name in PEOPLE:
             _, tokens[account_id] = accounts.create_account(
                 session, role=role, display_name=name, account_id=account_id, at=clock.now()
@@ -103,11 +105,11 @@ def create(engine: Engine, *, policy: Policy) -> dict[str, str]:
             orders.put_order(
                 session, caller=platform, order_id=order_id, order_in=snapshot, at=clock.now()
             )
-    _play_disputes(engine, policy=policy, clock=clock)
+    _play_disputes(database, policy=policy, clock=clock)
     return tokens
 
 
-def _play_disputes(engine: Engine, *, policy: Policy, clock: ManualClock) -> None:
+def _play_disputes(database: Database, *, policy: Policy, clock: ManualClock) -> None:
     """Walk disputes to different stages, half an hour apart, the way people would.
 
     The whole walk fits in the 12 hours the demo clock starts back, so no deadline of the default
@@ -119,7 +121,7 @@ def _play_disputes(engine: Engine, *, policy: Policy, clock: ManualClock) -> Non
 
     def file(order_id: str, buyer: str, reason: str, remedy: str, amount: int, text: str) -> str:
         clock.advance(timedelta(minutes=30))
-        with unit_of_work(engine) as session:
+        with database.unit_of_work() as session:
             dispute = disputes.file_dispute(
                 session,
                 caller=who(session, buyer),
@@ -131,7 +133,7 @@ def _play_disputes(engine: Engine, *, policy: Policy, clock: ManualClock) -> Non
 
     def step(dispute_id: str, account_id: str, action: str, **params: Any) -> None:
         clock.advance(timedelta(minutes=30))
-        with unit_of_work(engine) as session:
+        with database.unit_of_work() as session:
             flows.act(
                 session,
                 dispute_id=dispute_id,

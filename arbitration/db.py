@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
+
+from arbitration.events import Handlers
 
 DEFAULT_DATABASE_FILE = "arbitration.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -82,9 +85,25 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-@contextmanager
-def unit_of_work(engine: Engine, *, read_only: bool = False) -> Iterator[Session]:
-    """One transaction: commits when the block ends, rolls back everything if it raises."""
-    bind = engine.execution_options(read_only=True) if read_only else engine
-    with Session(bind=bind, expire_on_commit=False, autoflush=True) as session, session.begin():
-        yield session
+@dataclass(frozen=True)
+class Database:
+    """The engine and the domain-event handlers every unit of work on it runs before commit.
+
+    Built once by the composition root (``api.wiring.build``), so a handler registered there runs
+    whichever entry point made the change: the API, the worker, the CLI or a test.
+    """
+
+    engine: Engine
+    handlers: Handlers = field(default_factory=Handlers)
+
+    @contextmanager
+    def unit_of_work(self, *, read_only: bool = False) -> Iterator[Session]:
+        """One transaction: the handlers of the events it recorded run in it, then it commits;
+        if anything raises, everything rolls back."""
+        bind = self.engine.execution_options(read_only=True) if read_only else self.engine
+        with Session(bind=bind, expire_on_commit=False, autoflush=True) as session, session.begin():
+            yield session
+            self.handlers.dispatch(session)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
-from sqlalchemy import Engine
 
 from arbitration.clock import Clock, SystemClock
+from arbitration.db import Database
 from arbitration.policy import Policy
 from arbitration.sweep import DEFAULT_BATCH_SIZE, Handler, sweep_due_deadlines
 
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 def build_scheduler(
-    engine: Engine,
+    database: Database,
     *,
     policy: Policy,
     clock: Clock,
@@ -37,7 +37,7 @@ def build_scheduler(
     def sweep_until_nothing_is_due() -> None:
         while True:
             report = sweep_due_deadlines(
-                engine, policy=policy, clock=clock, extra_handlers=extra_handlers
+                database, policy=policy, clock=clock, extra_handlers=extra_handlers
             )
             if report.handled:
                 log.info(

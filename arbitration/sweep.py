@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Select, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from arbitration import deadlines, flows, lifecycle
 from arbitration.audit import note
 from arbitration.clock import Clock
-from arbitration.db import unit_of_work
+from arbitration.db import Database
 from arbitration.errors import InvalidTransition
 from arbitration.models import Deadline, Dispute, Refund
 from arbitration.policy import Policy
@@ -140,10 +140,15 @@ def _due(now: datetime) -> Select[tuple[Deadline]]:
 
 
 def _fire_next(
-    engine: Engine, *, policy: Policy, at: datetime, skip: set[int], extra: Mapping[str, Handler]
+    database: Database,
+    *,
+    policy: Policy,
+    at: datetime,
+    skip: set[int],
+    extra: Mapping[str, Handler],
 ) -> tuple[str, int] | None:
     """Claim the next due deadline and fire it; returns (what happened, deadline id) or None."""
-    with unit_of_work(engine) as session:
+    with database.unit_of_work() as session:
         query = _due(at).order_by(Deadline.due_at, Deadline.id).limit(1)
         if skip:
             query = query.where(Deadline.id.not_in(skip))
@@ -173,7 +178,7 @@ def _fire_next(
 
 
 def sweep_due_deadlines(
-    engine: Engine,
+    database: Database,
     *,
     policy: Policy,
     clock: Clock,
@@ -185,7 +190,7 @@ def sweep_due_deadlines(
     skip: set[int] = set()
     while report.handled < batch_size:
         result = _fire_next(
-            engine, policy=policy, at=clock.now(), skip=skip, extra=extra_handlers or {}
+            database, policy=policy, at=clock.now(), skip=skip, extra=extra_handlers or {}
         )
         if result is None:
             break

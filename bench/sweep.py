@@ -16,9 +16,11 @@ from pathlib import Path
 
 from sqlalchemy import Engine, Table, text
 
-from arbitration import schema, sweep
+from api.config import Config
+from api.wiring import build, upgrade_schema
+from arbitration import sweep
 from arbitration.clock import ManualClock
-from arbitration.db import make_engine
+from arbitration.db import Database
 from arbitration.models import Deadline, Dispute, Order
 from arbitration.policy import Policy, load_policy
 from tests.support.seed import seed_disputes
@@ -43,11 +45,14 @@ def _clone(engine: Engine, table: Table, where: str, count: int, overrides: dict
         )
 
 
-def build(folder: Path, open_disputes: int, policy: Policy, clock: ManualClock) -> Engine:
+def build_database(
+    folder: Path, open_disputes: int, policy: Policy, clock: ManualClock
+) -> Database:
     url = f"sqlite:///{folder / f'bench-{open_disputes}.db'}"
-    schema.upgrade(url)
-    engine = make_engine(url)
-    (template,) = seed_disputes(engine, policy=policy, count=1, at=clock.now(), prefix="tpl")
+    upgrade_schema(url)
+    database = build(Config(database_url=url, policy=policy, clock=clock)).database
+    engine = database.engine
+    (template,) = seed_disputes(database, policy=policy, count=1, at=clock.now(), prefix="tpl")
     filler = open_disputes - DUE - 1
     _clone(engine, Order.__table__, "t.id = 'tpl-order-0'", filler, {"id": "'fill-o-' || i"})
     _clone(
@@ -66,17 +71,17 @@ def build(folder: Path, open_disputes: int, policy: Policy, clock: ManualClock) 
     )
     # The due ones: unshipped orders, so each runs one 24-hour timer and no reminder.
     seed_disputes(
-        engine, policy=policy, count=DUE, at=clock.now(), prefix="due", order_status="paid"
+        database, policy=policy, count=DUE, at=clock.now(), prefix="due", order_status="paid"
     )
     with engine.begin() as connection:
         connection.exec_driver_sql("ANALYZE")
-    return engine
+    return database
 
 
-def measure(engine: Engine, policy: Policy, start: ManualClock) -> float:
+def measure(database: Database, policy: Policy, start: ManualClock) -> float:
     clock = ManualClock(start.now() + timedelta(hours=25))
     began = time.perf_counter()
-    report = sweep.sweep_due_deadlines(engine, policy=policy, clock=clock, batch_size=DUE * 10)
+    report = sweep.sweep_due_deadlines(database, policy=policy, clock=clock, batch_size=DUE * 10)
     elapsed = time.perf_counter() - began
     assert report.fired == DUE and not report.failed, report
     return elapsed
@@ -93,10 +98,10 @@ def main(argv: list[str]) -> None:
         for size in (10_000, large):
             clock = ManualClock()
             began = time.perf_counter()
-            engine = build(Path(folder), size, policy, clock)
+            database = build_database(Path(folder), size, policy, clock)
             built = time.perf_counter() - began
-            results[size] = measure(engine, policy, clock)
-            engine.dispose()
+            results[size] = measure(database, policy, clock)
+            database.dispose()
             print(
                 f"sweep of {DUE:,} due deadlines with {size:>9,} open disputes: "
                 f"{results[size]:6.2f}s ({results[size] / DUE * 1000:.1f} ms each; built in {built:.0f}s)"

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, create_engine, make_url, text
 
 from api.app import create_app
 from api.config import Config
-from arbitration import schema
+from api.wiring import upgrade_schema
 from arbitration.clock import ManualClock
 from arbitration.policy import Policy, load_policy
 from tests.support.world import World
@@ -36,10 +36,10 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
             connection.execute(text("DROP DATABASE IF EXISTS arbitration_template"))
             connection.execute(text("CREATE DATABASE arbitration_template"))
         url = admin.set(database="arbitration_template").render_as_string(hide_password=False)
-        schema.upgrade(url)
+        upgrade_schema(url)
         return url
     path = tmp_path_factory.mktemp("template") / "template.db"
-    schema.upgrade(f"sqlite:///{path}")
+    upgrade_schema(f"sqlite:///{path}")
     return str(path)
 
 
@@ -80,7 +80,7 @@ def policy() -> Policy:
 def app(database_url: str, policy: Policy, clock: ManualClock) -> Iterator[Flask]:
     app = create_app(Config(database_url=database_url, policy=policy, clock=clock, testing=True))
     yield app
-    app.extensions["arbitration"].engine.dispose()
+    app.extensions["arbitration"].database.dispose()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from arbitration.db import unit_of_work
 from arbitration.models import ApiToken
 from tests.support.assertions import assert_error
 from tests.support.world import World
@@ -20,7 +19,7 @@ STAFF_ROLES = ("arbitrator", "senior_arbitrator", "trust_safety", "admin")
 
 def token_count(app: Flask, account_id: str) -> int:
     """How many tokens the account holds (a refusal must not have issued one)."""
-    with unit_of_work(app.extensions["arbitration"].engine, read_only=True) as session:
+    with app.extensions["arbitration"].database.unit_of_work(read_only=True) as session:
         return session.scalar(
             select(func.count()).select_from(ApiToken).where(ApiToken.account_id == account_id)
         )

@@ -14,7 +14,6 @@ from sqlalchemy import select
 
 from arbitration import sweep
 from arbitration.clock import ManualClock
-from arbitration.db import unit_of_work
 from arbitration.models import Deadline
 from tests.support.world import World
 
@@ -24,7 +23,7 @@ SECOND = timedelta(seconds=1)
 def run_sweep(app: Flask, **kwargs: Any) -> sweep.SweepReport:
     services = app.extensions["arbitration"]
     return sweep.sweep_due_deadlines(
-        services.engine, policy=services.policy, clock=services.clock, **kwargs
+        services.database, policy=services.policy, clock=services.clock, **kwargs
     )
 
 
@@ -271,7 +270,7 @@ def test_a_failing_firing_is_retried_with_backoff_and_does_not_block_the_batch(
     run_sweep(app)  # the bug is fixed: the retry succeeds
     assert world.read("platform", broken["id"])["outcome"] == "refunded"
     services = app.extensions["arbitration"]
-    with unit_of_work(services.engine, read_only=True) as session:
+    with services.database.unit_of_work(read_only=True) as session:
         row = session.get(Deadline, report.failed[0])
         assert row is not None
         assert (row.status, row.attempts) == ("fired", 2)
@@ -286,7 +285,7 @@ def test_each_firing_is_recorded_once_on_its_row(
     run_sweep(app)
     run_sweep(app)
     services = app.extensions["arbitration"]
-    with unit_of_work(services.engine, read_only=True) as session:
+    with services.database.unit_of_work(read_only=True) as session:
         rows = session.scalars(select(Deadline).where(Deadline.dispute_id == dispute["id"])).all()
     accept = [row for row in rows if row.action == "accept"]
     assert [(row.status, row.attempts) for row in accept] == [("fired", 1)]

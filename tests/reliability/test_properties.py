@@ -24,10 +24,10 @@ from werkzeug.test import TestResponse
 
 from api.app import create_app
 from api.config import Config
-from arbitration import lifecycle, schema
+from api.wiring import upgrade_schema
+from arbitration import lifecycle
 from arbitration.audit import GENESIS_HASH, verify_chains
 from arbitration.clock import ManualClock
-from arbitration.db import unit_of_work
 from arbitration.policy import REASONS, load_policy
 from arbitration.sweep import sweep_due_deadlines
 from tests.support.world import World
@@ -66,7 +66,7 @@ def migrated_template() -> Path:
     directory = tempfile.mkdtemp(prefix="arbitration-properties-")
     atexit.register(shutil.rmtree, directory, ignore_errors=True)
     path = Path(directory) / "template.db"
-    schema.upgrade(f"sqlite:///{path}")
+    upgrade_schema(f"sqlite:///{path}")
     return path
 
 
@@ -100,7 +100,7 @@ class DisputeLifecycle(RuleBasedStateMachine):
         self._snapshot: tuple[int, dict[str, Any]] | None = None
 
     def teardown(self) -> None:
-        self.app.extensions["arbitration"].engine.dispose()
+        self.app.extensions["arbitration"].database.dispose()
         shutil.rmtree(self.directory, ignore_errors=True)
 
     # Talking to the app ------------------------------------------------------------------------
@@ -366,7 +366,7 @@ class DisputeLifecycle(RuleBasedStateMachine):
         self.clock.advance(timedelta(minutes=minutes))
         self._generation += 1
         report = sweep_due_deadlines(
-            self.app.extensions["arbitration"].engine, policy=self.policy, clock=self.clock
+            self.app.extensions["arbitration"].database, policy=self.policy, clock=self.clock
         )
         assert not report.failed, report
 
@@ -404,7 +404,7 @@ class DisputeLifecycle(RuleBasedStateMachine):
             for event in events:
                 assert event["prev_hash"] == previous, (dispute_id, event)
                 previous = event["hash"]
-        with unit_of_work(self.app.extensions["arbitration"].engine, read_only=True) as session:
+        with self.app.extensions["arbitration"].database.unit_of_work(read_only=True) as session:
             report = verify_chains(session)
         assert report.ok, [str(link) for link in report.broken]
         assert report.disputes == len(self.order_of)

@@ -11,11 +11,13 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import func, select, text
 
+from api.config import Config
+from api.wiring import build
 from arbitration import sweep
 from arbitration.clock import ManualClock, SystemClock
-from arbitration.db import make_engine, unit_of_work
+from arbitration.db import Database
 from arbitration.models import Deadline, Dispute, Event, Refund
 from arbitration.policy import Policy
 from tests.support.seed import seed_disputes
@@ -23,8 +25,13 @@ from tests.support.seed import seed_disputes
 ARBITRATION = str(Path(sys.executable).parent / "arbitration")
 
 
-def _assert_each_dispute_refunded_once(engine: Engine, dispute_ids: list[str]) -> None:
-    with unit_of_work(engine, read_only=True) as session:
+def _database(url: str, policy: Policy) -> Database:
+    """A database of its own (its own connection pool), as another process would have."""
+    return build(Config(database_url=url, policy=policy)).database
+
+
+def _assert_each_dispute_refunded_once(database: Database, dispute_ids: list[str]) -> None:
+    with database.unit_of_work(read_only=True) as session:
         accepts = dict(
             session.execute(
                 select(Event.dispute_id, func.count())
@@ -47,15 +54,17 @@ def test_sweeps_racing_over_the_same_due_deadlines_fire_each_once(
     database_url: str, policy: Policy
 ) -> None:
     start = ManualClock()
-    dispute_ids = seed_disputes(make_engine(database_url), policy=policy, count=60, at=start.now())
+    dispute_ids = seed_disputes(
+        _database(database_url, policy), policy=policy, count=60, at=start.now()
+    )
     later = ManualClock(start.now() + timedelta(days=6))
     barrier = threading.Barrier(4)
     reports: list[sweep.SweepReport] = []
 
     def race() -> None:
-        engine = make_engine(database_url)  # each sweeper its own connection pool, as processes
+        database = _database(database_url, policy)  # each sweeper its own pool, as processes
         barrier.wait()
-        reports.append(sweep.sweep_due_deadlines(engine, policy=policy, clock=later))
+        reports.append(sweep.sweep_due_deadlines(database, policy=policy, clock=later))
 
     threads = [threading.Thread(target=race) for _ in range(4)]
     for thread in threads:
@@ -66,12 +75,12 @@ def test_sweeps_racing_over_the_same_due_deadlines_fire_each_once(
     # 60 reminders (due at day 4) and 60 acceptances (day 5) were due; each fired by one sweeper.
     assert sum(report.fired for report in reports) == 120
     assert not any(report.failed for report in reports)
-    _assert_each_dispute_refunded_once(make_engine(database_url), dispute_ids)
+    _assert_each_dispute_refunded_once(_database(database_url, policy), dispute_ids)
 
 
-def _fired(engine: Engine) -> int:
+def _fired(database: Database) -> int:
     # A deferred (read-only) transaction: it must not queue for the worker's write lock.
-    with engine.execution_options(read_only=True).connect() as connection:
+    with database.engine.execution_options(read_only=True).connect() as connection:
         return connection.execute(
             text("SELECT count(*) FROM deadlines WHERE status = 'fired' AND action = 'accept'")
         ).scalar_one()
@@ -92,21 +101,21 @@ def test_worker_killed_mid_sweep_loses_and_doubles_nothing(
     database_url: str, policy: Policy
 ) -> None:
     total = 150
-    engine = make_engine(database_url)
+    database = _database(database_url, policy)
     filed_at = SystemClock().now() - timedelta(days=6)  # everything is already due in real time
-    dispute_ids = seed_disputes(engine, policy=policy, count=total, at=filed_at)
+    dispute_ids = seed_disputes(database, policy=policy, count=total, at=filed_at)
 
     worker = _worker(database_url)
     deadline = time.monotonic() + 60
-    while _fired(engine) < 10 and time.monotonic() < deadline:
+    while _fired(database) < 10 and time.monotonic() < deadline:
         time.sleep(0.01)
     worker.send_signal(signal.SIGKILL)
     worker.wait(timeout=10)
-    fired_before_restart = _fired(engine)
+    fired_before_restart = _fired(database)
     assert 0 < fired_before_restart < total, "the kill did not land mid-sweep"
 
     # Whatever the kill interrupted was rolled back whole: every fired row has its effect, once.
-    with unit_of_work(engine, read_only=True) as session:
+    with database.unit_of_work(read_only=True) as session:
         fired_ids = set(
             session.scalars(
                 select(Deadline.dispute_id).where(
@@ -114,14 +123,14 @@ def test_worker_killed_mid_sweep_loses_and_doubles_nothing(
                 )
             )
         )
-    _assert_each_dispute_refunded_once(engine, sorted(fired_ids))
+    _assert_each_dispute_refunded_once(database, sorted(fired_ids))
 
     restarted = _worker(database_url)
     try:
         deadline = time.monotonic() + 120
-        while _fired(engine) < total and time.monotonic() < deadline:
+        while _fired(database) < total and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:
         restarted.terminate()
         restarted.wait(timeout=10)
-    _assert_each_dispute_refunded_once(engine, dispute_ids)
+    _assert_each_dispute_refunded_once(database, dispute_ids)

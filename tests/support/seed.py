@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine
-
 from arbitration import accounts, disputes, orders
 from arbitration.accounts import Caller
-from arbitration.db import unit_of_work
+from arbitration.db import Database
 from arbitration.policy import Policy
 
 
 def seed_disputes(
-    engine: Engine,
+    database: Database,
     *,
     policy: Policy,
     count: int,
@@ -22,7 +20,7 @@ def seed_disputes(
     order_status: str = "delivered",
 ) -> list[str]:
     """``count`` disputes awaiting one seller, filed at ``at`` (their deadlines run from then)."""
-    with unit_of_work(engine) as session:
+    with database.unit_of_work() as session:
         platform, _ = accounts.create_account(
             session,
             role="platform",

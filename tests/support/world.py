@@ -10,7 +10,6 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from arbitration import accounts
-from arbitration.db import unit_of_work
 
 _ids = itertools.count(1)
 
@@ -29,7 +28,7 @@ class World:
     def account(self, role: str, account_id: str | None = None) -> str:
         services = self.app.extensions["arbitration"]
         account_id = account_id or f"{role}-{next(_ids)}"
-        with unit_of_work(services.engine) as session:
+        with services.database.unit_of_work() as session:
             _, token = accounts.create_account(
                 session,
                 role=role,

@@ -1,0 +1,137 @@
+"""Domain events: what happened, announced by the core so satellites can react in the same transaction.
+
+A use case records an event on its session (``record``); before the unit of work commits, it hands
+each new event to the handlers registered for its type (or a base type), until no handler records
+a new one (``Handlers.dispatch``). A handler is a plain function ``(session, event) -> None``: the
+penalties ledger and the webhook outbox are handlers, registered by the composition root
+(``api.wiring``). The core never imports them. A handler that raises rolls the whole change back.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+_PENDING = "arbitration.pending_events"
+# A handler that keeps recording events would never let the transaction commit.
+MAX_DISPATCH_ROUNDS = 100
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    """Base of every event; ``dispute_id`` and ``at`` are common to all of them."""
+
+    dispute_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class TimelineEventAppended(DomainEvent):
+    """A link was added to a dispute's audit chain: every change to a dispute announces this."""
+
+    seq: int
+    action: str
+    actor_id: str
+    from_status: str | None
+    to_status: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RefundInstructed(DomainEvent):
+    """The platform must now pay the buyer back this exact amount, once."""
+
+    refund_id: str
+    order_id: str
+    amount: int
+    currency: str
+    decision_id: str | None
+
+
+@dataclass(frozen=True)
+class EvidenceAdded(DomainEvent):
+    evidence_id: str
+    author_id: str
+    kind: str
+    sha256: str | None
+    visibility: str
+
+
+@dataclass(frozen=True)
+class DisputeDecided(DomainEvent):
+    """A ruling is in force: made by an arbitrator (``final`` False), or final after the appeal
+    window or an appeal ruling (``final`` True). ``violation`` names the seller's fault, if any."""
+
+    decision_id: str
+    seller_id: str
+    buyer_id: str
+    arbitrator_id: str
+    outcome: str
+    refund_amount: int
+    responsibility: str
+    violation: str | None
+    final: bool
+
+
+@dataclass(frozen=True)
+class DecisionOverturned(DomainEvent):
+    """An appeal replaced a ruling: what was ruled, what replaces it, and the money to settle.
+
+    ``difference`` is the replacement's refund minus the overturned one's: positive is refunded to
+    the buyer now; negative is what the platform recovers or writes off, outside the engine.
+    """
+
+    overturned_decision_id: str
+    decision_id: str
+    seller_id: str
+    revoked_violation: str | None
+    violation: str | None
+    difference: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class DisputeClosed(DomainEvent):
+    seller_id: str
+    buyer_id: str
+    outcome: str | None
+
+
+Event = TypeVar("Event", bound=DomainEvent)
+Handler = Callable[[Session, Any], None]
+
+
+def record(session: Session, event: DomainEvent) -> None:
+    """Announce ``event``; its handlers run before this unit of work commits."""
+    session.info.setdefault(_PENDING, []).append(event)
+
+
+class Handlers:
+    """Which functions react to which events. Built once by the composition root."""
+
+    def __init__(self) -> None:
+        self._by_type: dict[type[DomainEvent], list[Handler]] = defaultdict(list)
+
+    def on(self, event_type: type[Event], handler: Callable[[Session, Event], None]) -> None:
+        """Run ``handler`` for every ``event_type`` event (and its subclasses)."""
+        self._by_type[event_type].append(handler)
+
+    def for_event(self, event: DomainEvent) -> list[Handler]:
+        return [h for kind in type(event).__mro__ for h in self._by_type.get(kind, ())]
+
+    def dispatch(self, session: Session) -> None:
+        """Hand every pending event to its handlers, then the events those recorded, until none."""
+        for _ in range(MAX_DISPATCH_ROUNDS):
+            pending: list[DomainEvent] = session.info.pop(_PENDING, [])
+            if not pending:
+                return
+            session.flush()
+            for event in pending:
+                for handler in self.for_event(event):
+                    handler(session, event)
+        raise RuntimeError("domain event handlers kept recording events; giving up")
