@@ -6,12 +6,15 @@ inside it, so the key, the change and the stored response commit or vanish toget
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, g, request
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import FileStorage
 
+from api.edge import MULTIPART
 from api.wiring import Services
 from arbitration import idempotency
 from arbitration.accounts import Caller, authenticate
@@ -19,6 +22,7 @@ from arbitration.errors import ValidationFailed
 
 EXTENSION_KEY = "arbitration"
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
+FINGERPRINT_CHUNK_BYTES = 64 * 1024
 
 
 def services() -> Services:
@@ -56,12 +60,13 @@ def perform(work: Callable[[Session], tuple[Any, int]]) -> tuple[Any, int]:
     at = services().clock.now()
     with services().database.unit_of_work() as session:
         if key is not None:
-            body = request.get_json(silent=True) if request.content_length else {}
             earlier = idempotency.claim(
                 session,
                 account_id=who.id,
                 key=key,
-                request_fingerprint=idempotency.fingerprint(request.method, request.path, body),
+                request_fingerprint=idempotency.fingerprint(
+                    request.method, request.path, _fingerprinted_body()
+                ),
                 at=at,
             )
             if earlier is not None:
@@ -72,3 +77,34 @@ def perform(work: Callable[[Session], tuple[Any, int]]) -> tuple[Any, int]:
                 session, account_id=who.id, key=key, status_code=status, body=response
             )
     return response, status
+
+
+def _fingerprinted_body() -> Any:
+    """What "the same body" means for ``Idempotency-Key``: the JSON value (empty is ``{}``), or a
+    multipart body's fields and, for each file, its name, declared type and SHA-256."""
+    if request.mimetype == MULTIPART:
+        return {
+            "form": dict(request.form.lists()),
+            "files": {
+                name: [_file_identity(upload) for upload in uploads]
+                for name, uploads in request.files.lists()
+            },
+        }
+    body = request.get_json(silent=True)
+    return {} if body is None else body
+
+
+def _file_identity(upload: FileStorage) -> dict[str, Any]:
+    """The file's name, declared type and content hash; the stream is left where it was."""
+    stream = upload.stream
+    position = stream.tell()
+    stream.seek(0)
+    digest = hashlib.sha256()
+    while chunk := stream.read(FINGERPRINT_CHUNK_BYTES):
+        digest.update(chunk)
+    stream.seek(position)
+    return {
+        "filename": upload.filename,
+        "content_type": upload.content_type,
+        "sha256": digest.hexdigest(),
+    }

@@ -24,6 +24,7 @@ from arbitration.clock import Clock
 from arbitration.db import Database, make_engine
 from arbitration.events import Handlers
 from arbitration.policy import Policy
+from evidence.storage import BlobStore, FilesystemBlobStore
 
 MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
 
@@ -36,6 +37,7 @@ class Services:
     policy: Policy
     clock: Clock
     config: Config
+    storage: BlobStore  # evidence bytes, content-addressed (evidence.storage)
 
 
 def register_handlers(handlers: Handlers, config: Config) -> None:
@@ -48,7 +50,13 @@ def build(config: Config) -> Services:
     handlers = Handlers()
     register_handlers(handlers, config)
     database = Database(make_engine(config.database_url), handlers)
-    return Services(database=database, policy=config.policy, clock=config.clock, config=config)
+    return Services(
+        database=database,
+        policy=config.policy,
+        clock=config.clock,
+        config=config,
+        storage=FilesystemBlobStore(config.evidence_dir),
+    )
 
 
 # The schema -----------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
 """Evidence the parties submit: sniffing, limits, content-addressed storage, visibility (DESIGN §3).
 
-Nothing here yet: the evidence issue fills it. Imports arbitration, never the reverse.
+``sniffing`` says what bytes are; ``intake`` checks an upload against the policy before anything is
+stored; ``storage`` keeps bytes by their SHA-256; ``service`` holds the use cases (add, list, serve)
+and ``models`` the table. Imports arbitration, never the reverse.
 """

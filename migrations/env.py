@@ -6,6 +6,7 @@ from alembic import context
 
 from arbitration import models  # noqa: F401  (registers every table on Base.metadata)
 from arbitration.db import Base, database_url_from_env, make_engine
+from evidence import models as evidence_models  # noqa: F401  (the evidence table)
 
 url = context.config.get_main_option("sqlalchemy.url") or database_url_from_env()
 

@@ -77,8 +77,16 @@ def policy() -> Policy:
 
 
 @pytest.fixture
-def app(database_url: str, policy: Policy, clock: ManualClock) -> Iterator[Flask]:
-    app = create_app(Config(database_url=database_url, policy=policy, clock=clock, testing=True))
+def app(database_url: str, policy: Policy, clock: ManualClock, tmp_path: Path) -> Iterator[Flask]:
+    evidence_dir = str(tmp_path / "evidence")
+    config = Config(
+        database_url=database_url,
+        policy=policy,
+        clock=clock,
+        evidence_dir=evidence_dir,
+        testing=True,
+    )
+    app = create_app(config)
     yield app
     app.extensions["arbitration"].database.dispose()
 

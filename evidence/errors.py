@@ -1,0 +1,24 @@
+"""Refusals particular to evidence: a file too large (413), of a type we do not take (415), or
+stored bytes that no longer match their hash. The HTTP layer maps each to a status in one place."""
+
+from __future__ import annotations
+
+from arbitration.errors import Conflict, DomainError
+
+
+class PayloadTooLarge(DomainError):
+    """The file is larger than the policy allows (``evidence.max_file_bytes``)."""
+
+    code = "file_too_large"
+
+
+class UnsupportedMediaType(DomainError):
+    """The bytes are not an allowed type, or not the type the client's name or header claims."""
+
+    code = "unsupported_media_type"
+
+
+class EvidenceCorrupted(Conflict):
+    """The stored bytes are missing or no longer hash to what the audit chain recorded: never served."""
+
+    code = "evidence_corrupted"
