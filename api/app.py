@@ -8,6 +8,8 @@ from werkzeug.wrappers import Response
 
 from api.config import Config
 from api.context import EXTENSION_KEY, caller
+from api.contract import OPENAPI_VERSION, ContractPlugin
+from api.edge import install_edge
 from api.errors import register_error_handlers
 from api.schemas.common import ErrorOut
 from api.views import accounts, disputes, docs, orders
@@ -38,7 +40,7 @@ def create_app(config: Config | None = None) -> Flask:
         TESTING=config.testing,
         API_TITLE="Dispute arbitration engine",
         API_VERSION="v1",
-        OPENAPI_VERSION="3.0.3",
+        OPENAPI_VERSION=OPENAPI_VERSION,
         OPENAPI_URL_PREFIX="/v1",
         OPENAPI_JSON_PATH="openapi.json",
         API_SPEC_OPTIONS={
@@ -48,11 +50,12 @@ def create_app(config: Config | None = None) -> Flask:
         },
     )
     app.extensions[EXTENSION_KEY] = build(config)
-    api = EngineApi(app)
+    api = EngineApi(app, spec_kwargs={"extra_plugins": [ContractPlugin()]})
     app.extensions["openapi_spec"] = api.spec
     for module in (accounts, orders, disputes, docs):
         api.register_blueprint(module.blp)
     register_error_handlers(app)
+    install_edge(app)
 
     @app.before_request
     def authenticate_first() -> None:

@@ -7,8 +7,10 @@ from typing import Any
 
 from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
+from arbitration.db import is_busy
 from arbitration.errors import (
     Conflict,
     DomainError,
@@ -39,7 +41,11 @@ HTTP_CODES = {
     415: "unsupported_media_type",
     422: "validation_failed",
     429: "too_many_requests",
+    503: "service_unavailable",
 }
+
+# Seconds a client should wait before retrying when the database is busy.
+BUSY_RETRY_AFTER_SECONDS = 1
 
 
 def error_response(
@@ -65,10 +71,28 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
         for by_field in messages.values():
             details.update(by_field)
         return error_response(422, "validation_failed", "the request has invalid fields", details)
-    code = HTTP_CODES.get(status, "error")
+    code = getattr(error, "error_code", None) or HTTP_CODES.get(status, "error")
     allow = error.get_response().headers.get("Allow")  # a 405 says which methods exist
     return error_response(
-        status, code, error.description or code, headers={"Allow": allow} if allow else None
+        status,
+        code,
+        error.description or code,
+        getattr(error, "details", None),  # the edge says what it refused (limits, content type)
+        headers={"Allow": allow} if allow else None,
+    )
+
+
+def _database_error(error: DBAPIError) -> ResponseReturnValue:
+    """A locked or contended database is a moment's wait (503), not our failure (500)."""
+    if not is_busy(error):
+        return _unexpected(error)
+    log.warning("database busy: %s", error.orig)
+    return error_response(
+        503,
+        "database_busy",
+        "the database is busy; retry shortly",
+        {"retry_after_seconds": BUSY_RETRY_AFTER_SECONDS},
+        headers={"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)},
     )
 
 
@@ -80,4 +104,5 @@ def _unexpected(error: Exception) -> ResponseReturnValue:
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(DBAPIError, _database_error)
     app.register_error_handler(Exception, _unexpected)

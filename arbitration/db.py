@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
@@ -24,6 +25,10 @@ from arbitration.events import Handlers
 DEFAULT_DATABASE_FILE = "arbitration.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_KIB = 65_536
+
+# PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
+_POSTGRES_BUSY_STATES = frozenset({"40001", "40P01", "55P03"})
+_SQLITE_BUSY_MESSAGES = ("database is locked", "database table is locked", "database is busy")
 
 
 def database_url_from_env(environ: os._Environ[str] | dict[str, str] = os.environ) -> str:
@@ -59,6 +64,14 @@ def make_engine(url: str) -> Engine:
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def is_busy(error: DBAPIError) -> bool:
+    """True when the database refused for contention (locked, serialization, deadlock): retryable."""
+    if getattr(error.orig, "sqlstate", None) in _POSTGRES_BUSY_STATES:
+        return True
+    message = str(error.orig).lower()
+    return any(busy in message for busy in _SQLITE_BUSY_MESSAGES)
 
 
 class Base(DeclarativeBase):

@@ -1,23 +1,28 @@
+"""Account payloads: the platform provisions parties, an admin provisions staff."""
+
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
+from api.schemas.common import Out, Text, choice, identifier
 from arbitration.accounts import ROLES
+
+DISPLAY_NAME_LENGTH = 200
 
 
 class AccountIn(Schema):
-    role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    display_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    role = choice(ROLES, required=True)
+    display_name = Text(required=True, min_length=1, max_length=DISPLAY_NAME_LENGTH)
 
 
-class AccountOut(Schema):
+class AccountOut(Out):
     id = fields.String()
-    role = fields.String()
+    role = choice(ROLES)
     display_name = fields.String()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 
 
-class TokenOut(Schema):
-    account_id = fields.String()
+class TokenOut(Out):
+    account_id = identifier()
     token = fields.String(metadata={"description": "shown once; store it now"})

@@ -1,26 +1,116 @@
-"""Shapes shared by every resource."""
+"""Shapes shared by every resource, and the bounded fields every input is built from.
+
+Every string a caller sends is a :class:`Text`: bounded in length and storable as is (no lone
+surrogates, no NUL; PostgreSQL and the audit hash need valid UTF-8). Every number is bounded, so
+nothing overflows a 64-bit column and a refusal names the field (DESIGN §9).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
-Id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+from arbitration.orders import MAX_ORDER_LINES
+
+MAX_MONEY = 10**15  # minor units (DESIGN §9): far below 2^63, far above any order
+MAX_QUANTITY = 1_000_000
+ID_LENGTH = 64
+TITLE_LENGTH = 500
+TEXT_LENGTH = 5000
+SHORT_TEXT_LENGTH = 100
 
 
-def money(**kwargs: Any) -> fields.Integer:
-    """Integer minor units (cents): never floats."""
-    return fields.Integer(strict=True, validate=validate.Range(min=1), **kwargs)
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be stored as is (NUL, a lone surrogate), or None if it can."""
+    if "\x00" in text:
+        return "must not contain NUL characters"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "must be valid Unicode (no lone surrogates)"
+    return None
 
 
-class ErrorBody(Schema):
+def _storable(text: str) -> None:
+    problem = text_problem(text)
+    if problem is not None:
+        raise ValidationError(problem)
+
+
+class Text(fields.String):
+    """A string of at most ``max_length`` characters that a database can store."""
+
+    def __init__(self, *, max_length: int, min_length: int = 0, **kwargs: Any) -> None:
+        extra = kwargs.pop("validate", None)
+        validators = [
+            validate.Length(min=min_length or None, max=max_length),
+            _storable,
+            *([] if extra is None else extra if isinstance(extra, list) else [extra]),
+        ]
+        super().__init__(validate=validators, **kwargs)
+
+
+def identifier(**kwargs: Any) -> Text:
+    """An id: ours or the marketplace's own (at most 64 characters)."""
+    return Text(min_length=1, max_length=ID_LENGTH, **kwargs)
+
+
+def title_text(**kwargs: Any) -> Text:
+    return Text(min_length=1, max_length=TITLE_LENGTH, **kwargs)
+
+
+def free_text(*, min_length: int = 0, **kwargs: Any) -> Text:
+    """A person's words: a description, a note, a reason."""
+    return Text(min_length=min_length, max_length=TEXT_LENGTH, **kwargs)
+
+
+def short_text(**kwargs: Any) -> Text:
+    """A carrier, a tracking number, a display name's sort of thing."""
+    return Text(min_length=1, max_length=SHORT_TEXT_LENGTH, **kwargs)
+
+
+def choice(values: Iterable[str], **kwargs: Any) -> fields.String:
+    """One of ``values``: documented as an enum, so generated clients get one too."""
+    return fields.String(validate=validate.OneOf(tuple(values)), **kwargs)
+
+
+def money(*, minimum: int = 1, **kwargs: Any) -> fields.Integer:
+    """Integer minor units (cents): never floats, never more than ``MAX_MONEY``."""
+    return fields.Integer(
+        strict=True, validate=validate.Range(min=minimum, max=MAX_MONEY), **kwargs
+    )
+
+
+def count(**kwargs: Any) -> fields.Integer:
+    """How many of a thing: at least 1, at most ``MAX_QUANTITY``."""
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_QUANTITY), **kwargs)
+
+
+def lines(nested: type[Schema], **kwargs: Any) -> fields.List:
+    """Order lines, at most ``MAX_ORDER_LINES`` of them."""
+    return fields.List(
+        fields.Nested(nested), validate=validate.Length(max=MAX_ORDER_LINES), **kwargs
+    )
+
+
+class Out(Schema):
+    """What the API sends: every field is always present (null where it allows none).
+
+    The contract marks all of an ``Out`` schema's properties required (see ``api.contract``), so
+    generated clients need not guess which keys may be absent.
+    """
+
+
+class ErrorBody(Out):
     code = fields.String(metadata={"description": "machine-readable, e.g. action_not_allowed"})
     message = fields.String(metadata={"description": "for people"})
     details = fields.Dict(metadata={"description": "fields and their problems, or context"})
 
 
-class ErrorOut(Schema):
+class ErrorOut(Out):
     """Every error the API returns."""
 
     error = fields.Nested(ErrorBody)

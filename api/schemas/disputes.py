@@ -4,98 +4,122 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.common import money
+from api.schemas.common import (
+    Out,
+    Text,
+    choice,
+    count,
+    free_text,
+    identifier,
+    lines,
+    money,
+    short_text,
+)
+from arbitration import lifecycle
+from arbitration.classification import PRIORITIES
 from arbitration.disputes import CHANNELS, REMEDIES
 from arbitration.lifecycle import STATES
-from arbitration.policy import REASONS
+from arbitration.policy import CATEGORIES, REASONS
 
-Reason = validate.OneOf(REASONS)
-Text = validate.Length(max=5000)
+CURSOR_LENGTH = 256
+PARTIES = ("buyer", "seller")
+# Whose move: DESIGN §1 (while gathering evidence, the party still adding evidence).
+AWAITING = tuple(dict.fromkeys([*PARTIES, *filter(None, lifecycle.AWAITING.values())]))
+OUTCOMES = tuple(dict.fromkeys(rule.outcome for rule in lifecycle.RULES if rule.outcome))
+ACTIONS = tuple(dict.fromkeys(action.replace("_", "-") for action in lifecycle.ACTIONS))
+DEADLINE_ACTIONS = tuple(
+    dict.fromkeys(timer.action.replace("_", "-") for timer in lifecycle.TIMERS.values())
+)
+DEADLINE_PARTIES = tuple(
+    dict.fromkeys(timer.party for timer in lifecycle.TIMERS.values() if timer.party)
+)
+SCOPES = ("single", "batch")
+RETURN_PROBLEMS = ("missing", "damaged", "not_original")
+INFO_TARGETS = ("buyer", "seller", "both")
 
 
 class DisputeItemIn(Schema):
-    listing_id = fields.String(required=True)
-    quantity = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+    listing_id = identifier(required=True)
+    quantity = count(required=True)
 
 
 class DisputeIn(Schema):
-    order_id = fields.String(required=True)
-    reason = fields.String(required=True, validate=Reason)
-    remedy = fields.String(required=True, validate=validate.OneOf(REMEDIES))
+    order_id = identifier(required=True)
+    reason = choice(REASONS, required=True)
+    remedy = choice(REMEDIES, required=True)
     amount = money(required=True)
-    description = fields.String(load_default="", validate=Text)
-    channel = fields.String(load_default="web", validate=validate.OneOf(CHANNELS))
-    items = fields.List(
-        fields.Nested(DisputeItemIn),
-        metadata={"description": "order lines concerned; default the whole order"},
+    description = free_text(load_default="")
+    channel = choice(CHANNELS, load_default="web")
+    items = lines(
+        DisputeItemIn, metadata={"description": "order lines concerned; default the whole order"}
     )
 
 
 class DisputeQueryIn(Schema):
-    status = fields.String(validate=validate.OneOf(STATES))
-    seller_id = fields.String()
-    buyer_id = fields.String()
-    reason = fields.String(validate=Reason)
-    cursor = fields.String()
+    status = choice(STATES)
+    seller_id = identifier()
+    buyer_id = identifier()
+    reason = choice(REASONS)
+    cursor = Text(max_length=CURSOR_LENGTH)
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 class ReasonIn(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+    reason = free_text(required=True, min_length=1)
 
 
 class OptionalReasonIn(Schema):
-    reason = fields.String(validate=Text)
+    reason = free_text()
 
 
 class OfferIn(Schema):
     amount = money(required=True)
-    note = fields.String(validate=Text)
+    note = free_text()
 
 
 class ModifyIn(Schema):
     amount = money()
-    reason = fields.String(validate=Reason)
-    description = fields.String(validate=Text)
+    reason = choice(REASONS)
+    description = free_text()
 
 
 class ShipReturnIn(Schema):
-    carrier = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    tracking_number = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    carrier = short_text(required=True)
+    tracking_number = short_text(required=True)
 
 
 class DisputeReturnIn(Schema):
-    problem = fields.String(
-        required=True, validate=validate.OneOf(("missing", "damaged", "not_original"))
-    )
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+    problem = choice(RETURN_PROBLEMS, required=True)
+    reason = free_text(required=True, min_length=1)
 
 
 class RequestInfoIn(Schema):
-    party = fields.String(required=True, validate=validate.OneOf(("buyer", "seller", "both")))
-    question = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+    party = choice(INFO_TARGETS, required=True)
+    question = free_text(required=True, min_length=1)
 
 
-class DeadlineOut(Schema):
-    action = fields.String(metadata={"description": "what happens if nobody acts"})
+class DeadlineOut(Out):
+    action = choice(DEADLINE_ACTIONS, metadata={"description": "what happens if nobody acts"})
     due_at = fields.DateTime()
-    party = fields.String(allow_none=True, metadata={"description": "whose deadline it is"})
+    party = choice(
+        DEADLINE_PARTIES, allow_none=True, metadata={"description": "whose deadline it is"}
+    )
 
 
-class OfferOut(Schema):
+class OfferOut(Out):
     id = fields.String()
     amount = fields.Integer()
     note = fields.String()
     created_at = fields.DateTime()
 
 
-class ReturnShipmentOut(Schema):
+class ReturnShipmentOut(Out):
     carrier = fields.String()
     tracking_number = fields.String()
     shipped_at = fields.DateTime()
 
 
-class RefundOut(Schema):
+class RefundOut(Out):
     id = fields.String()
     amount = fields.Integer()
     currency = fields.String()
@@ -106,42 +130,44 @@ class RefundOut(Schema):
     )
 
 
-class DisputeItemOut(Schema):
+class DisputeItemOut(Out):
     listing_id = fields.String()
     quantity = fields.Integer()
     value = fields.Integer()
 
 
-class DisputeOut(Schema):
+class DisputeOut(Out):
     id = fields.String()
     order_id = fields.String()
     buyer_id = fields.String()
     seller_id = fields.String()
-    status = fields.String(metadata={"description": "the stage (DESIGN §1)"})
-    awaiting = fields.String(
-        allow_none=True, metadata={"description": "whose move: buyer, seller, both, platform"}
+    status = choice(STATES, metadata={"description": "the stage (DESIGN §1)"})
+    awaiting = choice(
+        AWAITING,
+        allow_none=True,
+        metadata={"description": "whose move: buyer, seller, both, platform"},
     )
     allowed_actions = fields.List(
-        fields.String(), metadata={"description": "what the caller may do now"}
+        choice(ACTIONS), metadata={"description": "what the caller may do now"}
     )
-    outcome = fields.String(allow_none=True)
-    reason = fields.String()
-    remedy = fields.String()
-    channel = fields.String()
+    outcome = choice(OUTCOMES, allow_none=True)
+    reason = choice(REASONS)
+    remedy = choice(REMEDIES)
+    channel = choice(CHANNELS)
     description = fields.String()
     amount = fields.Integer()
     currency = fields.String()
     refund_amount = fields.Integer(allow_none=True)
     refund = fields.Nested(RefundOut, allow_none=True)
     items = fields.List(fields.Nested(DisputeItemOut))
-    category = fields.String()
-    priority = fields.String()
-    scope = fields.String()
+    category = choice(CATEGORIES)
+    priority = choice(PRIORITIES)
+    scope = choice(SCOPES)
     systemic = fields.Boolean()
     deadline = fields.Nested(DeadlineOut, allow_none=True)
     pending_offer = fields.Nested(OfferOut, allow_none=True)
     return_shipment = fields.Nested(ReturnShipmentOut, allow_none=True)
-    extensions_used = fields.List(fields.String())
+    extensions_used = fields.List(choice(PARTIES))
     assigned_arbitrator_id = fields.String(allow_none=True)
     sla_breached_at = fields.DateTime(
         allow_none=True, metadata={"description": "the ruling is overdue (DESIGN §4)"}
@@ -155,22 +181,22 @@ class DisputeOut(Schema):
     closed_at = fields.DateTime(allow_none=True)
 
 
-class DisputePageOut(Schema):
+class DisputePageOut(Out):
     data = fields.List(fields.Nested(DisputeOut))
     next_cursor = fields.String(allow_none=True)
 
 
-class EventOut(Schema):
+class EventOut(Out):
     seq = fields.Integer()
-    actor = fields.String(attribute="actor_id")
+    actor = fields.String(attribute="actor_id", metadata={"description": "an account id or system"})
     action = fields.String()
-    from_status = fields.String(allow_none=True)
-    to_status = fields.String()
+    from_status = choice(STATES, allow_none=True)
+    to_status = choice(STATES)
     payload = fields.Dict()
     occurred_at = fields.DateTime()
     prev_hash = fields.String()
     hash = fields.String()
 
 
-class EventPageOut(Schema):
+class EventPageOut(Out):
     data = fields.List(fields.Nested(EventOut))

@@ -1,41 +1,45 @@
+"""Order payloads: the platform's snapshot of what was bought, bounded so one write stays short."""
+
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.common import money
+from api.schemas.common import Out, choice, count, identifier, lines, money, title_text
 from arbitration.orders import ORDER_STATUSES
+
+Currency = validate.Regexp(r"^[A-Z]{3}$")
 
 
 class OrderLineIn(Schema):
-    listing_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    title = fields.String(required=True, validate=validate.Length(min=1, max=500))
-    quantity = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
-    unit_price = fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
+    listing_id = identifier(required=True)
+    title = title_text(required=True)
+    quantity = count(required=True)
+    unit_price = money(required=True, minimum=0)
 
 
 class OrderIn(Schema):
-    buyer_id = fields.String(required=True)
-    seller_id = fields.String(required=True)
+    buyer_id = identifier(required=True)
+    seller_id = identifier(required=True)
     amount = money(required=True)
-    currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$"))
-    status = fields.String(required=True, validate=validate.OneOf(ORDER_STATUSES))
-    items = fields.List(fields.Nested(OrderLineIn), load_default=list)
+    currency = fields.String(required=True, validate=Currency)
+    status = choice(ORDER_STATUSES, required=True)
+    items = lines(OrderLineIn, load_default=list)
 
 
-class OrderLineOut(Schema):
+class OrderLineOut(Out):
     listing_id = fields.String()
     title = fields.String()
     quantity = fields.Integer()
     unit_price = fields.Integer()
 
 
-class OrderOut(Schema):
+class OrderOut(Out):
     id = fields.String()
     buyer_id = fields.String()
     seller_id = fields.String()
     amount = fields.Integer()
     currency = fields.String()
-    status = fields.String()
+    status = choice(ORDER_STATUSES)
     refunded_amount = fields.Integer()
     items = fields.List(fields.Nested(OrderLineOut))
     created_at = fields.DateTime()

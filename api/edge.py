@@ -1,0 +1,224 @@
+"""The edge every request crosses before any work is done (DESIGN §9, STYLE.md "HTTP").
+
+A request that carries a body must say it is JSON (or ``multipart/form-data`` on a view declared
+with :func:`accepts_multipart`): anything else is a 415, even on an action that needs no fields.
+The body is capped before it is read (413, ``Content-Length`` or not), parsed once with bounds on
+nesting and number length (400 ``malformed_json``), and every string in it is checked for lone
+surrogates and NUL (422 naming the field). The views and webargs then reuse the parsed value.
+Nothing here touches the database, so a refusal changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, Request, current_app, request
+from flask_smorest import Blueprint
+from marshmallow import missing
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
+
+from api.schemas.common import text_problem
+from arbitration.errors import ValidationFailed
+
+DEFAULT_MAX_JSON_BODY = 1 << 20  # limits.max_json_body (DESIGN §9), until the policy carries it
+MAX_JSON_BODY_ENV = "ARBITRATION_MAX_JSON_BODY"
+MAX_JSON_BODY_CONFIG = "MAX_JSON_BODY"
+MAX_JSON_DEPTH = 32  # our deepest body (an order line in an order) is 3
+MAX_NUMBER_LENGTH = 100  # characters in one JSON number; money needs 16
+
+JSON = "application/json"
+MULTIPART = "multipart/form-data"
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+View = TypeVar("View", bound=Callable[..., Any])
+_MULTIPART_ATTRIBUTE = "edge_multipart_max_body"
+
+
+class MalformedJson(BadRequest):
+    """The body is not JSON we are willing to parse."""
+
+    error_code = "malformed_json"
+
+
+def accepts_multipart(max_body: int | Callable[[], int]) -> Callable[[View], View]:
+    """Let a view take ``multipart/form-data`` (a file upload) of at most ``max_body`` bytes.
+
+    Put it under ``@blp.route``; ``max_body`` may be a callable read per request (e.g. from the
+    policy). JSON bodies stay accepted and capped as everywhere else.
+    """
+
+    def mark(view: View) -> View:
+        setattr(view, _MULTIPART_ATTRIBUTE, max_body)
+        return view
+
+    return mark
+
+
+class EdgeRequest(Request):
+    """A request whose JSON body the edge has already read, bounded and parsed, exactly once."""
+
+    edge_body: Any = None
+    edge_parsed: bool = False
+
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        if self.edge_parsed:
+            return None if self.edge_body is missing else self.edge_body
+        return super().get_json(force=force, silent=silent, cache=cache)
+
+
+def install_edge(app: Flask) -> None:
+    """Put the edge in front of every endpoint of ``app``, present and future."""
+    app.request_class = EdgeRequest
+    if MAX_JSON_BODY_CONFIG not in app.config:
+        app.config[MAX_JSON_BODY_CONFIG] = int(
+            os.environ.get(MAX_JSON_BODY_ENV, DEFAULT_MAX_JSON_BODY)
+        )
+    # First of all hooks: the edge is cheaper than authentication and needs no database.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_hostile_input)
+    # flask-smorest's one webargs parser reads JSON through the edge instead of parsing again.
+    Blueprint.ARGUMENTS_PARSER.location_loader("json")(_load_json)
+
+
+def refuse_hostile_input() -> None:
+    """Check the content type and size, then read and parse the body once (or refuse it)."""
+    if request.routing_exception is not None or request.method not in BODY_METHODS:
+        return  # unknown routes and wrong methods get their 404/405; GET bodies are never read
+    mimetype = request.mimetype
+    multipart_limit = _multipart_limit()
+    if mimetype == MULTIPART and multipart_limit is not None:
+        _cap(multipart_limit)
+        return  # werkzeug's form parser streams it, within the cap
+    if mimetype != JSON and (mimetype or _has_body()):
+        accepted = [JSON] + ([MULTIPART] if multipart_limit is not None else [])
+        raise _unsupported(request.headers.get("Content-Type", ""), accepted)
+    limit = current_app.config[MAX_JSON_BODY_CONFIG]
+    _cap(limit, overread=1)  # one byte past the limit tells a long chunked body from a full one
+    data = request.get_data(cache=True)
+    if len(data) > limit:
+        raise _too_large(limit)
+    assert isinstance(request, EdgeRequest)
+    request.edge_body = parse_json_body(data)
+    request.edge_parsed = True
+
+
+def parse_json_body(data: bytes) -> Any:
+    """Parse a request body: ``missing`` when empty, else bounded JSON with every string checked."""
+    if not data.strip():
+        return missing
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise MalformedJson(f"the body is not UTF-8 (byte {error.start})") from None
+    try:
+        value = json.loads(
+            text,
+            parse_int=_parse_int,
+            parse_float=_parse_float,
+            parse_constant=_refuse_constant,
+        )
+    except RecursionError:
+        raise MalformedJson(f"the body nests too deep (at most {MAX_JSON_DEPTH} levels)") from None
+    except ValueError as error:  # JSONDecodeError, and our own refusals below
+        raise MalformedJson(f"the body is not valid JSON: {error}") from None
+    _check_tree(value)
+    return value
+
+
+# Content type and size ---------------------------------------------------------------------------
+
+
+def _has_body() -> bool:
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    return chunked or bool(request.content_length)
+
+
+def _multipart_limit() -> int | None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    limit = getattr(view, _MULTIPART_ATTRIBUTE, None)
+    return limit() if callable(limit) else limit
+
+
+def _cap(limit: int, overread: int = 0) -> None:
+    """Refuse a declared length over ``limit`` now; stop reading a chunked body just past it."""
+    if request.content_length is not None and request.content_length > limit:
+        raise _too_large(limit)
+    request.max_content_length = limit + overread
+
+
+def _too_large(limit: int) -> RequestEntityTooLarge:
+    error = RequestEntityTooLarge(f"the body is larger than {limit} bytes")
+    error.details = {"max_bytes": limit}  # type: ignore[attr-defined]
+    return error
+
+
+def _unsupported(content_type: str, accepted: list[str]) -> UnsupportedMediaType:
+    shown = content_type or "none"
+    error = UnsupportedMediaType(f"send the body as {' or '.join(accepted)}, not {shown[:100]}")
+    error.details = {"content_type": shown[:100], "accepted": accepted}  # type: ignore[attr-defined]
+    return error
+
+
+# Parsing -----------------------------------------------------------------------------------------
+
+
+def _parse_int(digits: str) -> int:
+    if len(digits) > MAX_NUMBER_LENGTH:
+        raise ValueError(f"a number longer than {MAX_NUMBER_LENGTH} characters")
+    return int(digits)
+
+
+def _parse_float(digits: str) -> float:
+    if len(digits) > MAX_NUMBER_LENGTH:
+        raise ValueError(f"a number longer than {MAX_NUMBER_LENGTH} characters")
+    return float(digits)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _check_tree(value: Any) -> None:
+    """Refuse nesting past ``MAX_JSON_DEPTH`` (400) and strings no database can store (422)."""
+    stack: list[tuple[Any, int, tuple[str, ...]]] = [(value, 0, ())]
+    while stack:
+        node, depth, path = stack.pop()
+        if isinstance(node, str):
+            _check_text(node, path)
+            continue
+        if isinstance(node, dict):
+            children = list(node.items())
+            for key, _ in children:
+                _check_text(key, (*path, _printable(key)))
+        elif isinstance(node, list):
+            children = [(str(index), item) for index, item in enumerate(node)]
+        else:
+            continue
+        if depth >= MAX_JSON_DEPTH:
+            raise MalformedJson(f"the body nests too deep (at most {MAX_JSON_DEPTH} levels)")
+        stack.extend((child, depth + 1, (*path, _printable(key))) for key, child in children)
+
+
+def _check_text(text: str, path: tuple[str, ...]) -> None:
+    problem = text_problem(text)
+    if problem is None:
+        return
+    details: Any = [problem]
+    for key in reversed(path or ("_body",)):
+        details = {key: details}
+    raise ValidationFailed("the request has invalid fields", details=details)
+
+
+def _printable(key: str) -> str:
+    return key.encode("utf-8", "backslashreplace").decode("utf-8")[:100]
+
+
+def _load_json(req: Request, _schema: Any) -> Any:
+    """webargs' JSON location: the body the edge parsed (parsing here only off the edge's path)."""
+    if isinstance(req, EdgeRequest) and req.edge_parsed:
+        return req.edge_body
+    if req.mimetype != JSON:
+        return missing
+    return parse_json_body(req.get_data(cache=True))
