@@ -71,7 +71,7 @@ def check_upload(
     other is copied to a temporary file as it is read, so memory holds one chunk at a time.
     """
     display_name = check_display_name(filename)
-    # The copy outlives this function: the caller stores it, werkzeug-style, then it is collected.
+    # A copy is returned open (the caller stores it); the OS deletes it once it is closed.
     stream = source if _seekable(source) else tempfile.TemporaryFile()  # noqa: SIM115
     start = source.tell() if stream is source else 0
     sniffer = Sniffer()
