@@ -133,7 +133,7 @@ def test_an_image_is_served_inline_with_defensive_headers(world: World) -> None:
 
 def test_other_files_are_downloads_under_a_safe_name(world: World) -> None:
     dispute_id, buyer, _seller = contested(world)
-    pdf = upload(world, buyer, dispute_id, PDF, 'reçu (final).pdf', kind="document").json
+    pdf = upload(world, buyer, dispute_id, PDF, "reçu (final).pdf", kind="document").json
     text = upload(world, buyer, dispute_id, b"10:02 seller: sent", "chat.txt", kind="chat_log").json
     words = statement(world, buyer, dispute_id, "It never worked.").json
 
