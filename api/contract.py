@@ -2,8 +2,7 @@
 
 The edge, authentication and the database apply to every endpoint, so their refusals and headers
 are documented here once, for every operation present and future: 400/413/415 wherever a body may
-be sent, 401 and ``On-Behalf-Of`` wherever a token is needed, ``Idempotency-Key`` on writes, 503
-everywhere. An :class:`~api.schemas.common.Out` schema lists every property as required, and a
+be sent, 401, 503 and ``On-Behalf-Of`` wherever a token is needed, ``Idempotency-Key`` on writes. An :class:`~api.schemas.common.Out` schema lists every property as required, and a
 nullable enum is written so that generated clients still type it. What only a view knows
 (403, 404, 409, 422 from the core) it declares with :func:`documents_errors`.
 """
@@ -116,9 +115,9 @@ class ContractPlugin(BasePlugin):
             secured = operation.get("security") != []
             responses = operation.setdefault("responses", {})
             parameters = operation.setdefault("parameters", [])
-            statuses = [503]
-            if secured:
-                statuses.append(401)
+            statuses = []
+            if secured:  # authentication reads the database: 401, and 503 when it is busy
+                statuses += [401, 503]
                 parameters.append("OnBehalfOf")
             if method in WRITE_METHODS:
                 statuses += [400, 413, 415]
