@@ -212,3 +212,36 @@ def test_evidence_is_refused_once_the_dispute_is_closed(world: World) -> None:
     assert state(world, buyer, dispute["id"]) == before
     assert stored_files(world) == set()
     assert evidence_rows(world) == 0
+
+
+def _decided(world: World) -> tuple[str, str, str]:
+    """A contested dispute ruled fully for the buyer: (dispute_id, buyer, seller)."""
+    dispute_id, buyer, seller = contested(world)
+    world.ok(buyer, dispute_id, "evidence-done")
+    world.ok(seller, dispute_id, "evidence-done")
+    arbitrator = world.account("arbitrator")
+    world.ok(arbitrator, dispute_id, "claim")
+    world.ok(
+        arbitrator,
+        dispute_id,
+        "decide",
+        outcome="buyer_full_refund",
+        responsibility="seller",
+        rationale="the photo shows the damage",
+    )
+    return dispute_id, buyer, seller
+
+
+def test_evidence_is_refused_once_decided_and_reopens_during_an_appeal(world: World) -> None:
+    dispute_id, buyer, seller = _decided(world)
+    before = state(world, buyer, dispute_id)
+
+    details = assert_error(upload(world, seller, dispute_id, JPEG, "late.jpg"), 409)
+    assert details["status"] == "decided"
+    assert_error(statement(world, buyer, dispute_id, "thank you"), 409, "action_not_allowed")
+    assert state(world, buyer, dispute_id) == before
+    assert stored_files(world) == set()
+
+    world.ok(seller, dispute_id, "appeal", reason="the photo is of another parcel")
+    response = upload(world, seller, dispute_id, JPEG, "our-parcel.jpg", kind="shipping_proof")
+    assert response.status_code == 201, response.json
