@@ -245,3 +245,18 @@ def test_evidence_is_refused_once_decided_and_reopens_during_an_appeal(world: Wo
     world.ok(seller, dispute_id, "appeal", reason="the photo is of another parcel")
     response = upload(world, seller, dispute_id, JPEG, "our-parcel.jpg", kind="shipping_proof")
     assert response.status_code == 201, response.json
+
+
+def test_downloads_answer_ranges_and_cached_copies(world: World) -> None:
+    dispute_id, buyer, _seller = contested(world)
+    item = upload(world, buyer, dispute_id, PNG).json
+
+    part = world.call(buyer, "GET", item["content_url"], headers={"Range": "bytes=0-7"})
+    assert part.status_code == 206
+    assert part.data == PNG[:8]
+    assert part.headers["Content-Range"] == f"bytes 0-7/{len(PNG)}"
+    assert part.headers["X-Content-Type-Options"] == "nosniff"
+
+    etag = f'"{item["sha256"]}"'
+    cached = world.call(buyer, "GET", item["content_url"], headers={"If-None-Match": etag})
+    assert cached.status_code == 304
