@@ -1,9 +1,7 @@
 """Evidence use cases: add a file or a statement, list what a caller may see, serve verified bytes.
 
-Adding a file runs in two steps, because bytes cannot join a database transaction: the checked
-upload is stored first (``holding``), then the row, the audit link and the domain event are written
-in one unit of work. Whether it commits or not, ``holding`` then keeps the blob only if some
-evidence row references it, so a refused or failed request leaves no bytes behind.
+A file's bytes are already in the blob store when ``add_file`` runs (``evidence.keeping``): it
+writes the row, the audit link and the domain event in the caller's unit of work.
 """
 
 from __future__ import annotations
@@ -12,8 +10,6 @@ import hashlib
 import io
 import logging
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import BinaryIO
 
@@ -22,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from arbitration import audit, events
 from arbitration.accounts import STAFF_ROLES, Caller
-from arbitration.db import Database
 from arbitration.disputes import get_dispute
 from arbitration.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from arbitration.flows import authorize
@@ -201,51 +196,6 @@ def _lock_unchanged(session: Session, dispute: Dispute) -> None:
             "the dispute changed while the evidence was being added; try again",
             details={"status": status},
         )
-
-
-# Keeping bytes only when a row references them ---------------------------------------------------
-
-
-@contextmanager
-def holding(database: Database, storage: BlobStore, upload: CheckedFile) -> Iterator[None]:
-    """Store ``upload`` before the unit of work the ``with`` body runs, and afterwards keep the
-    blob only if an evidence row references it (the same bytes may back rows of other uploads)."""
-    sha256 = storage.put(upload.stream)
-    try:
-        if sha256 != upload.sha256:
-            raise Conflict("the upload changed while it was being stored; send it again")
-        yield
-    finally:
-        _settle(database, storage, upload)
-
-
-def _settle(database: Database, storage: BlobStore, upload: CheckedFile) -> None:
-    """Delete the blob unless referenced; if a concurrent upload of the same bytes committed its
-    row meanwhile, put the bytes back (each side re-checks after the other could have acted)."""
-    sha256 = upload.sha256
-    try:
-        if _referenced(database, sha256):
-            if not storage.exists(sha256):
-                _put_again(storage, upload)
-            return
-        storage.delete(sha256)
-        if _referenced(database, sha256):
-            _put_again(storage, upload)
-    except Exception:
-        log.exception("could not settle evidence blob %s", sha256)
-
-
-def _referenced(database: Database, sha256: str) -> bool:
-    with database.unit_of_work(read_only=True) as session:
-        found = session.scalar(
-            select(Evidence.id).where(Evidence.sha256 == sha256, Evidence.text.is_(None)).limit(1)
-        )
-    return found is not None
-
-
-def _put_again(storage: BlobStore, upload: CheckedFile) -> None:
-    upload.rewind()
-    storage.put(upload.stream)
 
 
 # Reading -------------------------------------------------------------------------------------------

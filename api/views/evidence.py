@@ -27,7 +27,7 @@ from api.schemas.evidence import (
     StatementIn,
 )
 from arbitration.errors import ValidationFailed
-from evidence import intake, service
+from evidence import intake, keeping, service
 from evidence.errors import PayloadTooLarge, UnsupportedMediaType
 from evidence.models import FILE_KINDS, STATEMENT, Evidence
 
@@ -124,7 +124,7 @@ def add_evidence(dispute_id: str) -> ResponseReturnValue:
         )
         return ITEM_OUT.dump(item), 201
 
-    with service.holding(services().database, services().storage, checked):
+    with keeping.holding(services().database, services().storage, checked):
         return perform(record_file)
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from api.wiring import Services
 from arbitration.accounts import Caller, authenticate
-from evidence import intake, service
+from evidence import intake, keeping, service
 from evidence.storage import BlobStore
 from tests.support.evidence import PNG, contested
 from tests.support.world import World
@@ -82,7 +82,7 @@ class RacingStore:
 def test_a_failed_unit_of_work_leaves_no_bytes(world: World) -> None:
     services = services_of(world)
     upload = checked(world)
-    with pytest.raises(Boom), service.holding(services.database, services.storage, upload):
+    with pytest.raises(Boom), keeping.holding(services.database, services.storage, upload):
         assert services.storage.exists(upload.sha256)  # stored before the transaction
         raise Boom
     assert not services.storage.exists(upload.sha256)
@@ -92,7 +92,7 @@ def test_a_committed_upload_keeps_its_bytes(world: World) -> None:
     dispute_id, buyer, _seller = contested(world)
     services = services_of(world)
     upload = checked(world)
-    with service.holding(services.database, services.storage, upload):
+    with keeping.holding(services.database, services.storage, upload):
         record(world, caller_of(world, buyer), dispute_id, upload)
     assert services.storage.exists(upload.sha256)
 
@@ -105,7 +105,7 @@ def test_bytes_removed_by_a_failing_twin_are_put_back_for_the_committed_one(worl
 
     # The loser fails, finds no row and deletes; only then does the winner's row commit.
     racing = RacingStore(services.storage, lambda: record(world, who, dispute_id, winner))
-    with pytest.raises(Boom), service.holding(services.database, racing, loser):
+    with pytest.raises(Boom), keeping.holding(services.database, racing, loser):
         raise Boom
     assert services.storage.exists(winner.sha256)
 
@@ -114,7 +114,7 @@ def test_the_committed_upload_restores_bytes_deleted_after_its_commit(world: Wor
     dispute_id, buyer, _seller = contested(world)
     services = services_of(world)
     upload = checked(world)
-    with service.holding(services.database, services.storage, upload):
+    with keeping.holding(services.database, services.storage, upload):
         record(world, caller_of(world, buyer), dispute_id, upload)
         services.storage.delete(upload.sha256)  # a failing twin's delete, just after our commit
     with services.storage.open(upload.sha256) as blob:
