@@ -101,9 +101,9 @@ def add_evidence(dispute_id: str) -> ResponseReturnValue:
 
         return perform(record_statement)
 
-    form, upload = _upload_in()
-    # Refuse who may not add evidence now before a byte is read or stored.
+    # Refuse who may not add evidence now before the body is parsed, let alone stored.
     read(lambda session: service.check_may_add(session, caller=who, dispute_id=dispute_id))
+    form, upload = _upload_in()
     checked = intake.check_upload(
         upload.stream,
         filename=upload.filename,
