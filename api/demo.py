@@ -151,7 +151,7 @@ def _play_disputes(database: Database, *, policy: Policy, clock: ManualClock) ->
     step(rug, "bright-home", "offer", amount=8000, note="Half back, the courier is late.")
     lamp = file("ord-1003", "chen", "damaged", "return_and_refund", 8900, "Lamp base cracked.")
     step(lamp, "bright-home", "accept")
-    step(lamp, "chen", "ship_return", carrier="UPS", tracking_number="1Z999AA10123456784")
+    step(lamp, "chen", "ship-return", carrier="UPS", tracking_number="1Z999AA10123456784")
     kettle = file("ord-1004", "alice", "quality_issue", "refund_only", 4500, "Lid does not close.")
     step(kettle, "bright-home", "reject", reason="Works as shown in the listing video.")
     watch = file("ord-1006", "chen", "counterfeit", "refund_only", 12900, "Serial number invalid.")
@@ -161,7 +161,7 @@ def _play_disputes(database: Database, *, policy: Policy, clock: ManualClock) ->
     step(charger, "acme-gadgets", "accept")
     cable = file("ord-1007", "alice", "missing_parts", "refund_only", 899, "One cable missing.")
     step(cable, "acme-gadgets", "offer", amount=850, note="Sorry! Refunding the cable.")
-    step(cable, "alice", "accept_offer")
+    step(cable, "alice", "accept-offer")
 
 
 def describe(tokens: dict[str, str] | None) -> str:

@@ -23,9 +23,9 @@ CANCELLED = "cancelled"
 
 # Deadlines that raise a flag instead of taking a lifecycle action.
 REMIND = "remind"
-SLA_BREACH = "sla_breach"
-SLA_ESCALATE = "sla_escalate"
-REFUND_OVERDUE = "refund_overdue"
+SLA_BREACH = "sla-breach"
+SLA_ESCALATE = "sla-escalate"
+REFUND_OVERDUE = "refund-overdue"
 
 
 def duration_for(status: str, *, order_shipped: bool, policy: DeadlinePolicy) -> timedelta | None:
@@ -77,8 +77,10 @@ def start_timer(
     cancel_pending(session, dispute_id=dispute.id, at=at)
     dispute.deadline_action = None
     dispute.deadline_due_at = None
+    dispute.sla_due_at = None
     if dispute.status in SLA_STATES:
         sla = policy.sla.decision_window(dispute.priority)
+        dispute.sla_due_at = at + sla
         _add(session, dispute_id=dispute.id, action=SLA_BREACH, party=None, due_at=at + sla, at=at)
         escalate_at = at + sla * policy.sla.senior_escalation_factor
         _add(

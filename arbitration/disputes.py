@@ -10,8 +10,8 @@ import base64
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import Session, object_session
 
 from arbitration import lifecycle
 from arbitration.accounts import (
@@ -26,7 +26,7 @@ from arbitration.classification import classify
 from arbitration.deadlines import start_timer
 from arbitration.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from arbitration.ids import is_generated_id, new_id
-from arbitration.models import Dispute, DisputeItem, Order
+from arbitration.models import AccountLink, Dispute, DisputeItem, Order
 from arbitration.policy import Policy
 
 REMEDIES = ("refund_only", "return_and_refund")
@@ -68,9 +68,29 @@ def actor_of(dispute: Dispute, caller: Caller | None) -> str | None:
     return None
 
 
+def is_conflicted(session: Session, *, staff_id: str, dispute: Dispute) -> bool:
+    """Is the staff member related to either party (DESIGN §4: they may not take the case)?"""
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    AccountLink.staff_id == staff_id,
+                    AccountLink.related_id.in_((dispute.buyer_id, dispute.seller_id)),
+                )
+            )
+        )
+    )
+
+
 def facts_for(dispute: Dispute, actor: str, caller_id: str) -> lifecycle.Facts:
     """The guards' view of the dispute, as seen by ``actor``."""
     buyer_side = actor == lifecycle.BUYER
+    session = object_session(dispute)
+    conflicted = (
+        actor in lifecycle.STAFF_ACTORS
+        and session is not None
+        and is_conflicted(session, staff_id=caller_id, dispute=dispute)
+    )
     return lifecycle.Facts(
         actor=actor,
         remedy=dispute.remedy,
@@ -88,17 +108,17 @@ def facts_for(dispute: Dispute, actor: str, caller_id: str) -> lifecycle.Facts:
         assigned_to_other=dispute.assigned_arbitrator_id not in (None, caller_id),
         actor_was_first_arbitrator=dispute.first_arbitrator_id == caller_id,
         may_appeal=dispute.appealed_by is None and dispute.ruling_favours != actor,
+        conflicted=conflicted,
     )
 
 
 def allowed_actions(dispute: Dispute, caller: Caller | None) -> list[str]:
-    """The actions ``caller`` may take now, with the API's spelling (``accept-offer``)."""
+    """The actions the table allows ``caller`` now (the buttons a client draws)."""
     actor = actor_of(dispute, caller)
     if actor is None:
         return []
     caller_id = caller.id if caller else lifecycle.SYSTEM
-    actions = lifecycle.allowed_actions(dispute.status, facts_for(dispute, actor, caller_id))
-    return [action.replace("_", "-") for action in actions]
+    return lifecycle.allowed_actions(dispute.status, facts_for(dispute, actor, caller_id))
 
 
 def awaiting(dispute: Dispute) -> str | None:

@@ -77,6 +77,8 @@ class Facts:
     assigned_to_other: bool = False
     actor_was_first_arbitrator: bool = False
     may_appeal: bool = False
+    # The staff member is linked to the buyer or the seller (their own account, a relative's…).
+    conflicted: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,9 @@ ASSIGNED_TO_ACTOR = Guard(
 NOT_FIRST_ARBITRATOR = Guard(
     lambda f: not f.actor_was_first_arbitrator, "an appeal goes to a different arbitrator"
 )
+NOT_CONFLICTED = Guard(
+    lambda f: not f.conflicted, "you are related to a party of this dispute and may not take it"
+)
 MAY_APPEAL = Guard(
     lambda f: f.may_appeal, "an appeal is open once, to a party the ruling did not fully favour"
 )
@@ -147,21 +152,21 @@ RULES: tuple[Rule, ...] = (
     _rule("accept", AWAITING_SELLER, AWAITING_RETURN, (SELLER, SYSTEM), NEEDS_RETURN),
     _rule("reject", AWAITING_SELLER, SELLER_REJECTED, (SELLER,)),
     _rule("offer", AWAITING_SELLER, AWAITING_SELLER, (SELLER,), DIVISIBLE),
-    _rule("accept_offer", AWAITING_SELLER, CLOSED, (BUYER,), PENDING_OFFER, outcome="settled"),
+    _rule("accept-offer", AWAITING_SELLER, CLOSED, (BUYER,), PENDING_OFFER, outcome="settled"),
     _rule("modify", AWAITING_SELLER, AWAITING_SELLER, (BUYER,)),
     _rule("withdraw", AWAITING_SELLER, CLOSED, (BUYER,), outcome="withdrawn"),
     _rule("escalate", SELLER_REJECTED, GATHERING_EVIDENCE, (BUYER,)),
     _rule("modify", SELLER_REJECTED, AWAITING_SELLER, (BUYER,)),
     _rule("withdraw", SELLER_REJECTED, CLOSED, (BUYER,), outcome="withdrawn"),
     _rule("abandon", SELLER_REJECTED, CLOSED, (SYSTEM,), outcome="abandoned"),
-    _rule("ship_return", AWAITING_RETURN, RETURN_IN_TRANSIT, (BUYER,)),
+    _rule("ship-return", AWAITING_RETURN, RETURN_IN_TRANSIT, (BUYER,)),
     _rule("withdraw", AWAITING_RETURN, CLOSED, (BUYER,), outcome="withdrawn"),
-    _rule("expire_return", AWAITING_RETURN, CLOSED, (SYSTEM,), outcome="return_not_shipped"),
-    _rule("confirm_return", RETURN_IN_TRANSIT, CLOSED, (SELLER, SYSTEM), outcome="refunded"),
-    _rule("dispute_return", RETURN_IN_TRANSIT, GATHERING_EVIDENCE, (SELLER,)),
+    _rule("expire-return", AWAITING_RETURN, CLOSED, (SYSTEM,), outcome="return_not_shipped"),
+    _rule("confirm-return", RETURN_IN_TRANSIT, CLOSED, (SELLER, SYSTEM), outcome="refunded"),
+    _rule("dispute-return", RETURN_IN_TRANSIT, GATHERING_EVIDENCE, (SELLER,)),
     # The platform's half: evidence, the ruling, the appeal.
     _rule(
-        "evidence_done",
+        "evidence-done",
         GATHERING_EVIDENCE,
         AWAITING_DECISION,
         PARTIES,
@@ -169,17 +174,17 @@ RULES: tuple[Rule, ...] = (
         OTHER_DONE,
     ),
     _rule(
-        "evidence_done",
+        "evidence-done",
         GATHERING_EVIDENCE,
         GATHERING_EVIDENCE,
         PARTIES,
         NOT_YET_DONE,
         OTHER_NOT_DONE,
     ),
-    _rule("close_evidence", GATHERING_EVIDENCE, AWAITING_DECISION, (SYSTEM,)),
-    _rule("claim", AWAITING_DECISION, AWAITING_DECISION, STAFF, UNCLAIMED),
+    _rule("close-evidence", GATHERING_EVIDENCE, AWAITING_DECISION, (SYSTEM,)),
+    _rule("claim", AWAITING_DECISION, AWAITING_DECISION, STAFF, UNCLAIMED, NOT_CONFLICTED),
     _rule(
-        "request_info",
+        "request-info",
         AWAITING_DECISION,
         GATHERING_EVIDENCE,
         STAFF,
@@ -187,7 +192,7 @@ RULES: tuple[Rule, ...] = (
         ASSIGNED_TO_ACTOR,
         INFO_REQUESTABLE,
     ),
-    _rule("decide", AWAITING_DECISION, DECIDED, STAFF, CLAIMED, ASSIGNED_TO_ACTOR),
+    _rule("decide", AWAITING_DECISION, DECIDED, STAFF, CLAIMED, ASSIGNED_TO_ACTOR, NOT_CONFLICTED),
     _rule("appeal", DECIDED, UNDER_APPEAL, PARTIES, MAY_APPEAL),
     _rule("finalize", DECIDED, CLOSED, (SYSTEM,)),
     _rule(
@@ -197,29 +202,40 @@ RULES: tuple[Rule, ...] = (
         (SENIOR_ARBITRATOR,),
         UNCLAIMED,
         NOT_FIRST_ARBITRATOR,
+        NOT_CONFLICTED,
     ),
     _rule(
-        "appeal_decision",
+        "appeal-decision",
         UNDER_APPEAL,
         CLOSED,
         (SENIOR_ARBITRATOR,),
         CLAIMED,
         ASSIGNED_TO_ACTOR,
         NOT_FIRST_ARBITRATOR,
+        NOT_CONFLICTED,
     ),
+    # A senior arbitrator hands a case (claimed or not) to a colleague; who may take it is checked
+    # against the colleague (flows.reassign), not the senior.
+    _rule("reassign", AWAITING_DECISION, AWAITING_DECISION, (SENIOR_ARBITRATOR,)),
+    _rule("reassign", UNDER_APPEAL, UNDER_APPEAL, (SENIOR_ARBITRATOR,)),
     # A party whose deadline is running may push it back once (DESIGN §1); while gathering
     # evidence, only a party still adding evidence is one whose move it is.
     *(
-        _rule("request_extension", state, state, PARTIES, EXTENSION_UNUSED)
+        _rule("request-extension", state, state, PARTIES, EXTENSION_UNUSED)
         for state in (AWAITING_SELLER, SELLER_REJECTED, AWAITING_RETURN, RETURN_IN_TRANSIT)
     ),
     _rule(
-        "request_extension",
+        "request-extension",
         GATHERING_EVIDENCE,
         GATHERING_EVIDENCE,
         PARTIES,
         EXTENSION_UNUSED,
         NOT_YET_DONE,
+    ),
+    # Evidence (DESIGN §3): while the case is open and not yet decided, and during an appeal.
+    *(
+        _rule("add-evidence", state, state, (*PARTIES, *STAFF))
+        for state in (*OPEN_STATES[: OPEN_STATES.index(DECIDED)], UNDER_APPEAL)
     ),
 )
 
@@ -241,9 +257,9 @@ TIMERS: dict[str, Timer] = {
         "accept", SELLER, "seller_response_unshipped", "seller_response_shipped"
     ),
     SELLER_REJECTED: Timer("abandon", BUYER, "buyer_after_rejection"),
-    AWAITING_RETURN: Timer("expire_return", BUYER, "buyer_return_shipment"),
-    RETURN_IN_TRANSIT: Timer("confirm_return", SELLER, "seller_return_confirmation"),
-    GATHERING_EVIDENCE: Timer("close_evidence", "both", "evidence_window"),
+    AWAITING_RETURN: Timer("expire-return", BUYER, "buyer_return_shipment"),
+    RETURN_IN_TRANSIT: Timer("confirm-return", SELLER, "seller_return_confirmation"),
+    GATHERING_EVIDENCE: Timer("close-evidence", "both", "evidence_window"),
     DECIDED: Timer("finalize", None, "appeal_window"),
 }
 
@@ -309,7 +325,7 @@ def evaluate(status: str, action: str, facts: Facts) -> Verdict:
         if not who:
             return Verdict(False, refusal=f"'{action}' is taken only by the system")
         return Verdict(False, refusal=f"only the {who} can {action} now")
-    if action == "request_extension" and not deadline_party_may_extend(status, facts.actor):
+    if action == "request-extension" and not deadline_party_may_extend(status, facts.actor):
         return Verdict(False, refusal="no deadline of yours is running")
     for rule in mine:
         failed = next((guard for guard in rule.guards if not guard(facts)), None)

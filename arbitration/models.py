@@ -148,7 +148,11 @@ class Dispute(Base):
     event_count: Mapped[int] = mapped_column(Integer, default=0)
     last_event_hash: Mapped[str] = mapped_column(String(64), default="0" * 64)
 
-    # SLA flags (DESIGN §4): they change no state but raise the case in the queue.
+    # The ruling in force (a row of ``decisions``): the arbitrator's, or the appeal's replacement.
+    decision_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+
+    # SLA (DESIGN §4): when a ruling is due orders the queue; the flags raise the case in it.
+    sla_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     sla_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     senior_escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
@@ -187,18 +191,67 @@ class Offer(Base):
 
 
 class Refund(Base):
-    """The refund the engine instructs: one per dispute (a unique constraint), the exact amount, once."""
+    """A refund the engine instructs, the exact amount, once per reason to pay.
+
+    ``ordered_by`` is what ordered it: ``agreement`` (the parties settled, or the system acted for
+    a silent party) or the id of the decision. A unique constraint on (dispute, ordered_by) is the
+    last line of defence: one refund per dispute from the parties, one per ruling.
+    """
 
     __tablename__ = "refunds"
+    __table_args__ = (
+        UniqueConstraint("dispute_id", "ordered_by", name="uq_refunds_dispute_ordered_by"),
+    )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
-    dispute_id: Mapped[str] = mapped_column(ForeignKey("disputes.id"), unique=True)
+    dispute_id: Mapped[str] = mapped_column(ForeignKey("disputes.id"), index=True)
+    ordered_by: Mapped[str] = mapped_column(ID)
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     instructed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     overdue_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Decision(Base):
+    """A ruling: the arbitrator's (``kind`` ruling) or a senior's answer to an appeal (``appeal``).
+
+    An appeal that upholds repeats the ruling's terms; one that overturns states the replacement.
+    Either way the newest decision of a dispute is the ruling in force (``Dispute.decision_id``).
+    """
+
+    __tablename__ = "decisions"
+    __table_args__ = (
+        Index("ix_decisions_dispute", "dispute_id", "decided_at"),
+        Index("ix_decisions_arbitrator", "arbitrator_id", "decided_at"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    dispute_id: Mapped[str] = mapped_column(ForeignKey("disputes.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # ruling, appeal
+    result: Mapped[str | None] = mapped_column(String(16), nullable=True)  # uphold, overturn
+    replaces_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    outcome: Mapped[str] = mapped_column(String(32))
+    refund_amount: Mapped[int] = mapped_column(BigInteger)
+    return_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    return_shipping_paid_by: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    responsibility: Mapped[str] = mapped_column(String(16))
+    violation: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    rationale: Mapped[str] = mapped_column(Text)
+    arbitrator_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AccountLink(Base):
+    """A staff member related to a marketplace account (their own, a relative's, a business they
+    own): they may not claim or rule on that account's disputes (DESIGN §4)."""
+
+    __tablename__ = "account_links"
+
+    staff_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    related_id: Mapped[str] = mapped_column(ID, primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Deadline(Base):

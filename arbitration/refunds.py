@@ -16,15 +16,26 @@ from arbitration.audit import note
 from arbitration.deadlines import CANCELLED, PENDING, REFUND_OVERDUE, watch_refund
 from arbitration.disputes import get_dispute
 from arbitration.errors import Conflict, Forbidden
+from arbitration.events import RefundInstructed, record
 from arbitration.ids import new_id
 from arbitration.models import Deadline, Dispute, Order, Refund
 from arbitration.policy import Policy
 
+# What orders a refund when no ruling does: the parties agreed, or the system acted for one.
+AGREEMENT = "agreement"
+
 
 def instruct_refund(
-    session: Session, *, dispute: Dispute, amount: int, policy: Policy, at: datetime
+    session: Session,
+    *,
+    dispute: Dispute,
+    amount: int,
+    ordered_by: str,
+    policy: Policy,
+    at: datetime,
 ) -> Refund:
-    """Record the refund the platform must pay, exactly once per dispute, and count it on the order."""
+    """Record a refund the platform must pay, once for what ordered it (``agreement`` or a
+    decision id: a unique constraint), count it on the order and announce it."""
     order = session.get(Order, dispute.order_id)
     assert order is not None
     if order.refunded_amount + amount > order.amount:
@@ -32,6 +43,7 @@ def instruct_refund(
     refund = Refund(
         id=new_id("rfd", at),
         dispute_id=dispute.id,
+        ordered_by=ordered_by,
         order_id=order.id,
         amount=amount,
         currency=dispute.currency,
@@ -46,21 +58,38 @@ def instruct_refund(
         .execution_options(synchronize_session=False)
     )
     session.expire(order, ["refunded_amount"])
-    dispute.refund_amount = amount
+    dispute.refund_amount = (dispute.refund_amount or 0) + amount
+    record(
+        session,
+        RefundInstructed(
+            dispute_id=dispute.id,
+            at=at,
+            refund_id=refund.id,
+            order_id=order.id,
+            amount=amount,
+            currency=refund.currency,
+            decision_id=None if ordered_by == AGREEMENT else ordered_by,
+        ),
+    )
     return refund
 
 
-def confirm_refund(session: Session, *, caller: Caller, dispute_id: str, at: datetime) -> Refund:
-    """The platform says the refund was paid: the overdue watch stops and the timeline records it."""
+def confirm_refund(
+    session: Session, *, caller: Caller, dispute_id: str, at: datetime
+) -> list[Refund]:
+    """The platform says the dispute's refunds were paid: the overdue watch stops and the
+    timeline records it."""
     if caller.role != PLATFORM or caller.via is not None:
         raise Forbidden("only the platform confirms refunds")
     dispute = get_dispute(session, caller=caller, dispute_id=dispute_id)
-    refund = session.scalars(select(Refund).where(Refund.dispute_id == dispute.id)).first()
-    if refund is None:
+    refunds = list(session.scalars(select(Refund).where(Refund.dispute_id == dispute.id)))
+    if not refunds:
         raise Conflict("this dispute has no refund to confirm", code="no_refund")
-    if refund.confirmed_at is not None:
+    unpaid = [refund for refund in refunds if refund.confirmed_at is None]
+    if not unpaid:
         raise Conflict("the refund was already confirmed", code="refund_already_confirmed")
-    refund.confirmed_at = at
+    for refund in unpaid:
+        refund.confirmed_at = at
     session.execute(
         update(Deadline)
         .where(
@@ -77,7 +106,10 @@ def confirm_refund(session: Session, *, caller: Caller, dispute_id: str, at: dat
         status=dispute.status,
         actor_id=caller.id,
         action="refund-confirmed",
-        payload={"refund_id": refund.id, "amount": refund.amount},
+        payload={
+            "refund_ids": [refund.id for refund in unpaid],
+            "amount": sum(refund.amount for refund in unpaid),
+        },
         at=at,
     )
-    return refund
+    return unpaid

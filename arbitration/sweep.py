@@ -87,7 +87,7 @@ def _remind(session: Session, deadline: Deadline, policy: Policy, at: datetime) 
     due = dispute.deadline_due_at
     payload = {
         "party": deadline.party,
-        "action": (dispute.deadline_action or "").replace("_", "-"),
+        "action": dispute.deadline_action,
         "due_at": due.isoformat() if due else None,
     }
     _flag_event(session, dispute, "deadline-approaching", payload, at)
@@ -106,14 +106,26 @@ def _sla_escalate(session: Session, deadline: Deadline, policy: Policy, at: date
 
 
 def _refund_overdue(session: Session, deadline: Deadline, policy: Policy, at: datetime) -> None:
+    """Flag the dispute's refunds the platform has not confirmed within the window."""
     dispute = _dispute(session, deadline)
-    refund = session.scalars(select(Refund).where(Refund.dispute_id == dispute.id)).one()
-    if refund.confirmed_at is not None:
-        return
-    refund.overdue_since = at
-    _flag_event(
-        session, dispute, "refund-overdue", {"refund_id": refund.id, "amount": refund.amount}, at
-    )
+    window_start = at - policy.deadlines.refund_confirmation
+    overdue = session.scalars(
+        select(Refund).where(
+            Refund.dispute_id == dispute.id,
+            Refund.confirmed_at.is_(None),
+            Refund.overdue_since.is_(None),
+            Refund.instructed_at <= window_start,
+        )
+    ).all()
+    for refund in overdue:
+        refund.overdue_since = at
+        _flag_event(
+            session,
+            dispute,
+            "refund-overdue",
+            {"refund_id": refund.id, "amount": refund.amount},
+            at,
+        )
 
 
 FLAG_HANDLERS: dict[str, Handler] = {

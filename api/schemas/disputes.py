@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from api.schemas.arbitration import DecisionOut
 from api.schemas.common import (
     Out,
     Text,
@@ -169,6 +170,13 @@ class DisputeOut(Out):
     return_shipment = fields.Nested(ReturnShipmentOut, allow_none=True)
     extensions_used = fields.List(choice(PARTIES))
     assigned_arbitrator_id = fields.String(allow_none=True)
+    decision = fields.Nested(
+        DecisionOut, allow_none=True, metadata={"description": "the ruling in force, if any"}
+    )
+    appealed_by = choice(PARTIES, allow_none=True)
+    sla_due_at = fields.DateTime(
+        allow_none=True, metadata={"description": "when the ruling is due (DESIGN §4)"}
+    )
     sla_breached_at = fields.DateTime(
         allow_none=True, metadata={"description": "the ruling is overdue (DESIGN §4)"}
     )

@@ -12,25 +12,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.context import caller, perform, read, services
+from api.schemas import arbitration as arbitration_schemas
+from api.schemas import common as common_schemas
+from api.schemas import disputes as dispute_schemas
 from api.schemas.common import EmptyIn, ErrorOut
 from api.schemas.disputes import (
     DisputeIn,
     DisputeOut,
     DisputePageOut,
     DisputeQueryIn,
-    DisputeReturnIn,
     EventOut,
     EventPageOut,
-    ModifyIn,
-    OfferIn,
-    OptionalReasonIn,
-    ReasonIn,
-    RequestInfoIn,
-    ShipReturnIn,
 )
 from arbitration import audit, disputes, flows, refunds
 from arbitration.accounts import Caller
-from arbitration.models import Dispute, Offer, Refund
+from arbitration.models import Decision, Dispute, Offer, Refund
 
 blp = Blueprint("disputes", __name__, url_prefix="/v1", description="Disputes and their lifecycle")
 
@@ -53,7 +49,7 @@ def dispute_body(session: Session, dispute: Dispute, who: Caller) -> dict[str, A
         "allowed_actions": flows.available_actions(dispute, who),
         "deadline": (
             {
-                "action": dispute.deadline_action.replace("_", "-"),
+                "action": dispute.deadline_action,
                 "due_at": dispute.deadline_due_at,
                 "party": disputes.deadline_party(dispute),
             }
@@ -71,6 +67,7 @@ def dispute_body(session: Session, dispute: Dispute, who: Caller) -> dict[str, A
             if dispute.return_carrier
             else None
         ),
+        "decision": session.get(Decision, dispute.decision_id) if dispute.decision_id else None,
         "extensions_used": [
             party for party in ("buyer", "seller") if getattr(dispute, f"{party}_extension_used")
         ],
@@ -172,39 +169,8 @@ def confirm_refund(_params: dict[str, Any], dispute_id: str) -> ResponseReturnVa
     return perform(work)
 
 
-# Actions: one route each, so the OpenAPI document shows each action's own fields. ----------------
-
-ACTION_ROUTES: dict[str, tuple[type[Schema], str]] = {
-    "accept": (
-        EmptyIn,
-        "Accept the request: refund now, or first ask for the goods back (seller).",
-    ),
-    "reject": (ReasonIn, "Reject the request, saying why (seller)."),
-    "offer": (OfferIn, "Propose a partial refund; it replaces any pending offer (seller)."),
-    "accept-offer": (EmptyIn, "Accept the seller's pending offer (buyer)."),
-    "modify": (
-        ModifyIn,
-        "Change the amount, reason or description; the seller's clock restarts (buyer).",
-    ),
-    "withdraw": (OptionalReasonIn, "Withdraw the request (buyer)."),
-    "escalate": (OptionalReasonIn, "Ask the platform to step in after a rejection (buyer)."),
-    "ship-return": (ShipReturnIn, "Record the return shipment (buyer)."),
-    "confirm-return": (
-        EmptyIn,
-        "Confirm the returned goods arrived; the refund is instructed (seller).",
-    ),
-    "dispute-return": (DisputeReturnIn, "Say the returned goods are missing or damaged (seller)."),
-    "request-extension": (
-        EmptyIn,
-        "Push your running deadline back once per dispute (either party).",
-    ),
-    "evidence-done": (EmptyIn, "Say you have no more evidence to add (either party)."),
-    "claim": (EmptyIn, "Take this case (arbitrators; appeals: a senior who did not rule)."),
-    "request-info": (
-        RequestInfoIn,
-        "Ask a party (or both) for more evidence: a new evidence window opens (assigned arbitrator).",
-    ),
-}
+# Actions: one route each, derived from the declarations (flows.ACTIONS), so the OpenAPI document
+# shows each action's own fields and a body is required exactly when its schema has a required field.
 
 
 def _action_view(action: str) -> Callable[..., ResponseReturnValue]:
@@ -215,7 +181,7 @@ def _action_view(action: str) -> Callable[..., ResponseReturnValue]:
             dispute = flows.act(
                 session,
                 dispute_id=dispute_id,
-                action=action.replace("-", "_"),
+                action=action,
                 caller=who,
                 params=params,
                 policy=services().policy,
@@ -228,14 +194,26 @@ def _action_view(action: str) -> Callable[..., ResponseReturnValue]:
     return view
 
 
-for _action, (_schema, _summary) in ACTION_ROUTES.items():
-    _view = _action_view(_action)
-    _view.__name__ = _action.replace("-", "_")
-    _view.__doc__ = _summary
-    blp.route(f"/disputes/<dispute_id>/{_action}", methods=["POST"], endpoint=_view.__name__)(
+def _input_schema(name: str) -> type[Schema]:
+    for module in (dispute_schemas, arbitration_schemas, common_schemas):
+        schema = getattr(module, name, None)
+        if isinstance(schema, type) and issubclass(schema, Schema):
+            return schema
+    raise LookupError(f"no input schema {name} in api.schemas")
+
+
+for _action in flows.ACTIONS.values():
+    if _action.input is None:
+        continue
+    _schema = _input_schema(_action.input)
+    _view = _action_view(_action.name)
+    _view.__name__ = _action.name.replace("-", "_")
+    _view.__doc__ = _action.summary
+    _body_required = any(field.required for field in _schema().fields.values())
+    blp.route(f"/disputes/<dispute_id>/{_action.name}", methods=["POST"], endpoint=_view.__name__)(
         blp.alt_response(409, schema=ErrorOut, description="not allowed now; see details")(
             blp.alt_response(200, schema=DisputeOut, success=True)(
-                blp.arguments(_schema, required=False)(_view)
+                blp.arguments(_schema, required=_body_required)(_view)
             )
         )
     )

@@ -77,4 +77,4 @@ def test_parties_cannot_claim(world: World) -> None:
     dispute, buyer, _ = _awaiting_decision(world)
     refused = world.act(buyer, dispute["id"], "claim")
     assert refused.status_code == 409
-    assert refused.json["error"]["details"]["allowed_actions"] == []
+    assert refused.json["error"]["details"]["allowed_actions"] == ["add-evidence"]

@@ -150,10 +150,11 @@ def test_escalating_a_rejection_opens_the_evidence_window_for_both(
     assert escalated["deadline"]["action"] == "close-evidence"
     assert escalated["deadline"]["party"] == "both"
     assert due(escalated) == clock.now() + timedelta(days=3)
-    assert escalated["allowed_actions"] == ["evidence-done", "request-extension"]
+    assert escalated["allowed_actions"] == ["evidence-done", "request-extension", "add-evidence"]
     assert world.read(seller, dispute["id"])["allowed_actions"] == [
         "evidence-done",
         "request-extension",
+        "add-evidence",
     ]
 
 
@@ -174,6 +175,7 @@ def test_shipping_the_return_records_the_shipment(world: World, clock: ManualClo
         "confirm-return",
         "dispute-return",
         "request-extension",
+        "add-evidence",
     ]
 
 
@@ -255,7 +257,7 @@ def test_the_seller_may_push_her_deadline_back_once(world: World) -> None:
     details = assert_error(
         world.act(seller, dispute["id"], "request-extension"), 409, "action_not_allowed"
     )
-    assert details["allowed_actions"] == ["accept", "reject", "offer"]
+    assert details["allowed_actions"] == ["accept", "reject", "offer", "add-evidence"]
     assert state(world, seller, dispute["id"]) == before
 
 
@@ -275,7 +277,7 @@ def test_the_buyer_may_not_extend_the_sellers_deadline(world: World) -> None:
         world.act(buyer, dispute["id"], "request-extension"), 409, "action_not_allowed"
     )
     assert details["status"] == "awaiting_seller"
-    assert details["allowed_actions"] == ["modify", "withdraw"]
+    assert details["allowed_actions"] == ["modify", "withdraw", "add-evidence"]
     assert state(world, buyer, dispute["id"]) == before
 
 
@@ -297,14 +299,14 @@ def test_one_party_done_with_evidence_leaves_the_other_to_finish(world: World) -
     done = world.ok(buyer, dispute["id"], "evidence-done")
     assert (done["status"], done["awaiting"]) == ("gathering_evidence", "seller")
     # Done is done: no more evidence-done, and the running window is no longer his to extend.
-    assert done["allowed_actions"] == []
+    assert done["allowed_actions"] == ["add-evidence"]
     for action in ("evidence-done", "request-extension"):
         assert_error(world.act(buyer, dispute["id"], action), 409, "action_not_allowed")
 
     both = world.ok(seller, dispute["id"], "evidence-done")
     assert (both["status"], both["awaiting"]) == ("awaiting_decision", "platform")
-    assert both["allowed_actions"] == []
-    assert world.read(buyer, dispute["id"])["allowed_actions"] == []
+    assert both["allowed_actions"] == ["add-evidence"]
+    assert world.read(buyer, dispute["id"])["allowed_actions"] == ["add-evidence"]
 
 
 def test_the_seller_may_be_done_first(world: World) -> None:

@@ -58,7 +58,7 @@ def test_filed_dispute_awaits_the_seller_and_offers_the_buyer_modify_and_withdra
     dispute = response.json
     assert dispute["status"] == "awaiting_seller"
     assert dispute["awaiting"] == "seller"
-    assert dispute["allowed_actions"] == ["modify", "withdraw"]
+    assert dispute["allowed_actions"] == ["modify", "withdraw", "add-evidence"]
     assert (dispute["buyer_id"], dispute["seller_id"]) == (buyer, seller)
     assert dispute["order_id"] == order_id
     assert (dispute["amount"], dispute["currency"]) == (5_000, "USD")
@@ -76,7 +76,13 @@ def test_filed_dispute_awaits_the_seller_and_offers_the_buyer_modify_and_withdra
 def test_the_seller_reads_the_new_dispute_with_her_own_actions(world: World) -> None:
     dispute, _buyer, seller = world.dispute()
     seen = world.read(seller, dispute["id"])
-    assert seen["allowed_actions"] == ["accept", "reject", "offer", "request-extension"]
+    assert seen["allowed_actions"] == [
+        "accept",
+        "reject",
+        "offer",
+        "request-extension",
+        "add-evidence",
+    ]
 
 
 @pytest.mark.parametrize(

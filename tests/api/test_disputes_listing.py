@@ -39,8 +39,14 @@ def test_each_party_reads_its_dispute_with_its_own_actions(world: World) -> None
     dispute, buyer, seller = world.dispute()
     as_buyer = world.read(buyer, dispute["id"])
     as_seller = world.read(seller, dispute["id"])
-    assert as_buyer["allowed_actions"] == ["modify", "withdraw"]
-    assert as_seller["allowed_actions"] == ["accept", "reject", "offer", "request-extension"]
+    assert as_buyer["allowed_actions"] == ["modify", "withdraw", "add-evidence"]
+    assert as_seller["allowed_actions"] == [
+        "accept",
+        "reject",
+        "offer",
+        "request-extension",
+        "add-evidence",
+    ]
     strip = {"allowed_actions"}
     assert {k: v for k, v in as_buyer.items() if k not in strip} == {
         k: v for k, v in as_seller.items() if k not in strip
@@ -66,14 +72,25 @@ def test_reading_without_a_token_is_unauthorized(world: World) -> None:
     assert_error(world.client.get(f"/v1/disputes/{dispute['id']}"), 401, "unauthorized")
 
 
-@pytest.mark.parametrize("role", ["arbitrator", "senior_arbitrator", "trust_safety", "platform"])
-def test_staff_and_the_platform_read_any_dispute_without_actions(world: World, role: str) -> None:
+@pytest.mark.parametrize(
+    ("role", "actions"),
+    [
+        ("arbitrator", ["add-evidence"]),
+        ("senior_arbitrator", ["add-evidence"]),
+        ("trust_safety", []),
+        ("platform", []),
+    ],
+)
+def test_staff_and_the_platform_read_any_dispute_without_party_actions(
+    world: World, role: str, actions: list[str]
+) -> None:
+    """Arbitrators may add a note as evidence at any stage before the ruling; nothing else."""
     dispute, buyer, _seller = world.dispute()
     reader = "platform" if role == "platform" else world.account(role)
     seen = world.read(reader, dispute["id"])
     assert seen["id"] == dispute["id"]
     assert seen["status"] == "awaiting_seller"
-    assert seen["allowed_actions"] == []
+    assert seen["allowed_actions"] == actions
     assert seen["buyer_id"] == buyer
 
 
@@ -102,7 +119,11 @@ def test_a_party_filtering_on_someone_else_sees_nothing(world: World) -> None:
 
 def test_listed_disputes_carry_the_callers_actions(world: World) -> None:
     _dispute, buyer, seller = world.dispute()
-    assert listing(world, buyer)["data"][0]["allowed_actions"] == ["modify", "withdraw"]
+    assert listing(world, buyer)["data"][0]["allowed_actions"] == [
+        "modify",
+        "withdraw",
+        "add-evidence",
+    ]
     assert "accept" in listing(world, seller)["data"][0]["allowed_actions"]
 
 

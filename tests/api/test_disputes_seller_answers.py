@@ -44,6 +44,7 @@ def test_accepting_a_return_request_waits_for_the_goods(world: World, clock: Man
     assert accepted["deadline"]["action"] == "expire-return"
     assert due(accepted) == clock.now() + timedelta(days=7)
     assert sorted(world.read(buyer, dispute["id"])["allowed_actions"]) == [
+        "add-evidence",
         "request-extension",
         "ship-return",
         "withdraw",
@@ -63,8 +64,9 @@ def test_seller_silence_is_not_needed_to_reject(world: World, clock: ManualClock
     assert rejected["deadline"]["action"] == "abandon"
     assert rejected["deadline"]["party"] == "buyer"
     assert due(rejected) == clock.now() + timedelta(days=5)
-    assert rejected["allowed_actions"] == []
+    assert rejected["allowed_actions"] == ["add-evidence"]
     assert sorted(world.read(buyer, dispute["id"])["allowed_actions"]) == [
+        "add-evidence",
         "escalate",
         "modify",
         "request-extension",
@@ -109,10 +111,16 @@ def test_an_offer_is_shown_to_both_and_keeps_the_seller_deciding(
     assert datetime.fromisoformat(offered["pending_offer"]["created_at"]) == clock.now()
     # A pending offer does not stop the seller's clock (DESIGN §1).
     assert offered["deadline"] == dispute["deadline"]
-    assert offered["allowed_actions"] == ["accept", "reject", "offer", "request-extension"]
+    assert offered["allowed_actions"] == [
+        "accept",
+        "reject",
+        "offer",
+        "request-extension",
+        "add-evidence",
+    ]
     as_buyer = world.read(buyer, dispute["id"])
     assert as_buyer["pending_offer"] == offered["pending_offer"]
-    assert as_buyer["allowed_actions"] == ["accept-offer", "modify", "withdraw"]
+    assert as_buyer["allowed_actions"] == ["accept-offer", "modify", "withdraw", "add-evidence"]
 
 
 def test_an_offer_must_be_less_than_the_request(world: World) -> None:
@@ -160,7 +168,7 @@ def test_accepting_an_offer_that_was_never_made_is_refused(world: World) -> None
         world.act(buyer, dispute["id"], "accept-offer"), 409, "action_not_allowed"
     )
     assert details["status"] == "awaiting_seller"
-    assert details["allowed_actions"] == ["modify", "withdraw"]
+    assert details["allowed_actions"] == ["modify", "withdraw", "add-evidence"]
     assert state(world, buyer, dispute["id"]) == before
 
 
@@ -178,7 +186,7 @@ def test_a_modified_request_lapses_the_pending_offer(world: World) -> None:
     world.ok(seller, dispute["id"], "offer", amount=1_000)
     modified = world.ok(buyer, dispute["id"], "modify", amount=4_500)
     assert modified["pending_offer"] is None
-    assert modified["allowed_actions"] == ["modify", "withdraw"]
+    assert modified["allowed_actions"] == ["modify", "withdraw", "add-evidence"]
 
 
 # Refunds never exceed the order -------------------------------------------------------------------

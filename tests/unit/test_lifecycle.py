@@ -42,42 +42,57 @@ DESIGNED: dict[tuple[str, str], Move] = {
     ("awaiting_seller", "accept"): move("seller system", "closed", "refunded"),
     ("awaiting_seller", "reject"): move("seller", "seller_rejected"),
     ("awaiting_seller", "offer"): move("seller", "awaiting_seller"),
-    ("awaiting_seller", "accept_offer"): move("buyer", "closed", "settled"),
+    ("awaiting_seller", "accept-offer"): move("buyer", "closed", "settled"),
     ("awaiting_seller", "modify"): move("buyer", "awaiting_seller"),
     ("awaiting_seller", "withdraw"): move("buyer", "closed", "withdrawn"),
-    ("awaiting_seller", "request_extension"): move("seller", "awaiting_seller"),
+    ("awaiting_seller", "request-extension"): move("seller", "awaiting_seller"),
     ("seller_rejected", "escalate"): move("buyer", "gathering_evidence"),
     ("seller_rejected", "modify"): move("buyer", "awaiting_seller"),
     ("seller_rejected", "withdraw"): move("buyer", "closed", "withdrawn"),
     ("seller_rejected", "abandon"): move("system", "closed", "abandoned"),
-    ("seller_rejected", "request_extension"): move("buyer", "seller_rejected"),
-    ("awaiting_return", "ship_return"): move("buyer", "return_in_transit"),
+    ("seller_rejected", "request-extension"): move("buyer", "seller_rejected"),
+    ("awaiting_return", "ship-return"): move("buyer", "return_in_transit"),
     ("awaiting_return", "withdraw"): move("buyer", "closed", "withdrawn"),
-    ("awaiting_return", "expire_return"): move("system", "closed", "return_not_shipped"),
-    ("awaiting_return", "request_extension"): move("buyer", "awaiting_return"),
-    ("return_in_transit", "confirm_return"): move("seller system", "closed", "refunded"),
-    ("return_in_transit", "dispute_return"): move("seller", "gathering_evidence"),
-    ("return_in_transit", "request_extension"): move("seller", "return_in_transit"),
-    ("gathering_evidence", "evidence_done"): move("buyer seller", "gathering_evidence"),
-    ("gathering_evidence", "close_evidence"): move("system", "awaiting_decision"),
-    ("gathering_evidence", "request_extension"): move("buyer seller", "gathering_evidence"),
+    ("awaiting_return", "expire-return"): move("system", "closed", "return_not_shipped"),
+    ("awaiting_return", "request-extension"): move("buyer", "awaiting_return"),
+    ("return_in_transit", "confirm-return"): move("seller system", "closed", "refunded"),
+    ("return_in_transit", "dispute-return"): move("seller", "gathering_evidence"),
+    ("return_in_transit", "request-extension"): move("seller", "return_in_transit"),
+    ("gathering_evidence", "evidence-done"): move("buyer seller", "gathering_evidence"),
+    ("gathering_evidence", "close-evidence"): move("system", "awaiting_decision"),
+    ("gathering_evidence", "request-extension"): move("buyer seller", "gathering_evidence"),
     ("awaiting_decision", "claim"): move("arbitrator senior_arbitrator", "awaiting_decision"),
-    ("awaiting_decision", "request_info"): move(
+    ("awaiting_decision", "request-info"): move(
         "arbitrator senior_arbitrator", "gathering_evidence"
     ),
     ("awaiting_decision", "decide"): move("arbitrator senior_arbitrator", "decided"),
     ("decided", "appeal"): move("buyer seller", "under_appeal"),
     ("decided", "finalize"): move("system", "closed"),  # the outcome is the ruling's
     ("under_appeal", "claim"): move("senior_arbitrator", "under_appeal"),
-    ("under_appeal", "appeal_decision"): move("senior_arbitrator", "closed"),
+    ("under_appeal", "appeal-decision"): move("senior_arbitrator", "closed"),
+    ("awaiting_decision", "reassign"): move("senior_arbitrator", "awaiting_decision"),
+    ("under_appeal", "reassign"): move("senior_arbitrator", "under_appeal"),
+    # Evidence (§3): while the case is open and not yet decided, and during an appeal.
+    **{
+        (state, "add-evidence"): move("buyer seller arbitrator senior_arbitrator", state)
+        for state in (
+            "awaiting_seller",
+            "seller_rejected",
+            "awaiting_return",
+            "return_in_transit",
+            "gathering_evidence",
+            "awaiting_decision",
+            "under_appeal",
+        )
+    },
 }
 
 # Facts under which every guard of the designed move holds (a fresh, unclaimed dispute otherwise).
 FAVOURABLE: dict[str, dict[str, bool]] = {
-    "accept_offer": {"has_pending_offer": True},
-    "request_info": {"assigned_to_actor": True},
+    "accept-offer": {"has_pending_offer": True},
+    "request-info": {"assigned_to_actor": True},
     "decide": {"assigned_to_actor": True},
-    "appeal_decision": {"assigned_to_actor": True},
+    "appeal-decision": {"assigned_to_actor": True},
     "appeal": {"may_appeal": True},
 }
 
@@ -120,7 +135,7 @@ def test_every_state_action_and_actor_is_allowed_or_refused_with_a_reason(
     assert not names(verdict.refusal, actor), "a refusal must not invite the asker to act"
     if designed is None:
         assert state in verdict.refusal and action in verdict.refusal
-    elif action == "request_extension" and actor in ("buyer", "seller"):
+    elif action == "request-extension" and actor in ("buyer", "seller"):
         assert "deadline" in verdict.refusal
     elif designed.actors == {"system"}:
         assert "system" in verdict.refusal
@@ -165,7 +180,7 @@ def test_accepting_refunds_at_once_or_waits_for_the_return(
 
 
 def test_buyer_cannot_accept_an_offer_that_was_never_made() -> None:
-    verdict = evaluate("awaiting_seller", "accept_offer", facts("buyer", has_pending_offer=False))
+    verdict = evaluate("awaiting_seller", "accept-offer", facts("buyer", has_pending_offer=False))
     assert not verdict.allowed
     assert "no pending offer" in verdict.refusal
 
@@ -188,8 +203,8 @@ def test_a_pending_offer_does_not_stop_the_seller_answering_the_request() -> Non
     ],
 )
 def test_an_extension_is_granted_only_once(state: str, party: str) -> None:
-    assert evaluate(state, "request_extension", facts(party)).allowed
-    second = evaluate(state, "request_extension", facts(party, extension_used=True))
+    assert evaluate(state, "request-extension", facts(party)).allowed
+    second = evaluate(state, "request-extension", facts(party, extension_used=True))
     assert not second.allowed
     assert "already used your extension" in second.refusal
 
@@ -205,7 +220,7 @@ def test_an_extension_is_granted_only_once(state: str, party: str) -> None:
 )
 def test_a_party_cannot_extend_a_deadline_running_against_the_other(state: str, party: str) -> None:
     assert not deadline_party_may_extend(state, party)
-    verdict = evaluate(state, "request_extension", facts(party))
+    verdict = evaluate(state, "request-extension", facts(party))
     assert not verdict.allowed
     assert "no deadline of yours" in verdict.refusal
 
@@ -214,12 +229,12 @@ def test_a_party_cannot_extend_a_deadline_running_against_the_other(state: str, 
 def test_a_party_done_with_evidence_cannot_extend_the_other_partys_window(party: str) -> None:
     # DESIGN §1: only "a party whose move it is" extends; once done, the move is the other's
     # (disputes.awaiting() says so too).
-    verdict = evaluate("gathering_evidence", "request_extension", facts(party, evidence_done=True))
+    verdict = evaluate("gathering_evidence", "request-extension", facts(party, evidence_done=True))
     assert not verdict.allowed
 
 
 def test_saying_evidence_done_twice_is_refused() -> None:
-    verdict = evaluate("gathering_evidence", "evidence_done", facts("buyer", evidence_done=True))
+    verdict = evaluate("gathering_evidence", "evidence-done", facts("buyer", evidence_done=True))
     assert not verdict.allowed
     assert "already said your evidence is done" in verdict.refusal
 
@@ -231,7 +246,7 @@ def test_evidence_goes_to_decision_once_both_parties_are_done(
     other_done: bool, lands_in: str
 ) -> None:
     done = facts("seller", other_party_evidence_done=other_done)
-    verdict = evaluate("gathering_evidence", "evidence_done", done)
+    verdict = evaluate("gathering_evidence", "evidence-done", done)
     assert verdict.rule is not None and verdict.rule.dest == lands_in
 
 
@@ -242,7 +257,7 @@ def test_a_case_assigned_to_another_cannot_be_claimed(state: str) -> None:
     assert "already assigned" in verdict.refusal
 
 
-@pytest.mark.parametrize("action", ["decide", "request_info"])
+@pytest.mark.parametrize("action", ["decide", "request-info"])
 def test_an_arbitrator_not_assigned_cannot_rule_or_ask_for_more(action: str) -> None:
     verdict = evaluate("awaiting_decision", action, facts("arbitrator", assigned_to_other=True))
     assert not verdict.allowed
@@ -253,8 +268,8 @@ def test_an_arbitrator_not_assigned_cannot_rule_or_ask_for_more(action: str) -> 
     ("state", "action", "actor"),
     [
         ("awaiting_decision", "decide", "arbitrator"),
-        ("awaiting_decision", "request_info", "arbitrator"),
-        ("under_appeal", "appeal_decision", "senior_arbitrator"),
+        ("awaiting_decision", "request-info", "arbitrator"),
+        ("under_appeal", "appeal-decision", "senior_arbitrator"),
     ],
 )
 def test_ruling_on_an_unclaimed_case_asks_for_a_claim_not_blames_another(
@@ -267,7 +282,7 @@ def test_ruling_on_an_unclaimed_case_asks_for_a_claim_not_blames_another(
 
 def test_more_information_is_requested_at_most_once_from_each_party() -> None:
     asked_both = facts("arbitrator", assigned_to_actor=True, info_requestable=False)
-    verdict = evaluate("awaiting_decision", "request_info", asked_both)
+    verdict = evaluate("awaiting_decision", "request-info", asked_both)
     assert not verdict.allowed
     assert "already requested" in verdict.refusal
 
@@ -281,7 +296,7 @@ def test_a_party_the_ruling_fully_favoured_or_that_already_appealed_cannot_appea
     assert "appeal" in verdict.refusal
 
 
-@pytest.mark.parametrize(("action", "assigned"), [("claim", False), ("appeal_decision", True)])
+@pytest.mark.parametrize(("action", "assigned"), [("claim", False), ("appeal-decision", True)])
 def test_the_first_arbitrator_never_hears_the_appeal(action: str, assigned: bool) -> None:
     first = facts("senior_arbitrator", actor_was_first_arbitrator=True, assigned_to_actor=assigned)
     verdict = evaluate("under_appeal", action, first)
@@ -297,22 +312,37 @@ def test_seller_awaited_may_accept_reject_offer_or_extend() -> None:
         "accept",
         "reject",
         "offer",
-        "request_extension",
+        "request-extension",
+        "add-evidence",
     ]
     extended = facts("seller", extension_used=True)
-    assert allowed_actions("awaiting_seller", extended) == ["accept", "reject", "offer"]
+    assert allowed_actions("awaiting_seller", extended) == [
+        "accept",
+        "reject",
+        "offer",
+        "add-evidence",
+    ]
 
 
 def test_buyer_waiting_on_the_seller_may_modify_or_withdraw_and_take_an_offer_once_made() -> None:
-    assert allowed_actions("awaiting_seller", facts("buyer")) == ["modify", "withdraw"]
+    assert allowed_actions("awaiting_seller", facts("buyer")) == [
+        "modify",
+        "withdraw",
+        "add-evidence",
+    ]
     offered = facts("buyer", has_pending_offer=True)
-    assert allowed_actions("awaiting_seller", offered) == ["accept_offer", "modify", "withdraw"]
+    assert allowed_actions("awaiting_seller", offered) == [
+        "accept-offer",
+        "modify",
+        "withdraw",
+        "add-evidence",
+    ]
 
 
 def test_arbitrator_claims_first_then_rules() -> None:
-    assert allowed_actions("awaiting_decision", facts("arbitrator")) == ["claim"]
+    assert allowed_actions("awaiting_decision", facts("arbitrator")) == ["claim", "add-evidence"]
     mine = facts("arbitrator", assigned_to_actor=True)
-    assert allowed_actions("awaiting_decision", mine) == ["request_info", "decide"]
+    assert allowed_actions("awaiting_decision", mine) == ["request-info", "decide", "add-evidence"]
 
 
 @pytest.mark.parametrize("actor", ACTORS)

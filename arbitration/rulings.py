@@ -1,0 +1,336 @@
+"""The platform's actions (DESIGN §4): take a case, ask for more, rule, hear the appeal, finalize.
+
+A ruling is a row of ``decisions`` and executes at once (buyer protection): its refund is
+instructed in the same transaction, keyed by the decision so it happens once. An appeal that
+overturns records a replacement decision; the difference in money is refunded now if it favours
+the buyer, or announced (``DecisionOverturned``) for the platform to settle if it does not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from arbitration import lifecycle
+from arbitration.accounts import ARBITRATOR, SENIOR_ARBITRATOR
+from arbitration.actions import Action, ActionContext, Change, require_text
+from arbitration.disputes import is_conflicted
+from arbitration.errors import Conflict, ValidationFailed
+from arbitration.events import DecisionOverturned, DisputeDecided, record
+from arbitration.ids import new_id
+from arbitration.models import Account, Decision, Dispute, Order
+
+BUYER_FULL_REFUND = "buyer_full_refund"
+BUYER_PARTIAL_REFUND = "buyer_partial_refund"
+SELLER_FAVORED = "seller_favored"
+RULING_OUTCOMES = (BUYER_FULL_REFUND, BUYER_PARTIAL_REFUND, SELLER_FAVORED)
+RESPONSIBILITIES = ("seller", "buyer", "logistics", "platform", "shared")
+SHIPPING_PAYERS = ("buyer", "seller", "platform")
+APPEAL_RESULTS = ("uphold", "overturn")
+# How a dispute closes under each ruling (DESIGN §1's outcomes), and whom the ruling fully favours.
+CLOSING_OUTCOME = {
+    BUYER_FULL_REFUND: "refunded",
+    BUYER_PARTIAL_REFUND: "partially_refunded",
+    SELLER_FAVORED: "seller_favored",
+}
+FAVOURS = {BUYER_FULL_REFUND: lifecycle.BUYER, SELLER_FAVORED: lifecycle.SELLER}
+SELLER_AT_FAULT = frozenset({"seller", "shared"})
+
+
+# Taking a case ------------------------------------------------------------------------------------
+
+
+def _claim(ctx: ActionContext) -> Change:
+    return Change(fields={"assigned_arbitrator_id": ctx.caller_id})
+
+
+def _reassign(ctx: ActionContext) -> Change:
+    """A senior hands the case to a colleague who may take it: staff, unrelated, and for an
+    appeal a senior who did not make the first ruling."""
+    target_id = require_text(ctx.params, "arbitrator_id")
+    target = ctx.session.get(Account, target_id)
+    appeal = ctx.dispute.status == lifecycle.UNDER_APPEAL
+    roles = (SENIOR_ARBITRATOR,) if appeal else (ARBITRATOR, SENIOR_ARBITRATOR)
+    problem = None
+    if target is None or target.role not in roles:
+        problem = "must name a senior arbitrator" if appeal else "must name an arbitrator"
+    elif appeal and target_id == ctx.dispute.first_arbitrator_id:
+        problem = "an appeal goes to a different arbitrator than the first ruling's"
+    elif is_conflicted(ctx.session, staff_id=target_id, dispute=ctx.dispute):
+        problem = "is related to a party of this dispute"
+    if problem:
+        raise ValidationFailed(
+            "that colleague cannot take this case", details={"arbitrator_id": [problem]}
+        )
+    return Change(
+        fields={"assigned_arbitrator_id": target_id},
+        payload={"from": ctx.dispute.assigned_arbitrator_id, "to": target_id},
+    )
+
+
+INFO_TARGETS = {"buyer": ("buyer",), "seller": ("seller",), "both": ("buyer", "seller")}
+
+
+def _request_info(ctx: ActionContext) -> Change:
+    """Reopen evidence for a new window; each party can be asked once (DESIGN §1)."""
+    target = ctx.params.get("party")
+    parties = INFO_TARGETS.get(target or "")
+    if parties is None:
+        raise ValidationFailed(
+            "say whom to ask", details={"party": ["one of: buyer, seller, both"]}
+        )
+    question = require_text(ctx.params, "question")
+    asked = [party for party in parties if getattr(ctx.dispute, f"{party}_info_requested")]
+    if asked:
+        raise Conflict(
+            f"more information was already requested from the {asked[0]}",
+            code="info_already_requested",
+        )
+    fields = {f"{party}_info_requested": True for party in parties}
+    fields |= {"buyer_evidence_done": False, "seller_evidence_done": False}
+    return Change(fields=fields, payload={"party": target, "question": question})
+
+
+# Ruling -------------------------------------------------------------------------------------------
+
+
+def _terms(ctx: ActionContext, params: dict[str, Any], *, already_refunded: int) -> dict[str, Any]:
+    """A ruling's terms, checked against the request and the order (422 naming each field).
+
+    ``already_refunded`` is what an overturned ruling refunded on this dispute: a replacement may
+    order up to that much again plus what is left of the order.
+    """
+    dispute = ctx.dispute
+    problems: dict[str, list[str]] = {}
+    outcome = params.get("outcome")
+    if outcome not in RULING_OUTCOMES:
+        problems["outcome"] = [f"one of: {', '.join(RULING_OUTCOMES)}"]
+    order = ctx.session.get(Order, dispute.order_id)
+    assert order is not None
+    refundable = min(dispute.amount, order.amount - order.refunded_amount + already_refunded)
+    amount = params.get("refund_amount")
+    if outcome == BUYER_FULL_REFUND:
+        amount = dispute.amount if amount is None else amount
+        if amount != dispute.amount:
+            problems["refund_amount"] = [f"a full refund is the amount requested, {dispute.amount}"]
+    elif outcome == BUYER_PARTIAL_REFUND:
+        if amount is None or not 0 < amount < dispute.amount:
+            problems["refund_amount"] = [
+                f"a partial refund is between 1 and {dispute.amount - 1} (the amount requested)"
+            ]
+    elif outcome == SELLER_FAVORED:
+        amount = 0 if amount is None else amount
+        if amount != 0:
+            problems["refund_amount"] = ["a ruling for the seller refunds nothing"]
+    if isinstance(amount, int) and amount > refundable and "refund_amount" not in problems:
+        problems["refund_amount"] = [f"at most {refundable}: what is left to refund on the order"]
+    return_required = bool(params.get("return_required", False))
+    payer = params.get("return_shipping_paid_by")
+    if return_required and payer not in SHIPPING_PAYERS:
+        problems["return_shipping_paid_by"] = [
+            f"say who pays the return: one of {', '.join(SHIPPING_PAYERS)}"
+        ]
+    if not return_required and payer is not None:
+        problems["return_shipping_paid_by"] = ["only when a return is required"]
+    responsibility = params.get("responsibility")
+    if responsibility not in RESPONSIBILITIES:
+        problems["responsibility"] = [f"one of: {', '.join(RESPONSIBILITIES)}"]
+    violation = params.get("violation")
+    if violation is not None:
+        if violation not in ctx.policy.penalties.violations:
+            known = ", ".join(sorted(ctx.policy.penalties.violations))
+            problems["violation"] = [f"one of: {known}"]
+        elif responsibility not in SELLER_AT_FAULT:
+            problems["violation"] = ["only when the seller is responsible (seller or shared)"]
+    rationale = (params.get("rationale") or "").strip()
+    if not rationale:
+        problems["rationale"] = ["required: say why, for the parties and for an appeal"]
+    if problems:
+        raise ValidationFailed("the ruling is incomplete or inconsistent", details=problems)
+    return {
+        "outcome": outcome,
+        "refund_amount": amount,
+        "return_required": return_required,
+        "return_shipping_paid_by": payer,
+        "responsibility": responsibility,
+        "violation": violation,
+        "rationale": rationale,
+    }
+
+
+def _decision_row(
+    ctx: ActionContext, terms: dict[str, Any], *, kind: str, **extra: Any
+) -> Decision:
+    decision = Decision(
+        id=new_id("dcs", ctx.at),
+        dispute_id=ctx.dispute.id,
+        kind=kind,
+        arbitrator_id=ctx.caller_id,
+        decided_at=ctx.at,
+        **terms,
+        **extra,
+    )
+    ctx.session.add(decision)
+    return decision
+
+
+def _announce(ctx: ActionContext, decision: Decision, *, final: bool) -> None:
+    record(
+        ctx.session,
+        DisputeDecided(
+            dispute_id=ctx.dispute.id,
+            at=ctx.at,
+            decision_id=decision.id,
+            seller_id=ctx.dispute.seller_id,
+            buyer_id=ctx.dispute.buyer_id,
+            arbitrator_id=decision.arbitrator_id,
+            outcome=decision.outcome,
+            refund_amount=decision.refund_amount,
+            responsibility=decision.responsibility,
+            violation=decision.violation,
+            final=final,
+        ),
+    )
+
+
+def _decide(ctx: ActionContext) -> Change:
+    terms = _terms(ctx, ctx.params, already_refunded=0)
+    decision = _decision_row(ctx, terms, kind="ruling")
+    _announce(ctx, decision, final=False)
+    return Change(
+        fields={
+            "decision_id": decision.id,
+            "first_arbitrator_id": ctx.caller_id,
+            "ruling_favours": FAVOURS.get(decision.outcome),
+        },
+        payload={"decision_id": decision.id, **terms},
+        refund_amount=decision.refund_amount or None,
+        refund_ordered_by=decision.id,
+    )
+
+
+def current_decision(session: Session, dispute: Dispute) -> Decision:
+    decision = session.get(Decision, dispute.decision_id) if dispute.decision_id else None
+    assert decision is not None, f"dispute {dispute.id} in {dispute.status} has no decision"
+    return decision
+
+
+def _appeal(ctx: ActionContext) -> Change:
+    reason = require_text(ctx.params, "reason")
+    return Change(
+        fields={"appealed_by": ctx.actor, "assigned_arbitrator_id": None},
+        payload={"reason": reason},
+    )
+
+
+def _appeal_decision(ctx: ActionContext) -> Change:
+    """Uphold (the ruling stands) or overturn with a replacement; either way the case closes."""
+    result = ctx.params.get("result")
+    if result not in APPEAL_RESULTS:
+        raise ValidationFailed(
+            "uphold or overturn?", details={"result": ["one of: uphold, overturn"]}
+        )
+    rationale = require_text(ctx.params, "rationale")
+    ruled = current_decision(ctx.session, ctx.dispute)
+    replacement = ctx.params.get("decision")
+    if result == "uphold":
+        if replacement is not None:
+            raise ValidationFailed(
+                "an upheld ruling needs no replacement",
+                details={"decision": ["only when overturning"]},
+            )
+        terms = {name: getattr(ruled, name) for name in TERMS} | {"rationale": rationale}
+        decision = _decision_row(ctx, terms, kind="appeal", result=result, replaces_id=ruled.id)
+        change = Change()
+    else:
+        if not isinstance(replacement, dict):
+            raise ValidationFailed(
+                "an overturn states the replacement ruling",
+                details={"decision": ["required when overturning: the fields of decide"]},
+            )
+        try:
+            terms = _terms(ctx, replacement, already_refunded=ruled.refund_amount)
+        except ValidationFailed as invalid:
+            raise ValidationFailed(
+                invalid.message, details={f"decision.{k}": v for k, v in invalid.details.items()}
+            ) from None
+        decision = _decision_row(ctx, terms, kind="appeal", result=result, replaces_id=ruled.id)
+        difference = decision.refund_amount - ruled.refund_amount
+        record(
+            ctx.session,
+            DecisionOverturned(
+                dispute_id=ctx.dispute.id,
+                at=ctx.at,
+                overturned_decision_id=ruled.id,
+                decision_id=decision.id,
+                seller_id=ctx.dispute.seller_id,
+                revoked_violation=ruled.violation,
+                violation=decision.violation,
+                difference=difference,
+                currency=ctx.dispute.currency,
+            ),
+        )
+        change = Change(
+            payload={"difference": difference},
+            refund_amount=difference if difference > 0 else None,
+            refund_ordered_by=decision.id,
+        )
+    _announce(ctx, decision, final=True)
+    change.fields |= {"decision_id": decision.id}
+    change.payload |= {"result": result, "decision_id": decision.id, **terms}
+    change.outcome = CLOSING_OUTCOME[decision.outcome]
+    return change
+
+
+TERMS = (
+    "outcome",
+    "refund_amount",
+    "return_required",
+    "return_shipping_paid_by",
+    "responsibility",
+    "violation",
+)
+
+
+def _finalize(ctx: ActionContext) -> Change:
+    """The appeal window passed: the ruling in force becomes final and the case closes with it."""
+    decision = current_decision(ctx.session, ctx.dispute)
+    _announce(ctx, decision, final=True)
+    return Change(payload={"decision_id": decision.id}, outcome=CLOSING_OUTCOME[decision.outcome])
+
+
+RULING_ACTIONS = (
+    Action("claim", "Take this case (arbitrators; appeals: a senior who did not rule).", _claim),
+    Action(
+        "reassign",
+        "Hand the case to another arbitrator (senior arbitrators).",
+        _reassign,
+        "ReassignIn",
+    ),
+    Action(
+        "request-info",
+        "Ask a party (or both) for more evidence: a new evidence window opens (assigned arbitrator).",
+        _request_info,
+        "RequestInfoIn",
+    ),
+    Action(
+        "decide",
+        "Rule on the case; the refund is instructed at once (assigned arbitrator).",
+        _decide,
+        "DecideIn",
+    ),
+    Action(
+        "appeal",
+        "Appeal the ruling once, within the window, unless it fully favoured you (either party).",
+        _appeal,
+        "AppealIn",
+    ),
+    Action(
+        "appeal-decision",
+        "Uphold or overturn the ruling; the case closes (the senior arbitrator assigned).",
+        _appeal_decision,
+        "AppealDecisionIn",
+    ),
+    Action("finalize", "The appeal window passed: the ruling is final.", _finalize, None),
+)
