@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from arbitration.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from arbitration.ids import check_external_id, new_id, new_token
-from arbitration.models import Account, ApiToken
+from arbitration.models import Account, AccountLink, ApiToken
 
 BUYER = "buyer"
 SELLER = "seller"
@@ -153,3 +153,20 @@ def authenticate(session: Session, *, token: str | None, on_behalf_of: str | Non
     if principal is None or principal.role not in PARTY_ROLES:
         raise Forbidden(f"On-Behalf-Of names no buyer or seller account: {on_behalf_of}")
     return Caller(principal, via=account)
+
+
+def relate(
+    session: Session, *, manager: Account, staff_id: str, related_id: str, at: datetime
+) -> bool:
+    """Record that a staff member is related to a marketplace account (admin only): they will not
+    be offered, nor may they take, that account's disputes. Returns whether the link is new."""
+    if manager.role != ADMIN:
+        raise Forbidden("only an admin records who is related to whom")
+    staff = session.get(Account, staff_id)
+    if staff is None or staff.role not in STAFF_ROLES:
+        raise NotFound(f"no staff account {staff_id}")
+    check_external_id(related_id, "related_id")
+    if session.get(AccountLink, (staff_id, related_id)) is not None:
+        return False
+    session.add(AccountLink(staff_id=staff_id, related_id=related_id, created_at=at))
+    return True

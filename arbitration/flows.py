@@ -21,7 +21,7 @@ from arbitration.actions import Action, ActionContext
 from arbitration.audit import append_event
 from arbitration.deadlines import cancel_pending, start_timer
 from arbitration.disputes import actor_of, allowed_actions, facts_for, get_dispute
-from arbitration.errors import Conflict, InvalidTransition, NotFound
+from arbitration.errors import Conflict, Forbidden, InvalidTransition, NotFound
 from arbitration.events import DisputeClosed, record
 from arbitration.models import Dispute, Order
 from arbitration.party_actions import PARTY_ACTIONS
@@ -67,6 +67,8 @@ def _authorize(
         if actor
         else lifecycle.Verdict(False, refusal="you are not a party to this dispute")
     )
+    if verdict.forbidden:
+        raise Forbidden(verdict.refusal)
     if not verdict.allowed:
         raise InvalidTransition(
             verdict.refusal,

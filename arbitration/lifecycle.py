@@ -83,10 +83,15 @@ class Facts:
 
 @dataclass(frozen=True)
 class Guard:
-    """A named condition with the sentence a refused caller reads."""
+    """A named condition with the sentence a refused caller reads.
+
+    ``forbids`` marks a refusal about who the caller is rather than where the case stands (the
+    case is another arbitrator's, or they are related to a party): 403, not 409 (DESIGN §4).
+    """
 
     check: Callable[[Facts], bool]
     refusal: str
+    forbids: bool = False
 
     def __call__(self, facts: Facts) -> bool:
         return self.check(facts)
@@ -132,13 +137,15 @@ UNCLAIMED = Guard(
 )
 CLAIMED = Guard(lambda f: f.assigned_to_actor or f.assigned_to_other, "claim the case first")
 ASSIGNED_TO_ACTOR = Guard(
-    lambda f: f.assigned_to_actor, "the case is assigned to another arbitrator"
+    lambda f: f.assigned_to_actor, "the case is assigned to another arbitrator", forbids=True
 )
 NOT_FIRST_ARBITRATOR = Guard(
     lambda f: not f.actor_was_first_arbitrator, "an appeal goes to a different arbitrator"
 )
 NOT_CONFLICTED = Guard(
-    lambda f: not f.conflicted, "you are related to a party of this dispute and may not take it"
+    lambda f: not f.conflicted,
+    "you are related to a party of this dispute and may not take it",
+    forbids=True,
 )
 MAY_APPEAL = Guard(
     lambda f: f.may_appeal, "an appeal is open once, to a party the ruling did not fully favour"
@@ -308,6 +315,7 @@ class Verdict:
     allowed: bool
     rule: Rule | None = None
     refusal: str = ""
+    forbidden: bool = False
 
 
 def _rule_for(transition: Transition) -> Rule:
@@ -333,7 +341,7 @@ def evaluate(status: str, action: str, facts: Facts) -> Verdict:
             return Verdict(True, rule=rule)
     # Report the first guard that failed in a rule whose other guards held, for the clearest reason.
     failures = [next(g for g in rule.guards if not g(facts)) for rule in mine]
-    return Verdict(False, refusal=failures[0].refusal)
+    return Verdict(False, refusal=failures[0].refusal, forbidden=failures[0].forbids)
 
 
 def allowed_actions(status: str, facts: Facts) -> list[str]:

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, create_engine, make_url, text
 
 from api.app import create_app
 from api.config import Config
-from api.wiring import upgrade_schema
+from api.wiring import Services, upgrade_schema
 from arbitration.clock import ManualClock
 from arbitration.policy import Policy, load_policy
 from tests.support.world import World
@@ -89,6 +89,12 @@ def app(database_url: str, policy: Policy, clock: ManualClock, tmp_path: Path) -
     app = create_app(config)
     yield app
     app.extensions["arbitration"].database.dispose()
+
+
+@pytest.fixture
+def services(app: Flask) -> Services:
+    """The app's running engine: its database (with the handler registry), policy and clock."""
+    return app.extensions["arbitration"]
 
 
 @pytest.fixture

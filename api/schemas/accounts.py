@@ -26,3 +26,8 @@ class AccountOut(Out):
 class TokenOut(Out):
     account_id = identifier()
     token = fields.String(metadata={"description": "shown once; store it now"})
+
+
+class RelationOut(Out):
+    staff_id = fields.String()
+    related_id = fields.String()

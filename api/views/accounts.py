@@ -9,7 +9,9 @@ from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
 from api.context import caller, perform, read, services
-from api.schemas.accounts import AccountIn, AccountOut, TokenOut
+from api.contract import documents_errors
+from api.schemas.accounts import AccountIn, AccountOut, RelationOut, TokenOut
+from api.schemas.common import EmptyIn
 from arbitration import accounts
 from arbitration.errors import NotFound
 from arbitration.models import Account
@@ -21,6 +23,7 @@ blp = Blueprint("accounts", __name__, url_prefix="/v1", description="Accounts an
 @blp.arguments(AccountIn)
 @blp.alt_response(200, schema=AccountOut, success=True, description="updated")
 @blp.alt_response(201, schema=AccountOut, success=True, description="created")
+@documents_errors(blp, 403, 422)
 def put_account(account_in: dict[str, Any], account_id: str) -> ResponseReturnValue:
     """Create or update an account under the marketplace's own id."""
     manager = caller()
@@ -41,6 +44,7 @@ def put_account(account_in: dict[str, Any], account_id: str) -> ResponseReturnVa
 
 @blp.route("/accounts/<account_id>", methods=["GET"])
 @blp.alt_response(200, schema=AccountOut, success=True)
+@documents_errors(blp, 404)
 def get_account(account_id: str) -> ResponseReturnValue:
     """Read an account (yourself, or one you manage)."""
     who = caller()
@@ -59,6 +63,7 @@ def get_account(account_id: str) -> ResponseReturnValue:
 
 @blp.route("/accounts/<account_id>/tokens", methods=["POST"])
 @blp.alt_response(201, schema=TokenOut, success=True)
+@documents_errors(blp, 403, 404)
 def issue_token(account_id: str) -> ResponseReturnValue:
     """Issue a personal token (platform: buyers and sellers; admin: anyone)."""
     manager = caller()
@@ -68,5 +73,27 @@ def issue_token(account_id: str) -> ResponseReturnValue:
             session, manager=manager.account, account_id=account_id, at=services().clock.now()
         )
         return {"account_id": account_id, "token": token}, 201
+
+    return perform(work)
+
+
+@blp.route("/accounts/<account_id>/related/<related_id>", methods=["PUT"])
+@blp.arguments(EmptyIn, required=False)
+@blp.alt_response(200, schema=RelationOut, success=True, description="already recorded")
+@blp.alt_response(201, schema=RelationOut, success=True, description="recorded")
+@documents_errors(blp, 403, 404, 422)
+def relate(_params: dict[str, Any], account_id: str, related_id: str) -> ResponseReturnValue:
+    """Record that a staff member is related to a buyer or seller: no case of theirs (admin)."""
+    manager = caller()
+
+    def work(session: Session) -> Any:
+        created = accounts.relate(
+            session,
+            manager=manager.account,
+            staff_id=account_id,
+            related_id=related_id,
+            at=services().clock.now(),
+        )
+        return {"staff_id": account_id, "related_id": related_id}, 201 if created else 200
 
     return perform(work)

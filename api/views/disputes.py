@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.context import caller, perform, read, services
+from api.contract import documents_errors
 from api.schemas import arbitration as arbitration_schemas
 from api.schemas import common as common_schemas
 from api.schemas import disputes as dispute_schemas
@@ -79,6 +80,7 @@ def dispute_body(session: Session, dispute: Dispute, who: Caller) -> dict[str, A
 @blp.arguments(DisputeIn)
 @blp.alt_response(201, schema=DisputeOut, success=True, description="filed")
 @blp.alt_response(409, schema=ErrorOut, description="the order already has an open dispute")
+@documents_errors(blp, 403, 422)
 def file_dispute(dispute_in: dict[str, Any]) -> ResponseReturnValue:
     """File a refund request on an order (buyer)."""
     who = caller()
@@ -104,6 +106,7 @@ def file_dispute(dispute_in: dict[str, Any]) -> ResponseReturnValue:
 @blp.route("/disputes", methods=["GET"])
 @blp.arguments(DisputeQueryIn, location="query")
 @blp.alt_response(200, schema=DisputePageOut, success=True)
+@documents_errors(blp, 422)
 def list_disputes(query: dict[str, Any]) -> ResponseReturnValue:
     """List the disputes you may see, newest first, a page at a time."""
     who = caller()
@@ -128,6 +131,7 @@ def list_disputes(query: dict[str, Any]) -> ResponseReturnValue:
 
 @blp.route("/disputes/<dispute_id>", methods=["GET"])
 @blp.alt_response(200, schema=DisputeOut, success=True)
+@documents_errors(blp, 404)
 def get_dispute(dispute_id: str) -> ResponseReturnValue:
     """Read one dispute, with whose move it is and what you may do."""
     who = caller()
@@ -141,6 +145,7 @@ def get_dispute(dispute_id: str) -> ResponseReturnValue:
 
 @blp.route("/disputes/<dispute_id>/events", methods=["GET"])
 @blp.alt_response(200, schema=EventPageOut, success=True)
+@documents_errors(blp, 404)
 def list_events(dispute_id: str) -> ResponseReturnValue:
     """The dispute's timeline: every action, who took it, and its link in the hash chain."""
     who = caller()
@@ -155,6 +160,7 @@ def list_events(dispute_id: str) -> ResponseReturnValue:
 @blp.route("/disputes/<dispute_id>/refund-confirmation", methods=["POST"])
 @blp.arguments(EmptyIn, required=False)
 @blp.alt_response(200, schema=DisputeOut, success=True)
+@documents_errors(blp, 403, 404, 409)
 def confirm_refund(_params: dict[str, Any], dispute_id: str) -> ResponseReturnValue:
     """Confirm the instructed refund was paid (platform)."""
     who = caller()
@@ -211,7 +217,7 @@ for _action in flows.ACTIONS.values():
     _view.__doc__ = _action.summary
     _body_required = any(field.required for field in _schema().fields.values())
     blp.route(f"/disputes/<dispute_id>/{_action.name}", methods=["POST"], endpoint=_view.__name__)(
-        blp.alt_response(409, schema=ErrorOut, description="not allowed now; see details")(
+        documents_errors(blp, 403, 404, 409, 422)(
             blp.alt_response(200, schema=DisputeOut, success=True)(
                 blp.arguments(_schema, required=_body_required)(_view)
             )

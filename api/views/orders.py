@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
 from api.context import caller, perform, read, services
+from api.contract import documents_errors
 from api.schemas.orders import OrderIn, OrderOut
 from arbitration import orders
 
@@ -19,6 +20,7 @@ blp = Blueprint("orders", __name__, url_prefix="/v1", description="Order snapsho
 @blp.arguments(OrderIn)
 @blp.alt_response(200, schema=OrderOut, success=True, description="updated")
 @blp.alt_response(201, schema=OrderOut, success=True, description="created")
+@documents_errors(blp, 403, 422)
 def put_order(order_in: dict[str, Any], order_id: str) -> ResponseReturnValue:
     """Register or update an order snapshot (platform only)."""
     who = caller()
@@ -42,6 +44,7 @@ def put_order(order_in: dict[str, Any], order_id: str) -> ResponseReturnValue:
 
 @blp.route("/orders/<order_id>", methods=["GET"])
 @blp.alt_response(200, schema=OrderOut, success=True)
+@documents_errors(blp, 404)
 def get_order(order_id: str) -> ResponseReturnValue:
     """Read an order snapshot (its parties, the platform and staff)."""
     who = caller()

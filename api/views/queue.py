@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
 from api.context import caller, perform, read, services
+from api.contract import documents_errors
 from api.schemas.arbitration import PrecedentPageOut, QueueQueryIn
 from api.schemas.common import EmptyIn, ErrorOut
 from api.schemas.disputes import DisputeOut, DisputePageOut
@@ -23,6 +24,7 @@ blp = Blueprint("queue", __name__, url_prefix="/v1", description="The arbitrator
 @blp.arguments(QueueQueryIn, location="query")
 @blp.alt_response(200, schema=DisputePageOut, success=True)
 @blp.alt_response(403, schema=ErrorOut, description="not an arbitrator")
+@documents_errors(blp, 422)
 def list_queue(query: dict[str, Any]) -> ResponseReturnValue:
     """Cases waiting for a ruling, most pressing first: priority, then SLA due time (arbitrators)."""
     who = caller()
@@ -42,6 +44,7 @@ def list_queue(query: dict[str, Any]) -> ResponseReturnValue:
 @blp.alt_response(200, schema=DisputeOut, success=True, description="the case is now yours")
 @blp.alt_response(403, schema=ErrorOut, description="not an arbitrator")
 @blp.alt_response(404, schema=ErrorOut, description="no case waits for you")
+@documents_errors(blp, 409)
 def claim_next(_params: dict[str, Any]) -> ResponseReturnValue:
     """Take the most pressing case you may take; two arbitrators never get the same one."""
     who = caller()

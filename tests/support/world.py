@@ -99,6 +99,14 @@ class World:
         buyer, seller, order_id = self.parties(**order_kwargs)
         return self.file(buyer, order_id, **overrides), buyer, seller
 
+    def awaiting_decision(self, **overrides: Any) -> tuple[dict[str, Any], str, str]:
+        """A fresh dispute the parties could not settle, waiting for a ruling: (dispute, buyer, seller)."""
+        dispute, buyer, seller = self.dispute(**overrides)
+        self.ok(seller, dispute["id"], "reject", reason="Works as described.")
+        self.ok(buyer, dispute["id"], "escalate", reason="It does not.")
+        self.ok(buyer, dispute["id"], "evidence-done")
+        return self.ok(seller, dispute["id"], "evidence-done"), buyer, seller
+
     def act(self, who: str, dispute_id: str, action: str, **body: Any) -> TestResponse:
         return self.call(who, "POST", f"/v1/disputes/{dispute_id}/{action}", json=body)
 

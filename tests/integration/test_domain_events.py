@@ -1,0 +1,153 @@
+"""Domain events: handlers registered once, in the composition root, run wherever a change is made,
+in the same transaction as the change."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.app import create_app
+from api.config import Config
+from api.wiring import Services
+from arbitration.clock import ManualClock
+from arbitration.events import DisputeDecided, DomainEvent, EvidenceAdded, Handlers, record
+from arbitration.models import Decision
+from arbitration.policy import Policy
+from tests.support.world import World
+
+ARBITRATION = str(Path(sys.executable).parent / "arbitration")
+REPOSITORY = Path(__file__).resolve().parents[2]
+PROBE = "tests.support.probe_plugin"
+RULING = {"responsibility": "seller", "rationale": "The photos show it."}
+
+
+def heard(probe: Path) -> list[dict[str, object]]:
+    if not probe.exists():
+        return []
+    return [json.loads(line) for line in probe.read_text().splitlines()]
+
+
+def test_a_handler_hears_the_ruling_from_the_api_and_its_finality_from_the_worker(
+    database_url: str,
+    policy: Policy,
+    clock: ManualClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    probe = tmp_path / "heard.jsonl"
+    monkeypatch.setenv("ARBITRATION_PROBE_FILE", str(probe))
+    config = Config(
+        database_url=database_url,
+        policy=policy,
+        clock=clock,
+        testing=True,
+        evidence_dir=str(tmp_path / "evidence"),
+        plugins=(PROBE,),
+    )
+    app = create_app(config)
+    world = World(app, app.test_client())
+    dispute, buyer, _ = world.awaiting_decision()
+    arbitrator = world.account("arbitrator")
+    world.ok(arbitrator, dispute["id"], "claim")
+    world.ok(
+        arbitrator,
+        dispute["id"],
+        "decide",
+        outcome="buyer_partial_refund",
+        refund_amount=900,
+        **RULING,
+    )
+    assert heard(probe) == [
+        {"dispute_id": dispute["id"], "outcome": "buyer_partial_refund", "final": False}
+    ]
+
+    # The test clock stands months before real time: the appeal window has long passed for the
+    # worker, which runs on the system clock and is told of the plugin only by its environment.
+    env = {
+        **os.environ,
+        "ARBITRATION_DATABASE_URL": database_url,
+        "ARBITRATION_PLUGINS": PROBE,
+        "ARBITRATION_SCHEDULER_INTERVAL": "0.2",
+        "PYTHONPATH": str(REPOSITORY),
+    }
+    worker = subprocess.Popen(
+        [ARBITRATION, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(heard(probe)) < 2 and time.monotonic() < deadline and worker.poll() is None:
+            time.sleep(0.1)
+    finally:
+        worker.terminate()
+        _, errors = worker.communicate(timeout=10)
+    assert heard(probe)[1:] == [
+        {"dispute_id": dispute["id"], "outcome": "buyer_partial_refund", "final": True}
+    ], errors.decode()
+    final = world.read(buyer, dispute["id"])
+    assert (final["status"], final["outcome"]) == ("closed", "partially_refunded")
+    app.extensions["arbitration"].database.dispose()
+
+
+def test_events_recorded_by_handlers_are_handled_too_before_commit(services: Services) -> None:
+    database = services.database
+    seen: list[str] = []
+    handlers = Handlers()
+
+    def first(session: Session, event: DisputeDecided) -> None:
+        seen.append(f"decided {event.dispute_id}")
+        record(session, EvidenceAdded("d1", event.at, "e1", "a1", "statement", None, "parties"))
+
+    def second(_session: Session, event: EvidenceAdded) -> None:
+        seen.append(f"evidence {event.evidence_id}")
+
+    def everything(_session: Session, event: DomainEvent) -> None:
+        seen.append(type(event).__name__)
+
+    handlers.on(DisputeDecided, first)
+    handlers.on(EvidenceAdded, second)
+    handlers.on(DomainEvent, everything)
+    with database.engine.connect() as connection, Session(bind=connection) as session:
+        clock = ManualClock()
+        record(session, _decided("d1", clock))
+        handlers.dispatch(session)
+    assert seen == ["decided d1", "DisputeDecided", "evidence e1", "EvidenceAdded"]
+
+
+def test_a_failing_handler_rolls_the_whole_change_back(world: World, services: Services) -> None:
+    dispute, _, _ = world.awaiting_decision()
+    arbitrator = world.account("arbitrator")
+    world.ok(arbitrator, dispute["id"], "claim")
+
+    def refuse(_session: Session, _event: DisputeDecided) -> None:
+        raise RuntimeError("the ledger is down")
+
+    services.database.handlers.on(DisputeDecided, refuse)
+    failed = world.act(arbitrator, dispute["id"], "decide", outcome="buyer_full_refund", **RULING)
+    assert failed.status_code == 500
+    with services.database.unit_of_work(read_only=True) as session:
+        assert session.scalar(select(func.count()).select_from(Decision)) == 0
+    assert world.read(arbitrator, dispute["id"])["status"] == "awaiting_decision"
+
+
+def _decided(dispute_id: str, clock: ManualClock) -> DisputeDecided:
+    return DisputeDecided(
+        dispute_id=dispute_id,
+        at=clock.now(),
+        decision_id="dcs_1",
+        seller_id="s",
+        buyer_id="b",
+        arbitrator_id="a",
+        outcome="seller_favored",
+        refund_amount=0,
+        responsibility="buyer",
+        violation=None,
+        final=False,
+    )
