@@ -55,7 +55,7 @@ def create_app(config: Config | None = None) -> Flask:
     for module in (accounts, orders, disputes, queue, evidence, docs):
         api.register_blueprint(module.blp)
     register_error_handlers(app)
-    install_edge(app)
+    install_edge(app, max_json_body=config.policy.limits.max_json_body)
 
     @app.before_request
     def authenticate_first() -> None:

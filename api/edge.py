@@ -11,7 +11,6 @@ Nothing here touches the database, so a refusal changes nothing.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -23,9 +22,7 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMe
 from api.schemas.common import text_problem
 from arbitration.errors import ValidationFailed
 
-DEFAULT_MAX_JSON_BODY = 1 << 20  # limits.max_json_body (DESIGN §9), until the policy carries it
-MAX_JSON_BODY_ENV = "ARBITRATION_MAX_JSON_BODY"
-MAX_JSON_BODY_CONFIG = "MAX_JSON_BODY"
+MAX_JSON_BODY_CONFIG = "MAX_JSON_BODY"  # set from the policy's limits.max_json_body
 MAX_JSON_DEPTH = 32  # our deepest body (an order line in an order) is 3
 MAX_NUMBER_LENGTH = 100  # characters in one JSON number; money needs 16
 
@@ -69,13 +66,10 @@ class EdgeRequest(Request):
         return super().get_json(force=force, silent=silent, cache=cache)
 
 
-def install_edge(app: Flask) -> None:
+def install_edge(app: Flask, *, max_json_body: int) -> None:
     """Put the edge in front of every endpoint of ``app``, present and future."""
     app.request_class = EdgeRequest
-    if MAX_JSON_BODY_CONFIG not in app.config:
-        app.config[MAX_JSON_BODY_CONFIG] = int(
-            os.environ.get(MAX_JSON_BODY_ENV, DEFAULT_MAX_JSON_BODY)
-        )
+    app.config[MAX_JSON_BODY_CONFIG] = max_json_body
     # First of all hooks: the edge is cheaper than authentication and needs no database.
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_hostile_input)
     # flask-smorest's one webargs parser reads JSON through the edge instead of parsing again.

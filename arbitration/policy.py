@@ -183,9 +183,17 @@ class PenaltyPolicy:
 
 
 @dataclass(frozen=True)
+class LimitsPolicy:
+    """What the HTTP edge accepts before any work (DESIGN §9)."""
+
+    max_json_body: int  # bytes; a larger JSON body is a 413, read no further than this
+
+
+@dataclass(frozen=True)
 class Policy:
     """The whole policy, validated and immutable."""
 
+    limits: LimitsPolicy
     deadlines: DeadlinePolicy
     sla: SlaPolicy
     classification: ClassificationPolicy
@@ -242,7 +250,11 @@ def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, An
 
 
 def _build_policy(root: _Table) -> Policy:
+    limits_table = root.table("limits")
+    limits = LimitsPolicy(max_json_body=limits_table.integer("max_json_body", minimum=1024))
+    limits_table.finish()
     policy = Policy(
+        limits=limits,
         deadlines=_build_deadlines(root.table("deadlines")),
         sla=_build_sla(root.table("sla")),
         classification=_build_classification(root.table("classification")),

@@ -13,11 +13,14 @@ from flask import Flask, jsonify, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from api.edge import DEFAULT_MAX_JSON_BODY, MAX_JSON_DEPTH, accepts_multipart, install_edge
+from api.edge import MAX_JSON_DEPTH, accepts_multipart, install_edge
 from api.errors import register_error_handlers
 from arbitration import db
+from arbitration.policy import load_policy
 from tests.support.assertions import assert_error, state
 from tests.support.world import World
+
+MAX_JSON_BODY = load_policy().limits.max_json_body  # 1 MiB by default (DESIGN §9)
 
 
 def _raw(world: World, who: str, path: str, data: bytes | str, **kwargs: Any) -> Any:
@@ -97,12 +100,12 @@ def test_json_with_a_charset_is_json(world: World) -> None:
 def test_a_body_over_the_limit_is_a_413_and_changes_nothing(world: World) -> None:
     dispute, _buyer, seller = world.dispute()
     before = state(world, seller, dispute["id"])
-    body = json.dumps({"reason": "x" * DEFAULT_MAX_JSON_BODY})
+    body = json.dumps({"reason": "x" * MAX_JSON_BODY})
 
     response = _raw(world, seller, f"/v1/disputes/{dispute['id']}/reject", body)
 
     details = assert_error(response, 413, "payload_too_large")
-    assert details == {"max_bytes": DEFAULT_MAX_JSON_BODY}
+    assert details == {"max_bytes": MAX_JSON_BODY}
     assert state(world, seller, dispute["id"]) == before
 
 
@@ -138,7 +141,7 @@ def test_a_chunked_body_is_read_no_further_than_the_limit(world: World) -> None:
 
     assert status.startswith("413")
     assert json.loads(b"".join(body))["error"]["code"] == "payload_too_large"
-    assert stream.read_bytes <= DEFAULT_MAX_JSON_BODY + 65_536
+    assert stream.read_bytes <= MAX_JSON_BODY + 65_536
 
 
 def test_the_limit_can_be_set_in_the_config(app: Flask, world: World) -> None:
@@ -343,7 +346,7 @@ def upload_app() -> Flask:
     """A bare app with the edge and one upload view, as the evidence endpoint will be."""
     app = Flask(__name__)
     register_error_handlers(app)
-    install_edge(app)
+    install_edge(app, max_json_body=MAX_JSON_BODY)
 
     @app.post("/upload")
     @accepts_multipart(max_body=10_000)

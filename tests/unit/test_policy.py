@@ -88,6 +88,12 @@ def test_default_classification_rules() -> None:
     assert (rules.batch_min_disputes, rules.batch_window) == (5, 7 * DAY)
 
 
+def test_the_edge_accepts_json_bodies_up_to_one_mebibyte_by_default(tmp_path: Path) -> None:
+    assert load_policy().limits.max_json_body == 1024 * 1024
+    smaller = load_policy(write_policy(tmp_path, "[limits]\nmax_json_body = 65536"))
+    assert smaller.limits.max_json_body == 65_536
+
+
 def test_default_evidence_limits() -> None:
     evidence = load_policy().evidence
 
