@@ -19,9 +19,6 @@ from arbitration.errors import DomainError
 from arbitration.policy import PolicyError
 from arbitration.scheduler import build_scheduler
 
-# Multipart framing and form fields around the largest file an upload may carry.
-BODY_OVERHEAD = 1 << 20
-
 
 def _config() -> Config:
     try:
@@ -81,17 +78,7 @@ def serve(host: str, port: int, scheduler: bool) -> None:
     if scheduler:
         click.echo(f"Deadlines are swept every {config.scheduler_interval:g}s in this process.")
     sys.stdout.flush()
-    # A backstop behind the edge's own limits (which answer in the error shape): waitress buffers
-    # a body before the app sees it, so nothing much larger than the biggest upload is buffered.
-    largest_body = max(config.policy.limits.max_json_body, config.policy.evidence.max_file_bytes)
-    waitress.serve(
-        app,
-        host=host,
-        port=port,
-        threads=8,
-        ident="arbitration",
-        max_request_body_size=largest_body + BODY_OVERHEAD,
-    )
+    waitress.serve(app, host=host, port=port, threads=8, ident="arbitration")
 
 
 @main.command()
