@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from arbitration.events import TimelineEventAppended, record
 from arbitration.models import Dispute, Event
 
 GENESIS_HASH = "0" * 64
@@ -84,6 +85,19 @@ def append_event(
         .where(Dispute.id == dispute_id)
         .values(last_event_hash=event.hash)
         .execution_options(synchronize_session=False)
+    )
+    record(
+        session,
+        TimelineEventAppended(
+            dispute_id=dispute_id,
+            at=at,
+            seq=seq,
+            action=action,
+            actor_id=actor_id,
+            from_status=from_status,
+            to_status=to_status,
+            payload=payload,
+        ),
     )
     return event
 

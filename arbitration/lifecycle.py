@@ -37,6 +37,17 @@ STATES = (
 )
 OPEN_STATES = STATES[:-1]
 
+# How a closed dispute ended (DESIGN §1): by the table's own moves, or by a ruling's terms.
+OUTCOMES = (
+    "refunded",
+    "partially_refunded",
+    "seller_favored",
+    "settled",
+    "withdrawn",
+    "abandoned",
+    "return_not_shipped",
+)
+
 # Whose move it is in each state (DESIGN §1: buyer, seller, both, platform, or none).
 AWAITING: dict[str, str | None] = {
     AWAITING_SELLER: "seller",

@@ -25,22 +25,27 @@ from tests.support.world import World
 # to run the same suites on PostgreSQL: each test gets its own database, cloned from a migrated one.
 POSTGRES_ADMIN_URL = os.environ.get("ARBITRATION_TEST_POSTGRES_URL")
 _databases = itertools.count()
+# One template per pytest process, so two runs against the same server don't drop each other's.
+_TEMPLATE = f"arbitration_template_{os.getpid()}"
 
 
 @pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Run the Alembic revisions once from empty; every test starts from a copy of the result."""
     if POSTGRES_ADMIN_URL:
         admin = make_url(POSTGRES_ADMIN_URL)
         with _postgres_admin() as connection:
-            connection.execute(text("DROP DATABASE IF EXISTS arbitration_template"))
-            connection.execute(text("CREATE DATABASE arbitration_template"))
-        url = admin.set(database="arbitration_template").render_as_string(hide_password=False)
+            connection.execute(text(f"DROP DATABASE IF EXISTS {_TEMPLATE} WITH (FORCE)"))
+            connection.execute(text(f"CREATE DATABASE {_TEMPLATE}"))
+        url = admin.set(database=_TEMPLATE).render_as_string(hide_password=False)
         upgrade_schema(url)
-        return url
+        yield url
+        with _postgres_admin() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {_TEMPLATE} WITH (FORCE)"))
+        return
     path = tmp_path_factory.mktemp("template") / "template.db"
     upgrade_schema(f"sqlite:///{path}")
-    return str(path)
+    yield str(path)
 
 
 @contextmanager
@@ -54,16 +59,21 @@ def _postgres_admin() -> Iterator[Connection]:
 
 
 @pytest.fixture
-def database_url(migrated_template: str, tmp_path: Path) -> str:
+def database_url(migrated_template: str, tmp_path: Path) -> Iterator[str]:
     if POSTGRES_ADMIN_URL:
         name = f"arbitration_test_{os.getpid()}_{next(_databases)}"
         with _postgres_admin() as connection:
             connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-            connection.execute(text(f"CREATE DATABASE {name} TEMPLATE arbitration_template"))
-        return make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+            connection.execute(text(f"CREATE DATABASE {name} TEMPLATE {_TEMPLATE}"))
+        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        # Dropped after the test (and after the app's engine is disposed), or a run leaves
+        # hundreds of databases behind; FORCE ends connections a test's own engines still hold.
+        with _postgres_admin() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        return
     path = tmp_path / "arbitration.db"
     shutil.copyfile(migrated_template, path)
-    return f"sqlite:///{path}"
+    yield f"sqlite:///{path}"
 
 
 @pytest.fixture

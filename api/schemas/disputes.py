@@ -26,11 +26,9 @@ CURSOR_LENGTH = 256
 PARTIES = ("buyer", "seller")
 # Whose move: DESIGN §1 (while gathering evidence, the party still adding evidence).
 AWAITING = tuple(dict.fromkeys([*PARTIES, *filter(None, lifecycle.AWAITING.values())]))
-OUTCOMES = tuple(dict.fromkeys(rule.outcome for rule in lifecycle.RULES if rule.outcome))
-ACTIONS = tuple(dict.fromkeys(action.replace("_", "-") for action in lifecycle.ACTIONS))
-DEADLINE_ACTIONS = tuple(
-    dict.fromkeys(timer.action.replace("_", "-") for timer in lifecycle.TIMERS.values())
-)
+OUTCOMES = lifecycle.OUTCOMES
+ACTIONS = lifecycle.ACTIONS
+DEADLINE_ACTIONS = tuple(dict.fromkeys(timer.action for timer in lifecycle.TIMERS.values()))
 DEADLINE_PARTIES = tuple(
     dict.fromkeys(timer.party for timer in lifecycle.TIMERS.values() if timer.party)
 )
@@ -159,7 +157,13 @@ class DisputeOut(Out):
     amount = fields.Integer()
     currency = fields.String()
     refund_amount = fields.Integer(allow_none=True)
-    refund = fields.Nested(RefundOut, allow_none=True)
+    refund = fields.Nested(
+        RefundOut, allow_none=True, metadata={"description": "the latest refund instructed"}
+    )
+    refunds = fields.List(
+        fields.Nested(RefundOut),
+        metadata={"description": "every refund instructed, oldest first (a ruling, an appeal)"},
+    )
     items = fields.List(fields.Nested(DisputeItemOut))
     category = choice(CATEGORIES)
     priority = choice(PRIORITIES)

@@ -35,10 +35,16 @@ blp = Blueprint("disputes", __name__, url_prefix="/v1", description="Disputes an
 def dispute_body(session: Session, dispute: Dispute, who: Caller) -> dict[str, Any]:
     """The dispute as the caller sees it: state, whose move, and the caller's own buttons."""
     offer = session.get(Offer, dispute.pending_offer_id) if dispute.pending_offer_id else None
-    refund = (
-        session.scalars(select(Refund).where(Refund.dispute_id == dispute.id)).first()
+    refunds = (
+        list(
+            session.scalars(
+                select(Refund)
+                .where(Refund.dispute_id == dispute.id)
+                .order_by(Refund.instructed_at, Refund.id)
+            )
+        )
         if dispute.refund_amount is not None
-        else None
+        else []
     )
     view = {
         **{
@@ -58,7 +64,8 @@ def dispute_body(session: Session, dispute: Dispute, who: Caller) -> dict[str, A
             else None
         ),
         "pending_offer": offer,
-        "refund": refund,
+        "refund": refunds[-1] if refunds else None,
+        "refunds": refunds,
         "return_shipment": (
             {
                 "carrier": dispute.return_carrier,

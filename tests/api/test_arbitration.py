@@ -218,6 +218,8 @@ def test_overturning_for_more_refunds_the_difference_and_closes(world: World) ->
     assert closed["decision"]["result"] == "overturn"
     assert closed["decision"]["outcome"] == "buyer_full_refund"
     assert closed["refund_amount"] == 5_000  # 1,000 at the ruling, 4,000 now
+    assert [refund["amount"] for refund in closed["refunds"]] == [1_000, 4_000]
+    assert closed["refund"] == closed["refunds"][-1]
     order = world.call("platform", "GET", f"/v1/orders/{closed['order_id']}").json
     assert order["refunded_amount"] == 5_000
     last = world.call(buyer, "GET", f"/v1/disputes/{dispute['id']}/events").json["data"][-1]

@@ -18,9 +18,18 @@ from api.app import create_app
 from api.config import Config
 from api.wiring import Services
 from arbitration.clock import ManualClock
-from arbitration.events import DisputeDecided, DomainEvent, EvidenceAdded, Handlers, record
+from arbitration.events import (
+    DisputeDecided,
+    DomainEvent,
+    EvidenceAdded,
+    Handlers,
+    TimelineEventAppended,
+    record,
+)
+from arbitration.lifecycle import OUTCOMES, RULES
 from arbitration.models import Decision
 from arbitration.policy import Policy
+from arbitration.rulings import CLOSING_OUTCOME
 from tests.support.world import World
 
 ARBITRATION = str(Path(sys.executable).parent / "arbitration")
@@ -151,3 +160,21 @@ def _decided(dispute_id: str, clock: ManualClock) -> DisputeDecided:
         violation=None,
         final=False,
     )
+
+
+def test_every_link_of_the_timeline_is_announced(world: World, services: Services) -> None:
+    announced: list[tuple[str, int, str]] = []
+    services.database.handlers.on(
+        TimelineEventAppended,
+        lambda _session, event: announced.append((event.dispute_id, event.seq, event.action)),
+    )
+    dispute, buyer, seller = world.dispute()
+    world.ok(seller, dispute["id"], "reject", reason="No.")
+    timeline = world.call(buyer, "GET", f"/v1/disputes/{dispute['id']}/events").json["data"]
+    assert announced == [(dispute["id"], event["seq"], event["action"]) for event in timeline]
+    assert [action for _, _, action in announced] == ["file", "reject"]
+
+
+def test_every_outcome_a_ruling_closes_with_is_documented() -> None:
+    assert set(CLOSING_OUTCOME.values()) <= set(OUTCOMES)
+    assert {rule.outcome for rule in RULES if rule.outcome} <= set(OUTCOMES)
