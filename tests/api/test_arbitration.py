@@ -202,8 +202,11 @@ def test_a_senior_who_ruled_first_may_not_hear_the_appeal(world: World) -> None:
     assert_error(world.call(senior, "POST", "/v1/queue/claim"), 404)
 
 
-def test_overturning_for_more_refunds_the_difference_and_closes(world: World) -> None:
+def test_overturning_for_more_refunds_the_difference_and_closes(
+    world: World, clock: ManualClock
+) -> None:
     dispute, buyer, _, _ = appealed(world, "buyer_partial_refund", refund_amount=1_000)
+    clock.advance(timedelta(days=1))
     senior = world.account("senior_arbitrator")
     world.ok(senior, dispute["id"], "claim")
     closed = world.ok(
