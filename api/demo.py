@@ -21,8 +21,11 @@ from arbitration.clock import ManualClock, SystemClock
 from arbitration.db import Database
 from arbitration.models import Account
 from arbitration.policy import Policy
+from evidence.service import add_statement
 
 TOKENS_FILE = Path("arbitration-demo-tokens.json")
+# Time between two demo moves: the whole walk fits in the 12 hours the demo clock starts back.
+STEP = timedelta(minutes=20)
 
 PEOPLE = [
     ("platform", "platform", "Marketplace service"),
@@ -58,6 +61,8 @@ ORDERS = [
     ("ord-1005", "bob", "bright-home", "paid", [("lst-rug", "Wool rug 120x180", 1, 15900)]),
     ("ord-1006", "chen", "acme-gadgets", "delivered", [("lst-watch", "Smart watch", 1, 12900)]),
     ("ord-1007", "alice", "acme-gadgets", "delivered", [("lst-cable", "Braided cable 2m", 3, 899)]),
+    ("ord-1008", "bob", "bright-home", "delivered", [("lst-chair", "Mesh desk chair", 1, 18900)]),
+    ("ord-1009", "chen", "bright-home", "delivered", [("lst-blender", "Glass blender", 1, 7900)]),
     (
         "ord-tour",
         "alice",
@@ -110,17 +115,18 @@ def create(database: Database, *, policy: Policy) -> dict[str, str]:
 
 
 def _play_disputes(database: Database, *, policy: Policy, clock: ManualClock) -> None:
-    """Walk disputes to different stages, half an hour apart, the way people would.
+    """Walk disputes to different stages, ``STEP`` apart, the way people would.
 
     The whole walk fits in the 12 hours the demo clock starts back, so no deadline of the default
-    policy has passed when the server starts: every dispute is still where the demo left it.
+    policy has passed when the server starts: every dispute is still where the demo left it. The
+    case waiting for a ruling is already the arbitrator's, so a tour's queue claim takes its own.
     """
 
     def who(session: Session, account_id: str) -> Caller:
         return Caller(session.get_one(Account, account_id))
 
     def file(order_id: str, buyer: str, reason: str, remedy: str, amount: int, text: str) -> str:
-        clock.advance(timedelta(minutes=30))
+        clock.advance(STEP)
         with database.unit_of_work() as session:
             dispute = disputes.file_dispute(
                 session,
@@ -132,7 +138,7 @@ def _play_disputes(database: Database, *, policy: Policy, clock: ManualClock) ->
             return dispute.id
 
     def step(dispute_id: str, account_id: str, action: str, **params: Any) -> None:
-        clock.advance(timedelta(minutes=30))
+        clock.advance(STEP)
         with database.unit_of_work() as session:
             flows.act(
                 session,
@@ -162,6 +168,44 @@ def _play_disputes(database: Database, *, policy: Policy, clock: ManualClock) ->
     cable = file("ord-1007", "alice", "missing_parts", "refund_only", 899, "One cable missing.")
     step(cable, "acme-gadgets", "offer", amount=850, note="Sorry! Refunding the cable.")
     step(cable, "alice", "accept-offer")
+
+    def state(dispute_id: str, account_id: str, text: str) -> None:
+        clock.advance(STEP)
+        with database.unit_of_work() as session:
+            add_statement(
+                session,
+                caller=who(session, account_id),
+                dispute_id=dispute_id,
+                text=text,
+                visibility="parties",
+                policy=policy.evidence,
+                at=clock.now(),
+            )
+
+    state(watch, "chen", "The serial ZX-4471 is listed as fake on the brand's checker.")
+    chair = file("ord-1008", "bob", "not_as_described", "refund_only", 18900, "No lumbar support.")
+    step(chair, "bright-home", "reject", reason="The listing never promised lumbar support.")
+    step(chair, "bob", "escalate", reason="The third photo in the listing shows it.")
+    state(chair, "bob", "Listing photo 3 shows an adjustable lumbar pad; mine has none.")
+    state(chair, "bright-home", "Photo 3 is the deluxe model, named in its caption.")
+    step(chair, "bob", "evidence-done")
+    step(chair, "bright-home", "evidence-done")
+    step(chair, "arbitrator", "claim")
+    blender = file("ord-1009", "chen", "damaged", "refund_only", 7900, "Jug arrived cracked.")
+    step(blender, "bright-home", "reject", reason="Packed in double foam; the courier broke it.")
+    step(blender, "chen", "escalate")
+    step(blender, "chen", "evidence-done")
+    step(blender, "bright-home", "evidence-done")
+    step(blender, "arbitrator", "claim")
+    step(
+        blender,
+        "arbitrator",
+        "decide",
+        outcome="buyer_partial_refund",
+        refund_amount=3950,
+        responsibility="logistics",
+        rationale="Damaged in transit; the packing was adequate. Half back, the rest on the claim.",
+    )
 
 
 def describe(tokens: dict[str, str] | None) -> str:

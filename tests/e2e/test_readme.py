@@ -146,6 +146,8 @@ def test_demo_shows_disputes_at_every_promised_stage_with_time_left(engine: Runn
         ("seller_rejected", None),
         ("return_in_transit", None),
         ("gathering_evidence", None),
+        ("awaiting_decision", None),
+        ("decided", None),
         ("closed", "refunded"),
         ("closed", "settled"),
     } <= stages
