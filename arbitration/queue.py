@@ -25,7 +25,6 @@ PRIORITY_RANK = case({"urgent": 0, "high": 1}, value=Dispute.priority, else_=2)
 QUEUE_STATES = (lifecycle.AWAITING_DECISION, lifecycle.UNDER_APPEAL)
 VIEWS = ("all", "senior")
 ASSIGNMENTS = ("any", "unassigned", "mine")
-CLAIM_CANDIDATES = 20
 CLAIM_ROUNDS = 10
 
 
@@ -94,30 +93,31 @@ def _claimable(caller: Caller) -> Select[tuple[Dispute]]:
 
 
 def claim_next(session: Session, *, caller: Caller, policy: Policy, at: datetime) -> Dispute:
-    """Assign the most pressing case the caller may take to them; 404 when there is none."""
+    """Assign the most pressing case the caller may take to them; 404 when there is none.
+
+    One candidate is locked at a time: locking a batch would hide all of it from the claimers
+    running alongside (SKIP LOCKED), who would then find the queue empty.
+    """
     _require_arbitrator(caller)
     for _ in range(CLAIM_ROUNDS):
-        candidates = list(
-            session.scalars(
-                _claimable(caller).limit(CLAIM_CANDIDATES).with_for_update(skip_locked=True)
-            )
-        )
-        if not candidates:
+        candidate = session.scalars(
+            _claimable(caller).limit(1).with_for_update(skip_locked=True)
+        ).first()
+        if candidate is None:
             raise NotFound("the queue is empty: no case waits for you")
-        for candidate in candidates:
-            try:
-                with session.begin_nested():
-                    return flows.act(
-                        session,
-                        dispute_id=candidate.id,
-                        action="claim",
-                        caller=caller,
-                        policy=policy,
-                        at=at,
-                    )
-            except Conflict:
-                # Someone else took it between our read and our claim: try the next one.
-                session.expire(candidate)
+        try:
+            with session.begin_nested():
+                return flows.act(
+                    session,
+                    dispute_id=candidate.id,
+                    action="claim",
+                    caller=caller,
+                    policy=policy,
+                    at=at,
+                )
+        except Conflict:
+            # The case changed between our read and our claim: read the queue again.
+            session.expire(candidate)
     raise Conflict("the queue is changing fast; try again", code="queue_busy")
 
 
