@@ -99,9 +99,13 @@ def claim_next(session: Session, *, caller: Caller, policy: Policy, at: datetime
     running alongside (SKIP LOCKED), who would then find the queue empty.
     """
     _require_arbitrator(caller)
+    tried: list[str] = []
     for _ in range(CLAIM_ROUNDS):
         candidate = session.scalars(
-            _claimable(caller).limit(1).with_for_update(skip_locked=True)
+            _claimable(caller)
+            .where(Dispute.id.not_in(tried))
+            .limit(1)
+            .with_for_update(skip_locked=True)
         ).first()
         if candidate is None:
             raise NotFound("the queue is empty: no case waits for you")
@@ -116,7 +120,8 @@ def claim_next(session: Session, *, caller: Caller, policy: Policy, at: datetime
                     at=at,
                 )
         except Conflict:
-            # The case changed between our read and our claim: read the queue again.
+            # The case changed between our read and our claim: take the next one.
+            tried.append(candidate.id)
             session.expire(candidate)
     raise Conflict("the queue is changing fast; try again", code="queue_busy")
 
