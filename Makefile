@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The suites that touch a database run a second time on a real PostgreSQL server.
+POSTGRES_SUITES := tests/api tests/integration tests/reliability
 
 .PHONY: run test lint format bench clean
 
@@ -23,6 +25,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+	scripts/with-postgres $(BIN)/pytest $(POSTGRES_SUITES)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
