@@ -23,8 +23,10 @@ def claimed(world: World, **overrides: Any) -> tuple[dict[str, Any], str, str, s
     return dispute, buyer, seller, arbitrator
 
 
-def decided(world: World, outcome: str, **terms: Any) -> tuple[dict[str, Any], str, str, str]:
-    dispute, buyer, seller, arbitrator = claimed(world)
+def decided(
+    world: World, outcome: str, reason: str = "not_as_described", **terms: Any
+) -> tuple[dict[str, Any], str, str, str]:
+    dispute, buyer, seller, arbitrator = claimed(world, reason=reason)
     ruled = world.ok(arbitrator, dispute["id"], "decide", outcome=outcome, **{**RULING, **terms})
     return ruled, buyer, seller, arbitrator
 
@@ -334,7 +336,7 @@ def test_precedents_show_ruled_cases_with_the_same_reason_and_category_newest_fi
     older, *_ = decided(world, "buyer_partial_refund", refund_amount=1_500)
     clock.advance(timedelta(hours=1))
     newer, *_ = decided(world, "seller_favored", responsibility="buyer")
-    decided_other_reason, *_ = decided_for_reason(world, "not_received")
+    decided_other_reason, *_ = decided(world, "buyer_full_refund", reason="not_received")
     dispute, _, _, arbitrator = claimed(world)
     found = world.call(arbitrator, "GET", f"/v1/disputes/{dispute['id']}/precedents").json["data"]
     assert [case["dispute_id"] for case in found] == [newer["id"], older["id"]]
@@ -345,11 +347,3 @@ def test_precedents_show_ruled_cases_with_the_same_reason_and_category_newest_fi
     assert decided_other_reason["id"] not in {case["dispute_id"] for case in found}
     buyer = dispute["buyer_id"]
     assert_error(world.call(buyer, "GET", f"/v1/disputes/{dispute['id']}/precedents"), 403)
-
-
-def decided_for_reason(world: World, reason: str) -> tuple[dict[str, Any], str, str, str]:
-    dispute, buyer, seller = world.awaiting_decision(reason=reason)
-    arbitrator = world.account("arbitrator")
-    world.ok(arbitrator, dispute["id"], "claim")
-    ruled = world.ok(arbitrator, dispute["id"], "decide", outcome="buyer_full_refund", **RULING)
-    return ruled, buyer, seller, arbitrator
