@@ -33,11 +33,6 @@ from arbitration.rulings import RULING_ACTIONS
 ACTIONS: dict[str, Action] = {action.name: action for action in (*PARTY_ACTIONS, *RULING_ACTIONS)}
 
 
-def available_actions(dispute: Dispute, caller: Caller | None) -> list[str]:
-    """What the table allows ``caller`` now (the buttons a client draws)."""
-    return allowed_actions(dispute, caller)
-
-
 def authorize(
     session: Session, *, dispute_id: str, action: str, caller: Caller | None
 ) -> tuple[Dispute, str]:
@@ -74,7 +69,7 @@ def _authorize(
             verdict.refusal,
             details={
                 "status": dispute.status,
-                "allowed_actions": available_actions(dispute, caller),
+                "allowed_actions": allowed_actions(dispute, caller),
             },
         )
     assert actor is not None and verdict.rule is not None

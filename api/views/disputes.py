@@ -53,7 +53,7 @@ def dispute_body(session: Session, dispute: Dispute, who: Caller) -> dict[str, A
             if hasattr(dispute, column)
         },
         "awaiting": disputes.awaiting(dispute),
-        "allowed_actions": flows.available_actions(dispute, who),
+        "allowed_actions": disputes.allowed_actions(dispute, who),
         "deadline": (
             {
                 "action": dispute.deadline_action,
