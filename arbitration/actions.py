@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from arbitration.errors import ValidationFailed
 from arbitration.models import Dispute
 from arbitration.policy import Policy
+from arbitration.refunds import AGREEMENT
 
 
 @dataclass
@@ -29,7 +30,7 @@ class Change:
     restart_timer: bool = False
     refund_amount: int | None = None
     # What ordered the refund: the parties' agreement, or a decision's id (refunds.instruct_refund).
-    refund_ordered_by: str = "agreement"
+    refund_ordered_by: str = AGREEMENT
     # The outcome a closing action ends with, when the table cannot know it (a ruling's).
     outcome: str | None = None
 
