@@ -25,6 +25,7 @@ from arbitration.db import Database, make_engine
 from arbitration.events import Handlers
 from arbitration.policy import Policy
 from evidence.storage import BlobStore, FilesystemBlobStore
+from penalties import handlers as penalties_handlers
 
 MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
 
@@ -42,6 +43,7 @@ class Services:
 
 def register_handlers(handlers: Handlers, config: Config) -> None:
     """Every satellite's reactions to the core's domain events, then the deployment's plugins."""
+    penalties_handlers.register(handlers, policy=config.policy)
     for module_name in config.plugins:
         importlib.import_module(module_name).register(handlers)
 

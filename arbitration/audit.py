@@ -38,6 +38,11 @@ def _link_hash(prev_hash: str, event: Event) -> str:
         "payload": event.payload,
         "occurred_at": canonical_time(event.occurred_at),
     }
+    return chain_hash(prev_hash, document)
+
+
+def chain_hash(prev_hash: str, document: dict[str, Any]) -> str:
+    """A link of any hash chain (a dispute's, a seller's): sha256(prev_hash + sorted, compact JSON)."""
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(prev_hash.encode() + canonical.encode()).hexdigest()
 

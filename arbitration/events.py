@@ -116,6 +116,14 @@ class Handlers:
 
     def __init__(self) -> None:
         self._by_type: dict[type[DomainEvent], list[Handler]] = defaultdict(list)
+        # Deadlines a satellite owns (``penalty-expire``…), fired by the same sweep as the core's.
+        self.deadlines: dict[str, Any] = {}
+
+    def on_deadline(self, action: str, handler: Any) -> None:
+        """Fire ``handler(session, deadline, policy, at)`` for due deadlines of kind ``action``."""
+        if action in self.deadlines:
+            raise ValueError(f"a handler for {action} deadlines is already registered")
+        self.deadlines[action] = handler
 
     def on(self, event_type: type[Event], handler: Callable[[Session, Event], None]) -> None:
         """Run ``handler`` for every ``event_type`` event (and its subclasses)."""

@@ -269,6 +269,8 @@ class Deadline(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     dispute_id: Mapped[str | None] = mapped_column(ForeignKey("disputes.id"), nullable=True)
+    # What a deadline that is not a dispute's is about (a penalty's id, for its expiry).
+    subject_id: Mapped[str | None] = mapped_column(ID, nullable=True)
     action: Mapped[str] = mapped_column(String(32))
     party: Mapped[str | None] = mapped_column(String(16), nullable=True)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)

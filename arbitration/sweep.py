@@ -136,11 +136,26 @@ FLAG_HANDLERS: dict[str, Handler] = {
 }
 
 
+# The actions the lifecycle's timers take: only these go through the dispute gate.
+LIFECYCLE_DEADLINES = frozenset(timer.action for timer in lifecycle.TIMERS.values())
+
+
+class UnknownDeadline(Exception):
+    """No handler owns this kind of deadline (a satellite's handler is not registered here)."""
+
+
 def handler_for(action: str, extra: Mapping[str, Handler]) -> Handler:
-    """Lifecycle actions go through the same use case a person would call; flags have their own."""
+    """Dispatch by kind, explicitly: a lifecycle timer goes through the same use case a person
+    would call, a flag has its own handler, a satellite's deadline (a penalty's expiry) its
+    registered one (``extra``, which may also stand in for a core kind, as tests do). Anything
+    else fails loudly and is retried, never taken for a dispute's."""
     if action in extra:
         return extra[action]
-    return FLAG_HANDLERS.get(action, _take_lifecycle_action)
+    if action in LIFECYCLE_DEADLINES:
+        return _take_lifecycle_action
+    if action in FLAG_HANDLERS:
+        return FLAG_HANDLERS[action]
+    raise UnknownDeadline(f"no handler for {action} deadlines")
 
 
 def _due(now: datetime) -> Select[tuple[Deadline]]:
@@ -202,7 +217,11 @@ def sweep_due_deadlines(
     skip: set[int] = set()
     while report.handled < batch_size:
         result = _fire_next(
-            database, policy=policy, at=clock.now(), skip=skip, extra=extra_handlers or {}
+            database,
+            policy=policy,
+            at=clock.now(),
+            skip=skip,
+            extra={**database.handlers.deadlines, **(extra_handlers or {})},
         )
         if result is None:
             break

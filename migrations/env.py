@@ -7,6 +7,7 @@ from alembic import context
 from arbitration import models  # noqa: F401  (registers every table on Base.metadata)
 from arbitration.db import Base, database_url_from_env, make_engine
 from evidence import models as evidence_models  # noqa: F401  (the evidence table)
+from penalties import models as penalties_models  # noqa: F401  (the penalties tables)
 
 url = context.config.get_main_option("sqlalchemy.url") or database_url_from_env()
 

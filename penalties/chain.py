@@ -1,0 +1,112 @@
+"""Each seller's hash chain: every violation, penalty and review, verifiable like a dispute's."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from arbitration.audit import GENESIS_HASH, canonical_time, chain_hash
+from penalties.models import SellerEvent, SellerStanding
+
+
+def _document(event: SellerEvent) -> dict[str, Any]:
+    return {
+        "seller_id": event.seller_id,
+        "seq": event.seq,
+        "actor": event.actor_id,
+        "action": event.action,
+        "payload": event.payload,
+        "occurred_at": canonical_time(event.occurred_at),
+    }
+
+
+def append(
+    session: Session,
+    *,
+    standing: SellerStanding,
+    actor_id: str,
+    action: str,
+    payload: dict[str, Any],
+    at: datetime,
+) -> SellerEvent:
+    """Add the next link of the seller's chain; ``standing`` is locked by the caller."""
+    seq, prev_hash = session.execute(
+        update(SellerStanding)
+        .where(SellerStanding.seller_id == standing.seller_id)
+        .values(event_count=SellerStanding.event_count + 1)
+        .returning(SellerStanding.event_count, SellerStanding.last_event_hash)
+        .execution_options(synchronize_session=False)
+    ).one()
+    event = SellerEvent(
+        seller_id=standing.seller_id,
+        seq=seq,
+        actor_id=actor_id,
+        action=action,
+        payload=json.loads(json.dumps(payload)),
+        occurred_at=at,
+        prev_hash=prev_hash,
+    )
+    event.hash = chain_hash(prev_hash, _document(event))
+    session.add(event)
+    session.execute(
+        update(SellerStanding)
+        .where(SellerStanding.seller_id == standing.seller_id)
+        .values(last_event_hash=event.hash)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(standing, ["event_count", "last_event_hash"])
+    return event
+
+
+@dataclass(frozen=True)
+class BrokenSellerLink:
+    seller_id: str
+    seq: int
+    problem: str
+
+    def __str__(self) -> str:
+        return f"seller {self.seller_id}, event {self.seq}: {self.problem}"
+
+
+def verify(session: Session) -> tuple[int, int, list[BrokenSellerLink]]:
+    """Recompute every seller's chain: (sellers, events, broken links)."""
+    sellers = events = 0
+    broken: list[BrokenSellerLink] = []
+    for standing in session.scalars(select(SellerStanding).order_by(SellerStanding.seller_id)):
+        sellers += 1
+        chain = list(
+            session.scalars(
+                select(SellerEvent)
+                .where(SellerEvent.seller_id == standing.seller_id)
+                .order_by(SellerEvent.seq)
+            )
+        )
+        events += len(chain)
+        problem = _first_break(standing, chain)
+        if problem:
+            broken.append(problem)
+    return sellers, events, broken
+
+
+def _first_break(head: SellerStanding, chain: list[SellerEvent]) -> BrokenSellerLink | None:
+    prev_hash = GENESIS_HASH
+    for expected, event in enumerate(chain, start=1):
+        if event.seq != expected:
+            return BrokenSellerLink(head.seller_id, expected, "event missing from the chain")
+        if event.prev_hash != prev_hash:
+            return BrokenSellerLink(head.seller_id, event.seq, "does not link to the previous one")
+        if chain_hash(prev_hash, _document(event)) != event.hash:
+            return BrokenSellerLink(head.seller_id, event.seq, "content does not match its hash")
+        prev_hash = event.hash
+    if len(chain) != head.event_count or prev_hash != head.last_event_hash:
+        return BrokenSellerLink(
+            head.seller_id,
+            len(chain) + 1,
+            f"the chain ends at event {len(chain)} but the seller recorded {head.event_count}",
+        )
+    return None
