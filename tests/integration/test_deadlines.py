@@ -323,3 +323,25 @@ def test_the_old_sla_does_not_fire_once_the_case_went_back_to_evidence(
     world.ok(arbitrator, dispute["id"], "request-info", party="both", question="More?")
     wait_and_sweep(app, clock, timedelta(hours=49))  # past the first SLA; evidence closed at 72 h
     assert world.read(buyer, dispute["id"])["sla_breached_at"] is None
+
+
+def test_a_deadline_of_an_unknown_kind_fails_loudly_and_never_acts_on_a_dispute(
+    app: Flask, world: World, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    dispute, buyer, _ = world.dispute()
+    services = app.extensions["arbitration"]
+    with services.database.unit_of_work() as session:
+        session.add(
+            Deadline(
+                dispute_id=dispute["id"],
+                action="mystery-expire",
+                due_at=clock.now(),
+                status="pending",
+                created_at=clock.now(),
+                attempts=0,
+            )
+        )
+    report = run_sweep(app)
+    assert len(report.failed) == 1
+    assert "no handler for mystery-expire deadlines" in caplog.text
+    assert world.read(buyer, dispute["id"])["status"] == "awaiting_seller"
