@@ -36,7 +36,8 @@ def duration_for(status: str, *, order_shipped: bool, policy: DeadlinePolicy) ->
     key = timer.duration_key
     if order_shipped and timer.duration_key_when_shipped:
         key = timer.duration_key_when_shipped
-    return getattr(policy, key)
+    duration: timedelta = getattr(policy, key)
+    return duration
 
 
 def cancel_pending(session: Session, *, dispute_id: str, at: datetime) -> None:

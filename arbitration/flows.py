@@ -9,9 +9,9 @@ audit event, all in the caller's unit of work.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -137,11 +137,16 @@ def _compare_and_set(
     session: Session, dispute: Dispute, *, from_status: str, version: int, to: str, at: datetime
 ) -> None:
     """Claim the move: the row must still be in ``from_status`` at ``version``, or we lost a race."""
-    result = session.execute(
-        update(Dispute)
-        .where(Dispute.id == dispute.id, Dispute.status == from_status, Dispute.version == version)
-        .values(status=to, version=version + 1, updated_at=at)
-        .execution_options(synchronize_session=False)
+    result = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(Dispute)
+            .where(
+                Dispute.id == dispute.id, Dispute.status == from_status, Dispute.version == version
+            )
+            .values(status=to, version=version + 1, updated_at=at)
+            .execution_options(synchronize_session=False)
+        ),
     )
     if result.rowcount != 1:
         raise Conflict("the dispute changed while you were acting; reload it and try again")

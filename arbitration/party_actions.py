@@ -98,7 +98,9 @@ def _modify(ctx: ActionContext) -> Change:
     )
     fields |= {"category": classification.category, "priority": classification.priority}
     fields |= _lapse_offer(ctx)
-    payload = {name: params[name] for name in ("amount", "reason", "description") if name in params}
+    payload: dict[str, Any] = {
+        name: params[name] for name in ("amount", "reason", "description") if name in params
+    }
     return Change(fields=fields, payload=payload, restart_timer=True)
 
 

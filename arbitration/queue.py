@@ -43,7 +43,7 @@ def _require_arbitrator(caller: Caller) -> None:
         raise Forbidden("the queue is for arbitrators")
 
 
-def _queue(caller: Caller, filters: QueueFilters) -> Select[tuple[Dispute]]:
+def _queue(caller: Caller, filters: QueueFilters) -> Select[Dispute]:
     senior = caller.role == SENIOR_ARBITRATOR
     query = select(Dispute).where(
         Dispute.status.in_(QUEUE_STATES if senior else (lifecycle.AWAITING_DECISION,))
@@ -76,7 +76,7 @@ def list_queue(
     return list(session.scalars(_queue(caller, filters).limit(limit)))
 
 
-def _claimable(caller: Caller) -> Select[tuple[Dispute]]:
+def _claimable(caller: Caller) -> Select[Dispute]:
     """Unassigned cases the caller may take: not related to a party; an appeal not their own."""
     related = exists().where(
         AccountLink.staff_id == caller.id,

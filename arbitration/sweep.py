@@ -158,7 +158,7 @@ def handler_for(action: str, extra: Mapping[str, Handler]) -> Handler:
     raise UnknownDeadline(f"no handler for {action} deadlines")
 
 
-def _due(now: datetime) -> Select[tuple[Deadline]]:
+def _due(now: datetime) -> Select[Deadline]:
     return select(Deadline).where(
         Deadline.status == deadlines.PENDING,
         Deadline.due_at <= now,
