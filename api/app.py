@@ -12,7 +12,7 @@ from api.contract import OPENAPI_VERSION, ContractPlugin
 from api.edge import install_edge
 from api.errors import register_error_handlers
 from api.schemas.common import ErrorOut
-from api.views import accounts, disputes, docs, evidence, orders, queue
+from api.views import accounts, disputes, docs, evidence, orders, penalties, queue
 from api.wiring import build
 
 API_DESCRIPTION = """\
@@ -52,7 +52,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions[EXTENSION_KEY] = build(config)
     api = EngineApi(app, spec_kwargs={"extra_plugins": [ContractPlugin()]})
     app.extensions["openapi_spec"] = api.spec
-    for module in (accounts, orders, disputes, queue, evidence, docs):
+    for module in (accounts, orders, disputes, queue, evidence, penalties, docs):
         api.register_blueprint(module.blp)
     register_error_handlers(app)
     install_edge(app, max_json_body=config.policy.limits.max_json_body)
