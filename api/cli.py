@@ -1,7 +1,8 @@
-"""The ``arbitration`` command: serve, db upgrade, accounts, demo, audit, lifecycle."""
+"""The ``arbitration`` command: serve, db upgrade, accounts, demo, audit, penalties, lifecycle."""
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 
@@ -16,8 +17,12 @@ from arbitration import accounts, lifecycle
 from arbitration.audit import verify_chains
 from arbitration.db import database_url_from_env
 from arbitration.errors import DomainError
-from arbitration.policy import PolicyError
+from arbitration.policy import PolicyError, load_policy
 from arbitration.scheduler import build_scheduler
+from penalties import simulate
+
+# The what-if shows a progress bar (on stderr) past this many sellers.
+SIMULATE_PROGRESS_FROM = 200
 
 
 def _config() -> Config:
@@ -164,6 +169,51 @@ def audit_verify() -> None:
     for link in report.broken:
         click.echo(f"BROKEN: {link}", err=True)
     sys.exit(1)
+
+
+@main.group()
+def penalties() -> None:
+    """Seller penalties."""
+
+
+@penalties.command("simulate")
+@click.option(
+    "--rules",
+    "rules_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="a policy file (overrides over the shipped defaults, like ARBITRATION_POLICY)",
+)
+@click.option(
+    "--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+def penalties_simulate(rules_file: str, output: str) -> None:
+    """Replay the recorded violations under other rules and print whose penalties would differ.
+
+    Read-only: nothing is written. Only sellers with a difference are listed.
+    """
+    try:
+        other = load_policy(rules_file).penalties
+    except PolicyError as error:
+        raise click.ClickException(f"bad rules file: {error}") from error
+    services = _services()
+    with services.database.unit_of_work(read_only=True) as session:
+        sellers = simulate.count_sellers(session)
+        replay = functools.partial(
+            simulate.simulate,
+            session,
+            current=services.policy.penalties,
+            other=other,
+            other_source=rules_file,
+        )
+        if sellers > SIMULATE_PROGRESS_FROM:
+            with click.progressbar(
+                length=sellers, label="Replaying sellers", file=sys.stderr
+            ) as bar:
+                report = replay(on_seller=lambda: bar.update(1))
+        else:
+            report = replay()
+    click.echo(simulate.to_json(report) if output == "json" else simulate.format_table(report))
 
 
 @main.command("lifecycle")
