@@ -19,6 +19,7 @@ from arbitration.db import database_url_from_env
 from arbitration.errors import DomainError
 from arbitration.policy import PolicyError, load_policy
 from arbitration.scheduler import build_scheduler
+from penalties import chain as seller_chain
 from penalties import simulate
 
 # The what-if shows a progress bar (on stderr) past this many sellers.
@@ -160,13 +161,17 @@ def audit() -> None:
 
 @audit.command("verify")
 def audit_verify() -> None:
-    """Recompute every dispute's hash chain and name the first broken link."""
+    """Recompute every dispute's and every seller's hash chain and name the first broken link."""
     with _services().database.unit_of_work(read_only=True) as session:
         report = verify_chains(session)
-    if report.ok:
-        click.echo(f"OK: {report.events} events in {report.disputes} disputes verify.")
+        sellers, seller_events, seller_broken = seller_chain.verify(session)
+    if report.ok and not seller_broken:
+        click.echo(
+            f"OK: {report.events} events in {report.disputes} disputes verify; "
+            f"{seller_events} events in {sellers} sellers' chains verify."
+        )
         return
-    for link in report.broken:
+    for link in [*report.broken, *seller_broken]:
         click.echo(f"BROKEN: {link}", err=True)
     sys.exit(1)
 

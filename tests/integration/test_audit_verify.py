@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from arbitration.db import make_engine
+from tests.support.penalties import rule_against
 from tests.support.world import World
 
 ARBITRATION = str(Path(sys.executable).parent / "arbitration")
@@ -72,3 +73,40 @@ def test_deleted_latest_events_are_caught(world: World, database_url: str) -> No
         f"dispute {dispute_id}, event 3: the chain ends at event 2 but the dispute recorded 3"
         in result.stderr
     )
+
+
+def _penalised_seller(world: World) -> str:
+    seller = world.account("seller")
+    for _ in range(4):  # a violation each, then the 12-point crossing: five links
+        rule_against(world, seller, "not_as_described")
+    return seller
+
+
+def test_sellers_chains_verify_too(world: World, database_url: str) -> None:
+    _penalised_seller(world)
+    result = _verify(database_url)
+    assert result.returncode == 0, result.stderr
+    assert "5 events in 1 sellers' chains verify" in result.stdout
+
+
+def test_edited_seller_event_is_caught_and_named(world: World, database_url: str) -> None:
+    seller = _penalised_seller(world)
+    with make_engine(database_url).begin() as connection:
+        connection.execute(
+            text("UPDATE seller_events SET payload = :payload WHERE seller_id = :id AND seq = 2"),
+            {"payload": '{"points": 0}', "id": seller},
+        )
+    result = _verify(database_url)
+    assert result.returncode == 1
+    assert f"seller {seller}, event 2: content does not match its hash" in result.stderr
+
+
+def test_deleted_seller_event_is_caught(world: World, database_url: str) -> None:
+    seller = _penalised_seller(world)
+    with make_engine(database_url).begin() as connection:
+        connection.execute(
+            text("DELETE FROM seller_events WHERE seller_id = :id AND seq = 5"), {"id": seller}
+        )
+    result = _verify(database_url)
+    assert result.returncode == 1
+    assert f"seller {seller}, event 5: the chain ends at event 4" in result.stderr
