@@ -1,10 +1,27 @@
-"""``python -m bench [--quick]``: run every benchmark."""
+"""``python -m bench [sweep] [standing] [--quick]``: run the named benchmarks (every one by default).
+
+Each benchmark measures its baseline in the same run and prints a ratio against it.
+"""
 
 from __future__ import annotations
 
 import sys
 
-from bench import sweep
+from bench import standing, sweep
+
+BENCHMARKS = {"sweep": sweep.main, "standing": standing.main}
+
+
+def main(argv: list[str]) -> None:
+    names = [arg for arg in argv if not arg.startswith("-")]
+    options = [arg for arg in argv if arg.startswith("-")]
+    unknown = [name for name in names if name not in BENCHMARKS]
+    if unknown:
+        sys.exit(f"unknown benchmark {', '.join(unknown)}; choose from: {', '.join(BENCHMARKS)}")
+    for name in names or list(BENCHMARKS):
+        print(f"== {name}", flush=True)
+        BENCHMARKS[name](options)
+
 
 if __name__ == "__main__":
-    sweep.main(sys.argv[1:])
+    main(sys.argv[1:])
