@@ -8,7 +8,7 @@ PORT ?= 8000
 # The suites that touch a database run a second time on a real PostgreSQL server.
 POSTGRES_SUITES := tests/api tests/integration tests/reliability
 
-.PHONY: run test lint format bench clean
+.PHONY: run test test-fast lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/pytest
 	scripts/with-postgres $(BIN)/pytest $(POSTGRES_SUITES)
+
+# The developer's quick loop: SQLite only, without the tests that start processes or run long.
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not slow" -x
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
