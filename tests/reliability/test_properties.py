@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from hypothesis import event as note_event
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
@@ -51,6 +52,7 @@ ACTIONS_A_PARTY_MAY_TRY = (*PARTY_ACTIONS, "claim", "request-info")
 # Timeline entries that move the lifecycle (and the version); the rest are flags and notes.
 # Evidence has an endpoint (and tests) of its own and moves no version; every other action does.
 ROUTED_ACTIONS = frozenset(lifecycle.ACTIONS) - {"add-evidence"}
+RULED_OR_CLOSED = ("decided", "under_appeal", "closed")
 LIFECYCLE_EVENTS = frozenset({"file", *ROUTED_ACTIONS})
 
 TEXTS = ("The grille arrived cracked.", "Not what the listing showed", "x", "déjà vu ✓")
@@ -93,6 +95,7 @@ class DisputeLifecycle(RuleBasedStateMachine):
         self.world = World(self.app, self.app.test_client())
         self.seller = self.world.account("seller", "seller-acme")
         self.arbitrator = self.world.account("arbitrator", "arbitrator-ann")
+        self.senior = self.world.account("senior_arbitrator", "senior-sam")
         self.buyer_of: dict[str, str] = {}
         self.lines_of: dict[str, list[dict[str, Any]]] = {}
         self.disputes_of: dict[str, list[str]] = {}
@@ -178,7 +181,27 @@ class DisputeLifecycle(RuleBasedStateMachine):
             return {"reason": data.draw(st.sampled_from(TEXTS))}
         if action == "request-info":
             return {"party": "both", "question": "Photos of the box, please."}
+        if action == "appeal":
+            return {"reason": data.draw(st.sampled_from(TEXTS))}
+        if action == "decide":
+            return self.ruling(data, dispute)
         return {}
+
+    def ruling(self, data: st.DataObject, dispute: dict[str, Any]) -> dict[str, Any]:
+        """Terms a careful arbitrator might rule, within the request (one of the three outcomes)."""
+        outcomes = ["buyer_full_refund", "seller_favored"]
+        if dispute["amount"] > 1:
+            outcomes.append("buyer_partial_refund")
+        outcome = data.draw(st.sampled_from(outcomes), label="outcome")
+        terms: dict[str, Any] = {"outcome": outcome, "rationale": "As the evidence shows."}
+        if outcome == "seller_favored":
+            return terms | {"responsibility": data.draw(st.sampled_from(("buyer", "logistics")))}
+        if outcome == "buyer_partial_refund":
+            terms["refund_amount"] = data.draw(money_up_to(1, dispute["amount"] - 1))
+        terms["responsibility"] = "seller"
+        if data.draw(st.booleans(), label="names a violation"):
+            terms["violation"] = data.draw(st.sampled_from(("not_as_described", "counterfeit")))
+        return terms
 
     # Rules -------------------------------------------------------------------------------------
 
@@ -332,7 +355,7 @@ class DisputeLifecycle(RuleBasedStateMachine):
             return
         dispute_id = data.draw(st.sampled_from(waiting), label="dispute")
         before = self.get(self.arbitrator, f"/v1/disputes/{dispute_id}")
-        moves = [a for a in before["allowed_actions"] if a in ("claim", "request-info")]
+        moves = [a for a in before["allowed_actions"] if a in ("claim", "request-info", "decide")]
         if not moves:
             return
         action = data.draw(st.sampled_from(moves), label="action")
@@ -353,13 +376,80 @@ class DisputeLifecycle(RuleBasedStateMachine):
                 "party": data.draw(st.sampled_from(targets), label="asked"),
                 "question": "Photos of the box, please.",
             }
+        if action == "decide":
+            params = self.ruling(data, before)
 
         response = self.write(
             self.arbitrator, "POST", f"/v1/disputes/{dispute_id}/{action}", json=params
         )
+        note_event(f"arbitrator: {action}")
 
         assert response.status_code == 200, (action, params, before, response.json)
         assert response.json["version"] == before["version"] + 1
+
+    @rule(data=st.data())
+    def the_parties_cannot_agree_and_the_platform_rules(self, data: st.DataObject) -> None:
+        """A shortcut through reject, escalate, both sides' evidence-done, a claim and a ruling, so
+        that rulings and appeals come up in most examples rather than a few."""
+        disputes = self.snapshot()["disputes"]
+        waiting = [d for d in self.order_of if disputes[d]["status"] == "awaiting_seller"]
+        if not waiting:
+            return
+        dispute_id = data.draw(st.sampled_from(waiting), label="contested")
+        buyer, seller = self.party_id(dispute_id, "buyer"), self.seller
+        for who, action, body in (
+            (seller, "reject", {"reason": "Works as described."}),
+            (buyer, "escalate", {}),
+            (buyer, "evidence-done", {}),
+            (seller, "evidence-done", {}),
+        ):
+            response = self.write(who, "POST", f"/v1/disputes/{dispute_id}/{action}", json=body)
+            assert response.status_code == 200, (action, response.json)
+        claimed = self.write(self.arbitrator, "POST", f"/v1/disputes/{dispute_id}/claim", json={})
+        assert claimed.status_code == 200, claimed.json
+        terms = self.ruling(data, claimed.json)
+        ruled = self.write(self.arbitrator, "POST", f"/v1/disputes/{dispute_id}/decide", json=terms)
+        assert ruled.status_code == 200, (terms, ruled.json)
+        assert ruled.json["status"] == "decided"
+        assert (ruled.json["refund_amount"] or 0) == ruled.json["decision"]["refund_amount"]
+        note_event(f"ruled {terms['outcome']}")
+
+    @rule(data=st.data())
+    def a_senior_hears_an_appeal(self, data: st.DataObject) -> None:
+        disputes = self.snapshot()["disputes"]
+        appealed = [d for d in self.order_of if disputes[d]["status"] == "under_appeal"]
+        if not appealed:
+            return
+        dispute_id = data.draw(st.sampled_from(appealed), label="appeal")
+        before = self.get(self.senior, f"/v1/disputes/{dispute_id}")
+        if "claim" in before["allowed_actions"]:
+            params: dict[str, Any] = {}
+            action = "claim"
+        else:
+            assert "appeal-decision" in before["allowed_actions"], before
+            action = "appeal-decision"
+            params = {"result": data.draw(st.sampled_from(("uphold", "overturn")))}
+            params["rationale"] = "Heard afresh."
+            if params["result"] == "overturn":
+                params["decision"] = self.ruling(data, before)
+
+        response = self.write(
+            self.senior, "POST", f"/v1/disputes/{dispute_id}/{action}", json=params
+        )
+
+        assert response.status_code == 200, (action, params, before, response.json)
+        assert response.json["version"] == before["version"] + 1
+        note_event(f"senior: {action} {params.get('result', '')}".strip())
+        if action == "appeal-decision":
+            assert response.json["status"] == "closed"
+            ruled = response.json["decision"]
+            if params["result"] == "uphold":
+                assert ruled["outcome"] == before["decision"]["outcome"]
+            else:
+                # A higher replacement refunds the difference; a lower one is the platform's to
+                # settle: what was paid stays paid, and nothing is refunded twice.
+                paid = max(ruled["refund_amount"], before["refund_amount"] or 0)
+                assert (response.json["refund_amount"] or 0) == paid
 
     @rule(
         minutes=st.one_of(
@@ -383,10 +473,12 @@ class DisputeLifecycle(RuleBasedStateMachine):
         seen = self.snapshot()
         for order_id, order in seen["orders"].items():
             disputes = [seen["disputes"][d] for d in self.disputes_of[order_id]]
-            refunded = sum(d["refund_amount"] or 0 for d in disputes if d["status"] == "closed")
+            refunded = sum(d["refund_amount"] or 0 for d in disputes)
             assert 0 <= order["refunded_amount"] <= order["amount"], order
             assert order["refunded_amount"] == refunded, (order, disputes)
-            assert all(d["refund_amount"] is None for d in disputes if d["status"] != "closed")
+            # Money moves only when the parties settle or the platform rules (at once, §1).
+            unpaid = [d for d in disputes if d["status"] not in RULED_OR_CLOSED]
+            assert all(d["refund_amount"] is None for d in unpaid), unpaid
 
     @invariant()
     def a_closed_dispute_never_reopens(self) -> None:
