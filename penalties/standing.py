@@ -77,11 +77,13 @@ def standing(
     }
     result = Standing(seller_id=seller_id, points=points)
     live = session.scalars(
-        select(Penalty)
-        .where(Penalty.seller_id == seller_id, Penalty.status.in_((ACTIVE, PENDING_REVIEW)))
-        .order_by(Penalty.id)
-    )
-    for penalty in live:
+        select(Penalty).where(
+            Penalty.seller_id == seller_id, Penalty.status.in_((ACTIVE, PENDING_REVIEW))
+        )
+    ).all()
+    # Sorted here, not in SQL: an ORDER BY id may tempt the planner off the (seller, status)
+    # index into a scan of every penalty in id order, and a seller has few live penalties.
+    for penalty in sorted(live, key=lambda penalty: penalty.id):
         if penalty.status == PENDING_REVIEW:
             result.pending_review.append(penalty)
         elif in_force(penalty, at):
