@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -28,7 +28,12 @@ def canonical_time(moment: datetime) -> str:
 
 def _link_hash(prev_hash: str, event: Event) -> str:
     """sha256(prev_hash + the event as sorted, compact JSON)."""
-    document = {
+    return chain_hash(prev_hash, _document(event))
+
+
+def _document(event: Event) -> dict[str, Any]:
+    """What a dispute event's hash covers."""
+    return {
         "dispute_id": event.dispute_id,
         "seq": event.seq,
         "actor": event.actor_id,
@@ -38,7 +43,6 @@ def _link_hash(prev_hash: str, event: Event) -> str:
         "payload": event.payload,
         "occurred_at": canonical_time(event.occurred_at),
     }
-    return chain_hash(prev_hash, document)
 
 
 def chain_hash(prev_hash: str, document: dict[str, Any]) -> str:
@@ -181,23 +185,51 @@ def _chains(session: Session) -> Iterator[tuple[Dispute, list[Event]]]:
         session.expunge_all()
 
 
-def _first_break(head: Dispute, chain: list[Event]) -> BrokenLink | None:
+class ChainLink(Protocol):
+    seq: int
+    prev_hash: str
+    hash: str
+
+
+Link = TypeVar("Link", bound=ChainLink)
+
+
+def first_break(
+    chain: Sequence[Link],
+    *,
+    document: Callable[[Link], dict[str, Any]],
+    head_count: int,
+    head_hash: str,
+    owner: str,
+) -> tuple[int, str] | None:
+    """Where a chain (a dispute's, a seller's) breaks: (sequence number, problem), or None.
+
+    ``head_count`` and ``head_hash`` are what its owner row recorded, so a deleted tail shows.
+    """
     prev_hash = GENESIS_HASH
-    for expected_seq, event in enumerate(chain, start=1):
-        if event.seq != expected_seq:
-            return BrokenLink(event.dispute_id, expected_seq, "event missing from the chain")
-        if event.prev_hash != prev_hash:
-            return BrokenLink(event.dispute_id, event.seq, "does not link to the previous event")
-        if _link_hash(prev_hash, event) != event.hash:
-            return BrokenLink(event.dispute_id, event.seq, "content does not match its hash")
-        prev_hash = event.hash
-    if len(chain) != head.event_count or prev_hash != head.last_event_hash:
-        return BrokenLink(
-            head.id,
-            len(chain) + 1,
-            f"the chain ends at event {len(chain)} but the dispute recorded {head.event_count}",
-        )
+    for expected_seq, link in enumerate(chain, start=1):
+        if link.seq != expected_seq:
+            return expected_seq, "event missing from the chain"
+        if link.prev_hash != prev_hash:
+            return link.seq, "does not link to the previous event"
+        if chain_hash(prev_hash, document(link)) != link.hash:
+            return link.seq, "content does not match its hash"
+        prev_hash = link.hash
+    if len(chain) != head_count or prev_hash != head_hash:
+        problem = f"the chain ends at event {len(chain)} but the {owner} recorded {head_count}"
+        return len(chain) + 1, problem
     return None
+
+
+def _first_break(head: Dispute, chain: list[Event]) -> BrokenLink | None:
+    found = first_break(
+        chain,
+        document=_document,
+        head_count=head.event_count,
+        head_hash=head.last_event_hash,
+        owner="dispute",
+    )
+    return BrokenLink(head.id, *found) if found else None
 
 
 def verify_chains(session: Session) -> VerifyReport:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from arbitration.audit import GENESIS_HASH, canonical_time, chain_hash
+from arbitration.audit import canonical_time, chain_hash, first_break
 from penalties.models import SellerEvent, SellerStanding
 
 
@@ -94,19 +94,11 @@ def verify(session: Session) -> tuple[int, int, list[BrokenSellerLink]]:
 
 
 def _first_break(head: SellerStanding, chain: list[SellerEvent]) -> BrokenSellerLink | None:
-    prev_hash = GENESIS_HASH
-    for expected, event in enumerate(chain, start=1):
-        if event.seq != expected:
-            return BrokenSellerLink(head.seller_id, expected, "event missing from the chain")
-        if event.prev_hash != prev_hash:
-            return BrokenSellerLink(head.seller_id, event.seq, "does not link to the previous one")
-        if chain_hash(prev_hash, _document(event)) != event.hash:
-            return BrokenSellerLink(head.seller_id, event.seq, "content does not match its hash")
-        prev_hash = event.hash
-    if len(chain) != head.event_count or prev_hash != head.last_event_hash:
-        return BrokenSellerLink(
-            head.seller_id,
-            len(chain) + 1,
-            f"the chain ends at event {len(chain)} but the seller recorded {head.event_count}",
-        )
-    return None
+    found = first_break(
+        chain,
+        document=_document,
+        head_count=head.event_count,
+        head_hash=head.last_event_hash,
+        owner="seller",
+    )
+    return BrokenSellerLink(head.seller_id, *found) if found else None
