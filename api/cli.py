@@ -10,9 +10,10 @@ import click
 import waitress
 
 from api import demo as demo_data
+from api import server
 from api.app import create_app
 from api.config import Config
-from api.wiring import Services, build, upgrade_schema
+from api.wiring import Services, build, check_database_writable, upgrade_schema
 from arbitration import accounts, lifecycle
 from arbitration.audit import verify_chains
 from arbitration.db import database_url_from_env
@@ -62,26 +63,56 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option(
-    "--scheduler/--no-scheduler",
-    default=True,
-    show_default=True,
-    help="sweep due deadlines in this process (turn off when `arbitration worker` runs)",
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="serve with gunicorn in this many processes; deadlines are then swept by `arbitration "
+    "worker` processes only  [default: one waitress process]",
 )
-def serve(host: str, port: int, scheduler: bool) -> None:
-    """Serve the HTTP API (and, by default, fire deadlines)."""
+@click.option(
+    "--scheduler/--no-scheduler",
+    default=None,
+    help="sweep due deadlines in this process (turn off when `arbitration worker` runs)  "
+    "[default: on, off with --workers]",
+)
+def serve(host: str, port: int, workers: int | None, scheduler: bool | None) -> None:
+    """Serve the HTTP API (and, in one process, fire deadlines)."""
+    check_database_writable(database_url_from_env())  # a read-only SQLite file: refused now
+    if workers is not None and scheduler:
+        raise click.UsageError(
+            "--workers never sweeps deadlines in the web processes; run `arbitration worker`"
+        )
     config = _config()
+    url = f"http://{host}:{port}"
+    if workers is not None:
+        click.echo(f"Arbitration engine listening on {url}  (API docs: /v1/docs)")
+        click.echo(f"Database: {config.database_url}")
+        click.echo(
+            f"{workers} gunicorn worker processes ({server.WORKER_CLASS}, "
+            f"{server.THREADS_PER_WORKER} threads each); deadlines are swept by "
+            "`arbitration worker` processes."
+        )
+        if config.database_url.startswith("sqlite"):
+            click.echo(
+                "Note: SQLite takes one writer at a time; PostgreSQL is the database for many "
+                "processes."
+            )
+        sys.stdout.flush()
+        server.serve_with_workers(config, host=host, port=port, workers=workers)
+        return
     app = create_app(config)
     services: Services = app.extensions["arbitration"]
-    if scheduler:
+    sweeping = scheduler is not False
+    if sweeping:
         build_scheduler(
             services.database,
             policy=config.policy,
             clock=services.clock,
             interval_seconds=config.scheduler_interval,
         ).start()
-    click.echo(f"Arbitration engine listening on http://{host}:{port}  (API docs: /v1/docs)")
+    click.echo(f"Arbitration engine listening on {url}  (API docs: /v1/docs)")
     click.echo(f"Database: {config.database_url}")
-    if scheduler:
+    if sweeping:
         click.echo(f"Deadlines are swept every {config.scheduler_interval:g}s in this process.")
     sys.stdout.flush()
     waitress.serve(app, host=host, port=port, threads=8, ident="arbitration")
@@ -90,6 +121,7 @@ def serve(host: str, port: int, scheduler: bool) -> None:
 @main.command()
 def worker() -> None:
     """Fire due deadlines, without serving HTTP (for multi-process deployments)."""
+    check_database_writable(database_url_from_env())  # a read-only SQLite file: refused now
     services = _services()
     config = services.config
     click.echo(f"Sweeping deadlines every {config.scheduler_interval:g}s: {config.database_url}")
@@ -111,6 +143,7 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Create or update the schema to the newest revision."""
+    check_database_writable(database_url_from_env())  # a read-only SQLite file: refused now
     url = database_url_from_env()
     upgrade_schema(url)
     click.echo(f"Schema up to date: {url}")

@@ -1,0 +1,61 @@
+"""``arbitration serve --workers N``: the app under gunicorn, one engine per worker process.
+
+The master process forks the workers and never builds the app: each worker calls ``create_app`` in
+``load()``, after the fork, so no SQLAlchemy engine (nor any pooled connection) is ever shared
+between processes. The workers never sweep deadlines; ``arbitration worker`` processes do.
+
+Workers are gthread: a request spends most of its time waiting on the database (a commit's fsync,
+a row lock) or on a slow client's upload, and threads let one process serve others meanwhile
+without a buffering proxy in front. A worker's threads share its engine's pool, sized to match.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from api.app import create_app
+from api.config import Config
+
+WORKER_CLASS = "gthread"
+THREADS_PER_WORKER = 4  # within SQLAlchemy's default pool of 5 connections per process
+
+
+class GunicornServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
+    """gunicorn, configured from the command line, then from ``GUNICORN_CMD_ARGS`` if set."""
+
+    def __init__(self, config: Config, *, host: str, port: int, workers: int) -> None:
+        self.config = config
+        bind_host = f"[{host}]" if ":" in host else host  # an IPv6 address
+        self.options: dict[str, Any] = {
+            "bind": f"{bind_host}:{port}",
+            "workers": workers,
+            "worker_class": WORKER_CLASS,
+            "threads": THREADS_PER_WORKER,
+            "proc_name": "arbitration",
+            # gunicorn's control socket defaults to one path per user: two masters on a host (or
+            # two test runs) would take it from each other.
+            "control_socket_disable": True,
+        }
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+        # Any other gunicorn setting (access log, timeouts, forwarded_allow_ips) without a flag of
+        # ours: GUNICORN_CMD_ARGS="--access-logfile - --timeout 60".
+        from_env = self.cfg.parser().parse_args(self.cfg.get_cmd_args_from_env())
+        for key, value in vars(from_env).items():
+            if value is not None and key != "args":
+                self.cfg.set(key.lower(), value)
+
+    def load(self) -> Flask:
+        """Runs in each worker, after the fork: the engine and its pool belong to this process."""
+        return create_app(self.config)
+
+
+def serve_with_workers(config: Config, *, host: str, port: int, workers: int) -> None:
+    """Run the gunicorn master until it is stopped (SIGTERM or SIGINT: a graceful shutdown)."""
+    GunicornServer(config, host=host, port=port, workers=workers).run()
