@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # The suites that touch a database run a second time on a real PostgreSQL server.
-POSTGRES_SUITES := tests/api tests/integration tests/reliability
+POSTGRES_SUITES := tests/api tests/integration tests/reliability tests/e2e/test_many_processes.py
 
 .PHONY: run test test-fast lint format bench clean
 
