@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
 from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from werkzeug.exceptions import HTTPException
 
 from arbitration.db import is_busy
@@ -19,6 +20,7 @@ from arbitration.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from evidence.storage import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,17 @@ HTTP_CODES = {
 
 # Seconds a client should wait before retrying when the database is busy.
 BUSY_RETRY_AFTER_SECONDS = 1
+# ... when the database cannot be reached (a restart, a failover): long enough for it to come back.
+UNAVAILABLE_RETRY_AFTER_SECONDS = 5
+# ... when the evidence store is full: someone has to free space, so not in a second.
+STORAGE_RETRY_AFTER_SECONDS = 60
+
+# PostgreSQL states that mean "the server is not there (now)", not "your statement is wrong":
+# connection_exception (08xxx), admin/crash shutdown and "starting up" (57P01-57P03),
+# too_many_connections, and a full disk (disk_full).
+_POSTGRES_UNAVAILABLE_CLASSES = ("08",)
+_POSTGRES_UNAVAILABLE_STATES = frozenset({"57P01", "57P02", "57P03", "53300", "53100"})
+_SQLITE_UNAVAILABLE_MESSAGES = ("database or disk is full",)
 
 
 def error_response(
@@ -82,17 +95,68 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
     )
 
 
+def is_unavailable(error: DBAPIError) -> bool:
+    """True when the database could not be reached or dropped the connection (a restart, a
+    failover, a full disk): the request was not applied, and may succeed once it is back.
+
+    A psycopg error without a SQLSTATE is the client library's own (connection refused, the
+    server closed the connection); errors the server sends carry one, and only the states above
+    mean it is unavailable. Everything else (a bad statement, a missing table) stays a 500.
+    """
+    if error.connection_invalidated:
+        return True
+    orig = error.orig
+    if isinstance(orig, psycopg.Error):
+        state = orig.sqlstate
+        if state is None:
+            return isinstance(orig, psycopg.OperationalError | psycopg.InterfaceError)
+        return state.startswith(_POSTGRES_UNAVAILABLE_CLASSES) or (
+            state in _POSTGRES_UNAVAILABLE_STATES
+        )
+    message = str(orig).lower()
+    return any(unavailable in message for unavailable in _SQLITE_UNAVAILABLE_MESSAGES)
+
+
 def _database_error(error: DBAPIError) -> ResponseReturnValue:
-    """A locked or contended database is a moment's wait (503), not our failure (500)."""
-    if not is_busy(error):
-        return _unexpected(error)
-    log.warning("database busy: %s", error.orig)
+    """A locked or contended database is a moment's wait (503), an unreachable one a longer wait
+    (503), neither our failure (500). The unit of work rolled back: nothing was applied."""
+    if is_busy(error):
+        log.warning("database busy: %s", error.orig)
+        return _retry_later(
+            "database_busy", "the database is busy; retry shortly", BUSY_RETRY_AFTER_SECONDS
+        )
+    if is_unavailable(error):
+        return _database_unavailable(error)
+    return _unexpected(error)
+
+
+def _database_unavailable(error: Exception) -> ResponseReturnValue:
+    log.error("database unavailable: %s", getattr(error, "orig", None) or error)
+    return _retry_later(
+        "database_unavailable",
+        "the database is unavailable; nothing was changed, retry shortly",
+        UNAVAILABLE_RETRY_AFTER_SECONDS,
+    )
+
+
+def _storage_unavailable(error: StorageUnavailable) -> ResponseReturnValue:
+    """The evidence store refused the bytes (full, read-only): nothing was recorded (503, not 507,
+    so clients need only the one retryable status the contract documents everywhere)."""
+    log.error("evidence storage unavailable: %s", error.__cause__ or error)
+    return _retry_later(
+        "storage_unavailable",
+        "the evidence store cannot take files now; nothing was recorded, retry later",
+        STORAGE_RETRY_AFTER_SECONDS,
+    )
+
+
+def _retry_later(code: str, message: str, seconds: int) -> ResponseReturnValue:
     return error_response(
         503,
-        "database_busy",
-        "the database is busy; retry shortly",
-        {"retry_after_seconds": BUSY_RETRY_AFTER_SECONDS},
-        headers={"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)},
+        code,
+        message,
+        {"retry_after_seconds": seconds},
+        headers={"Retry-After": str(seconds)},
     )
 
 
@@ -105,4 +169,7 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DBAPIError, _database_error)
+    # The pool's own "this connection is dead" when it cannot get a live one.
+    app.register_error_handler(DisconnectionError, _database_unavailable)
+    app.register_error_handler(StorageUnavailable, _storage_unavailable)
     app.register_error_handler(Exception, _unexpected)

@@ -15,8 +15,11 @@ import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from sqlalchemy import make_url
+from sqlalchemy.exc import OperationalError
 
 import migrations
 from api.config import Config
@@ -59,6 +62,49 @@ def build(config: Config) -> Services:
         config=config,
         storage=FilesystemBlobStore(config.evidence_dir),
     )
+
+
+# Start-up checks ------------------------------------------------------------------------------
+
+# What SQLite says when it may read the file but not write it (or not create its -wal/-shm files).
+_SQLITE_NOT_WRITABLE = ("readonly", "read-only", "unable to open database file")
+_WRITE_PROBE_TABLE = "arbitration_start_write_probe"  # created and rolled back, never kept
+
+
+class DatabaseNotWritable(click.ClickException):
+    """The engine would start but fail its first write: refused at start, as a one-line error."""
+
+
+def check_database_writable(database_url: str) -> None:
+    """Refuse to start on a SQLite file this process cannot write, before serving or sweeping.
+
+    Writes in a transaction (``BEGIN IMMEDIATE``) and rolls it back: nothing changes, but a
+    read-only file, a read-only folder (SQLite writes ``-wal`` and ``-shm`` files beside the
+    database) or a read-only disk fails here, naming the file, instead of as a traceback from the
+    first request or sweep. PostgreSQL needs no check: its server owns the files.
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return
+    path = Path(url.database or "").resolve()
+    if not path.parent.is_dir():
+        raise DatabaseNotWritable(f"the folder of the SQLite database {path} does not exist")
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection, connection.begin() as transaction:
+            # BEGIN IMMEDIATE alone succeeds on a read-only file in WAL mode: write something.
+            connection.exec_driver_sql(f"CREATE TABLE {_WRITE_PROBE_TABLE} (x)")
+            transaction.rollback()
+    except OperationalError as error:
+        reason = str(error.orig)
+        if not any(words in reason.lower() for words in _SQLITE_NOT_WRITABLE):
+            raise
+        raise DatabaseNotWritable(
+            f"the SQLite database {path} is read-only for this process ({reason}): the engine "
+            f"must be able to write the file and create files in {path.parent}"
+        ) from None
+    finally:
+        engine.dispose()
 
 
 # The schema -----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ Stores know nothing of the database: deciding whether a blob is still referenced
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -27,6 +28,15 @@ class BlobMissing(Exception):
     """No blob is stored under this hash."""
 
 
+class StorageUnavailable(Exception):
+    """The store cannot take bytes now (its disk is full, over quota, or read-only): nothing was
+    stored, and the same request may succeed once an operator has made room. The cause is chained."""
+
+
+# What the operating system says when the disk, not the request, is the problem.
+_UNAVAILABLE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+
+
 class BlobStore(Protocol):
     """Bytes kept under their SHA-256 (lower-case hex)."""
 
@@ -34,6 +44,7 @@ class BlobStore(Protocol):
         """Store everything ``source`` yields (read from its current position); return the SHA-256.
 
         Atomic: the blob appears whole or not at all. Storing bytes already there is harmless.
+        Raises ``StorageUnavailable`` when the store is full or read-only (nothing is left behind).
         """
         ...
 
@@ -70,6 +81,14 @@ class FilesystemBlobStore:
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     def put(self, source: BinaryIO) -> str:
+        try:
+            return self._put(source)
+        except OSError as error:
+            if error.errno in _UNAVAILABLE_ERRNOS:
+                raise StorageUnavailable(f"evidence store {self.root}: {error}") from error
+            raise
+
+    def _put(self, source: BinaryIO) -> str:
         staging = self.root / "tmp"
         staging.mkdir(parents=True, exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(dir=staging, prefix="upload-")
