@@ -11,7 +11,7 @@ import io
 import logging
 import tempfile
 from datetime import datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -51,6 +51,15 @@ def may_read(dispute: Dispute, caller: Caller) -> bool:
 def sees(item: Evidence, caller: Caller) -> bool:
     """``arbitrators_only`` hides an item from the other party; its author and staff still see it."""
     return item.visibility != ARBITRATORS_ONLY or item.author_id == caller.id or is_staff(caller)
+
+
+def shown_in_timeline(
+    *, action: str, actor_id: str, payload: dict[str, Any], caller: Caller
+) -> bool:
+    """The timeline link of an ``arbitrators_only`` item shows its author and staff what it holds;
+    the other party sees only that something was added (its hash would let them confirm a guess)."""
+    hidden = action == ACTION and payload.get("visibility") == ARBITRATORS_ONLY
+    return not hidden or actor_id == caller.id or is_staff(caller)
 
 
 # Adding --------------------------------------------------------------------------------------------

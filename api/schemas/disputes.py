@@ -205,6 +205,12 @@ class EventOut(Out):
     from_status = choice(STATES, allow_none=True)
     to_status = choice(STATES)
     payload = fields.Dict()
+    redacted = fields.Boolean(
+        metadata={
+            "description": "the payload is withheld from you (another party's arbitrators_only "
+            "evidence); the link's hash cannot be recomputed from what you see"
+        }
+    )
     occurred_at = fields.DateTime()
     prev_hash = fields.String()
     hash = fields.String()

@@ -27,7 +27,8 @@ from api.schemas.disputes import (
 )
 from arbitration import audit, disputes, flows, refunds
 from arbitration.accounts import Caller
-from arbitration.models import Decision, Dispute, Offer, Refund
+from arbitration.models import Decision, Dispute, Event, Offer, Refund
+from evidence import service as evidence_service
 
 blp = Blueprint("disputes", __name__, url_prefix="/v1", description="Disputes and their lifecycle")
 
@@ -159,9 +160,22 @@ def list_events(dispute_id: str) -> ResponseReturnValue:
 
     def work(session: Session) -> dict[str, Any]:
         disputes.get_dispute(session, caller=who, dispute_id=dispute_id)
-        return {"data": EventOut(many=True).dump(audit.timeline(session, dispute_id))}
+        return {"data": [_event_view(event, who) for event in audit.timeline(session, dispute_id)]}
 
     return read(work), 200
+
+
+EVENT_OUT = EventOut()
+
+
+def _event_view(event: Event, who: Caller) -> dict[str, Any]:
+    shown = evidence_service.shown_in_timeline(
+        action=event.action, actor_id=event.actor_id, payload=event.payload, caller=who
+    )
+    view = EVENT_OUT.dump(event) | {"redacted": not shown}
+    if not shown:
+        view["payload"] = {"visibility": event.payload.get("visibility")}
+    return view
 
 
 @blp.route("/disputes/<dispute_id>/refund-confirmation", methods=["POST"])

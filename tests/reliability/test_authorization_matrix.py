@@ -494,16 +494,8 @@ VARIANT_RESOURCES = {
     "hidden": "evidence:seller_hidden",
 }
 
-# Known disagreements with DESIGN §9 / §3, reported; each is a strict xfail until fixed.
-_TIMELINE_LEAK = (
-    "the timeline shows the other party an arbitrators_only item: its add-evidence event carries "
-    "the evidence_id, kind, size, media_type and sha256 (DESIGN §3: the visibility hides an item "
-    "from the other party; a short statement's text can be confirmed from its SHA-256)"
-)
-KNOWN_BUGS: dict[tuple[str, str, str, str], str] = {
-    ("GET", "/v1/disputes/<dispute_id>/events", "own", "buyer"): _TIMELINE_LEAK,
-    ("GET", "/v1/disputes/<dispute_id>/events", "own", "platform_for_buyer"): _TIMELINE_LEAK,
-}
+# Known disagreements with DESIGN §9 / §3: each is a strict xfail until fixed (none today).
+KNOWN_BUGS: dict[tuple[str, str, str, str], str] = {}
 
 
 # The world ---------------------------------------------------------------------------------------
