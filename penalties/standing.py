@@ -14,8 +14,9 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from arbitration.accounts import Caller
+from arbitration.accounts import SELLER, Caller
 from arbitration.errors import NotFound, ValidationFailed
+from arbitration.models import Account
 from arbitration.policy import Policy
 from penalties import ledger
 from penalties.browse import decode_cursor, encode_cursor, may_see_seller
@@ -60,8 +61,10 @@ class Standing:
         return "permanent_ban" in self._kinds
 
 
-def _require_visible(caller: Caller, seller_id: str) -> None:
-    if not may_see_seller(caller, seller_id):
+def _require_visible(session: Session, caller: Caller, seller_id: str) -> None:
+    """A 404 for a seller the caller may not see, and for an id that names no seller at all."""
+    account = session.get(Account, seller_id)
+    if account is None or account.role != SELLER or not may_see_seller(caller, seller_id):
         raise NotFound(f"no seller {seller_id}")
 
 
@@ -69,7 +72,7 @@ def standing(
     session: Session, *, caller: Caller, seller_id: str, policy: Policy, at: datetime
 ) -> Standing:
     """What the seller may do now (platform, trust & safety, admins, the seller; else a 404)."""
-    _require_visible(caller, seller_id)
+    _require_visible(session, caller, seller_id)
     row = session.get(SellerStanding, seller_id)
     points = {
         name: ledger.ledger_points(session, row, name, policy.penalties, at) if row else 0
@@ -106,7 +109,7 @@ def violations(
     limit: int = 50,
 ) -> ViolationPage:
     """The seller's violations, newest first, a page at a time over ``(seller_id, recorded_at)``."""
-    _require_visible(caller, seller_id)
+    _require_visible(session, caller, seller_id)
     query = (
         select(Violation)
         .where(Violation.seller_id == seller_id)

@@ -137,11 +137,11 @@ TRUST_SAFETY_REVIEWS = {
     "missing": "        403   403   403   403   404   403   403   403   403   401",
 }
 # A seller's record: the seller (also through the platform) and the overseers (T&S, the platform,
-# admins). An overseer asking about an id with no record gets a clean record, not a 404.
+# admins). An id that names no seller is a 404 to everyone.
 SELLER_RECORD = {
     "own": "            404   200   404   404   200   200   200   404   200   401",
     "other": "          404   404   404   404   200   200   200   404   404   401",
-    "missing": "        404   404   404   404   200   200   200   404   404   401",
+    "missing": "        404   404   404   404   404   404   404   404   404   401",
 }
 PUBLIC = {"own": "      200   200   200   200   200   200   200   200   200   200"}
 
