@@ -117,6 +117,10 @@ def build_database(folder: Path, history: int) -> tuple[Services, ManualClock]:
         accounts.create_account(
             session, role="platform", display_name="Bench", at=clock.now(), account_id="platform"
         )
+        for seller_id in (SMALL, LARGE):
+            accounts.create_account(
+                session, role="seller", display_name=seller_id, at=clock.now(), account_id=seller_id
+            )
     _record_recent(services, clock, SMALL)
     _record_recent(services, clock, LARGE)
     _bulk_history(services, LARGE, history - RECENT, penalties=1_000)
