@@ -33,7 +33,7 @@ ERROR_DESCRIPTIONS = {
     413: "the body is larger than the limit in details",
     415: "the body is not application/json",
     422: "some fields are invalid; details name them",
-    503: "the database is busy; retry after Retry-After seconds",
+    503: "the database or the evidence store is busy or unreachable; retry after Retry-After seconds",
 }
 
 IDEMPOTENCY_KEY = {
