@@ -1,4 +1,4 @@
-"""``python -m bench [sweep] [standing] [--quick]``: run the named benchmarks (every one by default).
+"""``python -m bench [http] [sweep] [standing] [--quick]``: run the named benchmarks (every one by default).
 
 Each benchmark measures its baseline in the same run and prints a ratio against it.
 """
@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import sys
 
-from bench import standing, sweep
+from bench import http_cost, standing, sweep
 
-BENCHMARKS = {"sweep": sweep.main, "standing": standing.main}
+BENCHMARKS = {"http": http_cost.main, "sweep": sweep.main, "standing": standing.main}
 
 
 def main(argv: list[str]) -> None:
