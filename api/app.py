@@ -7,6 +7,7 @@ from flask_smorest import Api
 from werkzeug.wrappers import Response
 
 from api.config import Config
+from api.console import install_console
 from api.context import EXTENSION_KEY, caller
 from api.contract import OPENAPI_VERSION, ContractPlugin
 from api.edge import install_edge
@@ -55,13 +56,18 @@ def create_app(config: Config | None = None) -> Flask:
     for module in (accounts, orders, disputes, queue, evidence, penalties, docs):
         api.register_blueprint(module.blp)
     register_error_handlers(app)
+    # The staff console, under /console; its forms are capped like JSON bodies.
+    install_console(
+        app, secret_key=config.secret_key, max_form_body=config.policy.limits.max_json_body
+    )
     install_edge(app, max_json_body=config.policy.limits.max_json_body)
 
     @app.before_request
     def authenticate_first() -> None:
         """Who is asking comes before what they sent: no token is a 401, whatever the body."""
         if request.endpoint and request.endpoint not in PUBLIC_ENDPOINTS:
-            caller()
+            if request.blueprint != "console":  # the console signs people in with its cookie
+                caller()
 
     @app.get("/")
     def index() -> Response:
