@@ -191,25 +191,26 @@ def seller_file(db: Session, who: Caller, seller_id: str) -> SellerFile:
 
 
 def _points_chart(series: list[Any]) -> str:
-    ladder = services().policy.penalties.ladder
+    """Each ledger's points as steps, with every threshold of the ladder drawn across."""
+    ledgers_at: dict[int, list[str]] = defaultdict(list)
+    for name, steps in services().policy.penalties.ladder.items():
+        for step in steps:
+            ledgers_at[step.points].append(label(name))
     rules = [
-        Rule(step.points, f"{label(name)} {step.points}",
-             color="#9ca3af" if name == "general" else "#f87171")
-        for name, steps in ladder.items()
-        for step in steps
+        Rule(points, f"{points}: {', '.join(names)}", color="#f87171" if len(names) > 1 else "#9ca3af")
+        for points, names in sorted(ledgers_at.items())
     ]
-    top = max([r.value for r in rules] + [1])
+    one_day = len({point.at.date() for point in series}) == 1
     return line_chart(
         Chart(
             title=gettext("Points over time, with the ladder's thresholds"),
-            x_labels=[point.at.strftime("%m-%d") for point in series],
+            x_labels=[point.at.strftime("%H:%M" if one_day else "%m-%d") for point in series],
             series=[
                 Series(label("general"), [p.points["general"] for p in series], step=True),
                 Series(label("severe"), [p.points["severe"] for p in series], "#dc2626", True),
             ],
             y_label=gettext("points"),
             rules=rules,
-            y_max=top * 1.05,
         )
     )
 

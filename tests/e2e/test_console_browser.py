@@ -252,7 +252,7 @@ def test_trust_and_safety_approve_a_pending_freeze(browser: Any, engine: Running
     page.click(f"#penalty-{freeze['id']} button:has-text('Approve')")
     page.wait_for_url("**/console/sellers/acme-gadgets")
     assert page.locator("[data-flag=frozen]").inner_text() == "frozen"
-    assert page.locator("svg.chart text", has_text="severe 24").count() == 1
+    assert page.locator("svg.chart text", has_text="24: general, severe").count() == 1
     _shot(page, "10-seller-frozen")
 
     standing = _call(engine, "platform", "GET", "/v1/sellers/acme-gadgets/standing")
