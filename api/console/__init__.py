@@ -21,7 +21,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from werkzeug.exceptions import HTTPException
 
 from api.console import arbitrator, dashboard, senior, signin, trust
-from api.console.words import label
+from api.console.words import label, shown
 from api.console.web import SESSION_LANGUAGE, SignInRequired, blp, page
 from api.edge import accepts_multipart
 from api.errors import STATUS_OF
@@ -96,6 +96,7 @@ def when(moment: datetime | None) -> str:
 
 
 blp.add_app_template_filter(label, "label")
+blp.add_app_template_filter(shown, "shown")
 
 
 @blp.app_template_filter("money")

@@ -147,3 +147,10 @@ def label(code: str | None) -> str:
     if not code:
         return ""
     return gettext(LABELS.get(code, code.replace("_", " ").replace("-", " ")))
+
+
+def shown(value: object) -> str:
+    """A value from an event's payload: a known code as words, anything else as it was written."""
+    if isinstance(value, str) and value in LABELS:
+        return label(value)
+    return str(value)
