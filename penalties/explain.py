@@ -160,7 +160,8 @@ def _summary(
         )
     elif penalty.appeal_status is not None:
         parts.append(
-            gettext("The appeal was used (%(status)s).") % {"status": gettext(penalty.appeal_status)}
+            gettext("The appeal was used (%(status)s).")
+            % {"status": gettext(penalty.appeal_status)}
         )
     else:
         parts.append(gettext("It can no longer be appealed."))

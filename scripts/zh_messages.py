@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (Chinese punctuation, full-width on purpose)
 """Chinese for the console and the penalty explanations: fills the zh catalogue from the template.
 
 Run after ``pybabel extract`` (see api/console/babel.cfg); writes messages.po and compiles messages.mo.

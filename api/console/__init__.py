@@ -21,8 +21,8 @@ from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from werkzeug.exceptions import HTTPException
 
 from api.console import arbitrator, dashboard, senior, signin, trust
-from api.console.words import label, shown
 from api.console.web import SESSION_LANGUAGE, SignInRequired, blp, page
+from api.console.words import label, shown
 from api.edge import accepts_multipart
 from api.errors import STATUS_OF
 from arbitration.errors import DomainError

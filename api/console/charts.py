@@ -61,7 +61,9 @@ def _label(value: float) -> str:
 
 def line_chart(chart: Chart) -> str:
     """Lines (or steps) over evenly spaced x labels, with horizontal rules drawn in."""
-    highest = max([v for s in chart.series for v in s.values] + [r.value for r in chart.rules] + [0])
+    highest = max(
+        [v for s in chart.series for v in s.values] + [r.value for r in chart.rules] + [0]
+    )
     top = chart.y_max or _nice_max(highest * 1.1)
     count = max(len(chart.x_labels), 1)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -102,7 +104,9 @@ def line_chart(chart: Chart) -> str:
 
 def bar_chart(chart: Chart) -> str:
     """Grouped bars, one group per x label, one bar per series."""
-    highest = max([v for s in chart.series for v in s.values] + [r.value for r in chart.rules] + [0])
+    highest = max(
+        [v for s in chart.series for v in s.values] + [r.value for r in chart.rules] + [0]
+    )
     top = chart.y_max or _nice_max(highest * 1.1)
     count = max(len(chart.x_labels), 1)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM

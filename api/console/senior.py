@@ -35,7 +35,9 @@ def senior_desk(db: Session, who: Caller) -> SeniorDesk:
         if case.status != lifecycle.UNDER_APPEAL:
             continue
         events = audit.timeline(db, case.id)
-        reason = next((e.payload.get("reason") for e in reversed(events) if e.action == "appeal"), None)
+        reason = next(
+            (e.payload.get("reason") for e in reversed(events) if e.action == "appeal"), None
+        )
         ruling = db.get(Decision, case.decision_id) if case.decision_id else None
         appeals.append(Appeal(case, ruling, reason))
     others = [case for case in cases if case.status != lifecycle.UNDER_APPEAL]

@@ -77,8 +77,12 @@ def review_desk(db: Session, who: Caller) -> ReviewDesk:
 
 
 def _desk_page(
-    *, form: str | None = None, values: dict[str, Any] | None = None, errors: Any = None,
-    refusal: str | None = None, status: int = 200,
+    *,
+    form: str | None = None,
+    values: dict[str, Any] | None = None,
+    errors: Any = None,
+    refusal: str | None = None,
+    status: int = 200,
 ) -> ResponseReturnValue:
     who = staff()
     return page(
@@ -197,7 +201,11 @@ def _points_chart(series: list[Any]) -> str:
         for step in steps:
             ledgers_at[step.points].append(label(name))
     rules = [
-        Rule(points, f"{points}: {', '.join(names)}", color="#f87171" if len(names) > 1 else "#9ca3af")
+        Rule(
+            points,
+            f"{points}: {', '.join(names)}",
+            color="#f87171" if len(names) > 1 else "#9ca3af",
+        )
         for points, names in sorted(ledgers_at.items())
     ]
     one_day = len({point.at.date() for point in series}) == 1
@@ -229,8 +237,13 @@ def find_seller() -> ResponseReturnValue:
 
     seller_id = request.args.get("seller_id", "").strip()
     if not seller_id:
-        return page("message.html", 422, title=gettext("Which seller?"),
-                    message=gettext("Type a seller id."), detail=None)
+        return page(
+            "message.html",
+            422,
+            title=gettext("Which seller?"),
+            message=gettext("Type a seller id."),
+            detail=None,
+        )
     return redirect(url_for("console.seller_page", seller_id=seller_id))
 
 
@@ -269,5 +282,3 @@ def systemic_batches(db: Session, who: Caller) -> list[Batch]:
 def batches_page() -> ResponseReturnValue:
     who = staff()
     return page("batches.html", batches=read(lambda db: systemic_batches(db, who)), at=now())
-
-

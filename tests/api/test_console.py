@@ -41,7 +41,9 @@ def _signed_in(console: Flask, world: World, who: str, **headers: str) -> FlaskC
     return browser
 
 
-def _post(browser: FlaskClient, page: str, action: str, data: dict[str, Any], **headers: str) -> TestResponse:
+def _post(
+    browser: FlaskClient, page: str, action: str, data: dict[str, Any], **headers: str
+) -> TestResponse:
     token = _csrf(browser.get(page, headers=headers))
     return browser.post(
         action, data={**data, "csrf_token": token}, content_type=FORM, headers=headers
@@ -130,8 +132,12 @@ def test_an_action_not_allowed_now_is_a_message_not_a_stack_trace(
     world.account("arbitrator", "arun")
     browser = _signed_in(console, world, "arun")
     page = f"/console/cases/{dispute['id']}"
-    answer = _post(browser, page, f"{page}/decide", {"outcome": "seller_favored",
-                   "responsibility": "buyer", "rationale": "Not mine yet."})
+    answer = _post(
+        browser,
+        page,
+        f"{page}/decide",
+        {"outcome": "seller_favored", "responsibility": "buyer", "rationale": "Not mine yet."},
+    )
     html = answer.get_data(as_text=True)
     assert answer.status_code == 409
     assert "Refused:" in html and "Traceback" not in html
@@ -143,7 +149,9 @@ def test_unknown_pages_are_a_404_page(console: Flask, world: World) -> None:
     answer = browser.get("/console/no/such/page")
     assert answer.status_code == 404
     assert "Page not found" in answer.get_data(as_text=True)
-    assert browser.get("/console/cases/dsp_nope").status_code == 403  # T&S: not an arbitrator's page
+    assert (
+        browser.get("/console/cases/dsp_nope").status_code == 403
+    )  # T&S: not an arbitrator's page
     assert browser.get("/console/sellers/nobody").status_code == 404
 
 
@@ -172,7 +180,9 @@ def test_penalty_explanations_follow_accept_language(world: World) -> None:
     seller = world.account("seller")
     world.account("trust_safety", "tomas")
     confirmed = world.call(
-        "tomas", "POST", f"/v1/sellers/{seller}/violations",
+        "tomas",
+        "POST",
+        f"/v1/sellers/{seller}/violations",
         json={"kind": "counterfeit", "note": "Confirmed by the brand."},
     )
     assert confirmed.status_code == 201, confirmed.json
@@ -182,7 +192,9 @@ def test_penalty_explanations_follow_accept_language(world: World) -> None:
     ).json
     (penalty, *_) = english["active_penalties"]
     (penalty_zh, *_) = chinese["active_penalties"]
-    assert penalty["explanation"]["summary"].startswith(penalty["kind"].replace("_", " ").capitalize())
+    assert penalty["explanation"]["summary"].startswith(
+        penalty["kind"].replace("_", " ").capitalize()
+    )
     assert "crossing the 12-point threshold" in penalty["explanation"]["summary"]
     assert "超过 12 分的阈值" in penalty_zh["explanation"]["summary"]
     assert penalty_zh["explanation"]["restricts"] != penalty["explanation"]["restricts"]

@@ -30,7 +30,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(
-    os.environ.get("CONSOLE_SCREENSHOTS", Path(__file__).resolve().parents[2] / "screenshots/console")
+    os.environ.get(
+        "CONSOLE_SCREENSHOTS", Path(__file__).resolve().parents[2] / "screenshots/console"
+    )
 )
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
@@ -84,10 +86,10 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-def _page(browser: Any, engine: RunningEngine, *, locale: str = "en-US", viewport: Any = None) -> Any:
-    context = browser.new_context(
-        base_url=engine.url, locale=locale, viewport=viewport or DESKTOP
-    )
+def _page(
+    browser: Any, engine: RunningEngine, *, locale: str = "en-US", viewport: Any = None
+) -> Any:
+    context = browser.new_context(base_url=engine.url, locale=locale, viewport=viewport or DESKTOP)
     return context.new_page()
 
 
@@ -133,7 +135,13 @@ def _kettle_to_the_platform(engine: RunningEngine) -> str:
     path = f"/v1/disputes/{kettle['id']}"
     _call(engine, "alice", "POST", f"{path}/escalate", {"reason": "The lid does not close."})
     _upload_photo(engine, "alice", kettle["id"], "The lid, open after closing it.")
-    _call(engine, "alice", "POST", f"{path}/evidence", {"kind": "statement", "text": "It never closed."})
+    _call(
+        engine,
+        "alice",
+        "POST",
+        f"{path}/evidence",
+        {"kind": "statement", "text": "It never closed."},
+    )
     _upload_photo(engine, "bright-home", kettle["id"], "Our photo before shipping.")
     _call(engine, "alice", "POST", f"{path}/evidence-done", {})
     _call(engine, "bright-home", "POST", f"{path}/evidence-done", {})
@@ -178,7 +186,9 @@ def test_an_arbitrator_takes_the_next_case_opens_a_photo_and_rules(
     assert page.locator("#rationale-error").inner_text() == "Missing data for required field."
     page.fill("#rationale", "The lid does not close; both photos show the same gap.")
     page.click("#form-decide button[type=submit]")
-    assert "partial refund is between 1 and 4499" in page.locator("#refund_amount-error").inner_text()
+    assert (
+        "partial refund is between 1 and 4499" in page.locator("#refund_amount-error").inner_text()
+    )
     assert page.locator("#rationale").input_value().startswith("The lid does not close")
     _shot(page, "04-case-ruling-refused")
 
@@ -207,7 +217,10 @@ def test_a_senior_overturns_a_ruling_on_appeal(browser: Any, engine: RunningEngi
     decided = _call(engine, "senior", "GET", "/v1/disputes?status=decided")["data"]
     ruled, appellant = next((d, who) for d in decided if (who := _appellant(engine, d)))
     _call(
-        engine, appellant, "POST", f"/v1/disputes/{ruled['id']}/appeal",
+        engine,
+        appellant,
+        "POST",
+        f"/v1/disputes/{ruled['id']}/appeal",
         {"reason": "The ruling ignored the courier's damage report."},
     )
     page = _page(browser, engine)
@@ -220,7 +233,9 @@ def test_a_senior_overturns_a_ruling_on_appeal(browser: Any, engine: RunningEngi
     page.click(f"form[action$='/{ruled['id']}/claim'] button")
     page.wait_for_url(f"**/console/cases/{ruled['id']}")
     page.select_option("#result", "overturn")
-    page.fill("#form-appeal-decision #rationale", "The courier's report shows the damage was in transit.")
+    page.fill(
+        "#form-appeal-decision #rationale", "The courier's report shows the damage was in transit."
+    )
     page.select_option("#decision-outcome", "seller_favored")
     page.select_option("#decision-responsibility", "logistics")
     page.fill("#decision-rationale", "Damaged in transit: the courier's claim pays.")
@@ -239,7 +254,10 @@ def test_a_senior_overturns_a_ruling_on_appeal(browser: Any, engine: RunningEngi
 def test_trust_and_safety_approve_a_pending_freeze(browser: Any, engine: RunningEngine) -> None:
     for note in ("Counterfeit charger, confirmed by the brand.", "A second counterfeit batch."):
         _call(
-            engine, "trust", "POST", "/v1/sellers/acme-gadgets/violations",
+            engine,
+            "trust",
+            "POST",
+            "/v1/sellers/acme-gadgets/violations",
             {"kind": "counterfeit", "note": note},
         )
     pending = _call(engine, "trust", "GET", "/v1/penalties?status=pending_review")["data"]
@@ -270,7 +288,7 @@ def test_a_form_without_its_csrf_token_is_refused(browser: Any, engine: RunningE
     page.wait_for_url("**/console/queue")
     page.evaluate(
         "document.querySelector(\"form[action='/console/queue/take-next'] "
-        "input[name=csrf_token]\").remove()"
+        'input[name=csrf_token]").remove()'
     )
     with page.expect_response(re.compile(r".*/console/queue/take-next$")) as answered:
         page.click("text=Take next case")
