@@ -119,9 +119,10 @@ class Summary:
     groups: list[Figures]
     daily: list[Day] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready data: rates carry their share, times are ISO 8601."""
-        plain: dict[str, Any] = _plain(asdict(self), self)
+    def to_dict(self, *, iso_times: bool = True) -> dict[str, Any]:
+        """Plain data: rates carry their share; times are ISO 8601 text (or left as they are,
+        for a schema to dump)."""
+        plain: dict[str, Any] = _plain(asdict(self), iso_times)
         return plain
 
 
@@ -469,15 +470,15 @@ def _hours(row: Any) -> float | None:
     return round(float(row[1]) / HOUR, 2)
 
 
-def _plain(value: Any, summary: Summary) -> Any:
+def _plain(value: Any, iso_times: bool) -> Any:
     if isinstance(value, dict):
         if set(value) == {"count", "of"}:
             rate = Rate(**value)
             return {"count": rate.count, "of": rate.of, "share": _share(rate.share)}
-        return {key: _plain(item, summary) for key, item in value.items()}
+        return {key: _plain(item, iso_times) for key, item in value.items()}
     if isinstance(value, list):
-        return [_plain(item, summary) for item in value]
-    if isinstance(value, datetime | date):
+        return [_plain(item, iso_times) for item in value]
+    if iso_times and isinstance(value, datetime | date):
         return value.isoformat()
     return value
 

@@ -57,7 +57,7 @@ def get_summary(query: dict[str, Any]) -> ResponseReturnValue:
             since=query.get("since"),
             until=query.get("until"),
         )
-        return SUMMARY_OUT.dump(summary.to_dict())
+        return SUMMARY_OUT.dump(summary.to_dict(iso_times=False))
 
     return read(work), 200
 
