@@ -137,6 +137,8 @@ def summarize(
 ) -> Summary:
     """Every KPI for the disputes filed in ``[since, until)`` (``until`` defaults to ``at``), in
     total and, with ``by``, per reason, category, seller, channel or arbitrator."""
+    # Without an ``until``, everything filed up to now, this very moment included.
+    end = until if until is not None else at + timedelta(microseconds=1)
     until = until or at
     if by is not None and by not in GROUPINGS:
         raise ValidationFailed(
@@ -144,7 +146,7 @@ def summarize(
         )
     if since is not None and since >= until:
         raise ValidationFailed("empty period", details={"since": ["must be before until"]})
-    query = _Query(session, policy=policy, at=at, since=since, until=until)
+    query = _Query(session, policy=policy, at=at, since=since, until=end)
     total = query.figures(None)[TOTAL]
     groups = query.figures(by) if by else {}
     ordered = sorted(groups.values(), key=lambda f: (-f.filed, -f.cases_ruled, f.key or ""))
@@ -156,7 +158,7 @@ def summarize(
         satisfaction_goal=policy.reports.satisfaction_goal,
         total=total,
         groups=ordered,
-        daily=daily_series(session, since=since, until=until),
+        daily=daily_series(session, since=since, until=end),
     )
 
 
