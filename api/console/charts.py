@@ -40,15 +40,18 @@ class Chart:
     y_label: str = ""
     rules: list[Rule] = field(default_factory=list)
     y_max: float | None = None
+    width: int = WIDTH  # narrower for a chart in a half-width column, so its text stays legible
+
+
+NICE_STEPS = (1, 2, 3, 4, 5, 10, 15, 20, 25, 50, 100, 150, 200, 250, 500, 1000, 2000, 5000)
 
 
 def _nice_max(value: float) -> float:
-    if value <= 0:
-        return 1
-    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10_000):
+    """The top of the axis: five equal whole ticks that reach past ``value``."""
+    for step in NICE_STEPS:
         if value <= step * 5:
-            return step * max(1, -(-value // step))
-    return value
+            return step * 5
+    return float(value)
 
 
 def _ticks(top: float) -> list[float]:
@@ -66,7 +69,7 @@ def line_chart(chart: Chart) -> str:
     )
     top = chart.y_max or _nice_max(highest * 1.1)
     count = max(len(chart.x_labels), 1)
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    plot_w, plot_h = chart.width - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def x(i: int) -> float:
         return LEFT + (plot_w * (i / (count - 1)) if count > 1 else plot_w / 2)
@@ -78,9 +81,9 @@ def line_chart(chart: Chart) -> str:
     parts.append(_x_axis(chart.x_labels, x))
     for rule in chart.rules:
         parts.append(
-            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(rule.value):.1f}" '
+            f'<line x1="{LEFT}" x2="{chart.width - RIGHT}" y1="{y(rule.value):.1f}" '
             f'y2="{y(rule.value):.1f}" stroke="{rule.color}" stroke-dasharray="6 4"/>'
-            f'<text x="{WIDTH - RIGHT - 4}" y="{y(rule.value) - 4:.1f}" text-anchor="end" '
+            f'<text x="{chart.width - RIGHT - 4}" y="{y(rule.value) - 4:.1f}" text-anchor="end" '
             f'class="rule">{escape(rule.label)}</text>'
         )
     for index, series in enumerate(chart.series):
@@ -99,7 +102,7 @@ def line_chart(chart: Chart) -> str:
             for i, v in enumerate(series.values)
         )
     parts.append(_legend(chart.series))
-    return _svg(chart.title, "".join(parts))
+    return _svg(chart, "".join(parts))
 
 
 def bar_chart(chart: Chart) -> str:
@@ -109,7 +112,7 @@ def bar_chart(chart: Chart) -> str:
     )
     top = chart.y_max or _nice_max(highest * 1.1)
     count = max(len(chart.x_labels), 1)
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    plot_w, plot_h = chart.width - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     group = plot_w / count
     bar = group * 0.7 / max(len(chart.series), 1)
 
@@ -129,13 +132,13 @@ def bar_chart(chart: Chart) -> str:
             )
     for rule in chart.rules:
         parts.append(
-            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(rule.value):.1f}" '
+            f'<line x1="{LEFT}" x2="{chart.width - RIGHT}" y1="{y(rule.value):.1f}" '
             f'y2="{y(rule.value):.1f}" stroke="{rule.color}" stroke-dasharray="6 4"/>'
-            f'<text x="{WIDTH - RIGHT - 4}" y="{y(rule.value) - 4:.1f}" text-anchor="end" '
+            f'<text x="{chart.width - RIGHT - 4}" y="{y(rule.value) - 4:.1f}" text-anchor="end" '
             f'class="rule">{escape(rule.label)}</text>'
         )
     parts.append(_legend(chart.series))
-    return _svg(chart.title, "".join(parts))
+    return _svg(chart, "".join(parts))
 
 
 def _frame(chart: Chart, top: float, plot_w: float, plot_h: float) -> str:
@@ -180,12 +183,13 @@ def _legend(series: Sequence[Series]) -> str:
             f'<rect x="{left}" y="{HEIGHT - 16}" width="12" height="12" fill="{color}"/>'
             f'<text x="{left + 16}" y="{HEIGHT - 6}">{escape(one.name)}</text>'
         )
-        left += 24 + 8 * len(one.name)
+        # Wide enough for CJK names (a Chinese character is about as wide as the font is tall).
+        left += 28 + sum(12 if ord(char) > 0x2E80 else 7 for char in one.name)
     return "".join(parts)
 
 
-def _svg(title: str, body: str) -> str:
+def _svg(chart: Chart, body: str) -> str:
     return (
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>{body}</svg>'
+        f'<svg class="chart" viewBox="0 0 {chart.width} {HEIGHT}" role="img" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(chart.title)}</title>{body}</svg>'
     )

@@ -219,6 +219,8 @@ def _points_chart(series: list[Any]) -> str:
             ],
             y_label=gettext("points"),
             rules=rules,
+            # One more step above the top threshold, so every threshold is a tick.
+            y_max=max([r.value for r in rules] or [10]) * 1.25,
         )
     )
 

@@ -199,3 +199,16 @@ def test_penalty_explanations_follow_accept_language(world: World) -> None:
     assert "超过 12 分的阈值" in penalty_zh["explanation"]["summary"]
     assert penalty_zh["explanation"]["restricts"] != penalty["explanation"]["restricts"]
     assert penalty_zh["kind"] == penalty["kind"]  # codes stay codes
+
+
+def test_the_dashboard_shows_the_reports_figures_for_a_period(console: Flask, world: World) -> None:
+    world.dispute()
+    world.account("trust_safety", "tomas")
+    browser = _signed_in(console, world, "tomas")
+    html = browser.get("/console/dashboard").get_data(as_text=True)
+    assert "SLA compliance" in html and html.count('<svg class="chart"') == 3
+    filed = re.search(r'Filed</div><div class="value">(\d+)<', html)
+    assert filed and filed.group(1) == "1"
+    refused = browser.get("/console/dashboard?since=2026-13-01")
+    assert refused.status_code == 422
+    assert "Not a valid datetime." in refused.get_data(as_text=True)

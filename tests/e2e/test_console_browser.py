@@ -279,7 +279,11 @@ def test_trust_and_safety_approve_a_pending_freeze(browser: Any, engine: Running
     page.goto("/console/batches")
     _shot(page, "11-batches")
     page.goto("/console/dashboard")
+    assert page.locator("svg.chart").count() == 3
+    assert page.locator(".kpi", has_text="Satisfied").locator(".hint").inner_text() == "goal 80 %"
     _shot(page, "12-dashboard")
+    page.goto("/console/language")  # a GET on a form's address: the 404 page, not a stack trace
+    page.goto("/console/dashboard")
 
 
 def test_a_form_without_its_csrf_token_is_refused(browser: Any, engine: RunningEngine) -> None:
