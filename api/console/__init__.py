@@ -87,7 +87,7 @@ def protect_forms() -> ResponseReturnValue | None:
 
 @blp.app_template_global()
 def csrf_token() -> str:
-    return generate_csrf()
+    return str(generate_csrf())
 
 
 @blp.app_template_filter("when")

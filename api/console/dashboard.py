@@ -151,7 +151,9 @@ def _charts(summary: Summary) -> dict[str, Markup]:
             x_labels=[name for name, _ in rates],
             series=[Series("%", [round((share or 0) * 100, 1) for _, share in rates], "#7c3aed")],
             y_label="%",
-            rules=[Rule(goal, gettext("satisfaction goal %(goal)s %%", goal=f"{goal:g}"), "#dc2626")],
+            rules=[
+                Rule(goal, gettext("satisfaction goal %(goal)s %%", goal=f"{goal:g}"), "#dc2626")
+            ],
             y_max=100,
             width=HALF_WIDTH,
         )

@@ -133,7 +133,12 @@ def review_penalty(penalty_id: str, decision: str) -> ResponseReturnValue:
         errors["duration_days"] = errors.pop("duration_seconds")
     if errors:
         return _desk_page(form=form_key, values=values, errors=errors, status=422)
-    common = {"caller": who, "penalty_id": penalty_id, "policy": services().policy, "at": now()}
+    common: dict[str, Any] = {
+        "caller": who,
+        "penalty_id": penalty_id,
+        "policy": services().policy,
+        "at": now(),
+    }
 
     def work(db: Session) -> Penalty:
         if decision == "approve":

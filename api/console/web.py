@@ -160,4 +160,4 @@ def read(work: Callable[[Session], Any]) -> Any:
 
 
 def refusal_message(refusal: DomainError) -> str:
-    return gettext("Refused: %(message)s", message=refusal.message)
+    return str(gettext("Refused: %(message)s", message=refusal.message))

@@ -146,7 +146,7 @@ LABELS = {
 def label(code: str | None) -> str:
     if not code:
         return ""
-    return gettext(LABELS.get(code, code.replace("_", " ").replace("-", " ")))
+    return str(gettext(LABELS.get(code, code.replace("_", " ").replace("-", " "))))
 
 
 def shown(value: object) -> str:
