@@ -64,6 +64,13 @@ def test_parties_and_the_platform_cannot_sign_in(console: Flask, world: World, r
     assert browser.get("/console/queue").status_code == 302  # still not signed in
 
 
+def test_a_bearer_token_does_not_open_the_console(console: Flask, world: World) -> None:
+    world.account("arbitrator", "arun")
+    answer = console.test_client().get("/console/queue", headers=world.headers("arun"))
+    assert answer.status_code == 302
+    assert answer.headers["Location"].startswith("/console/sign-in")
+
+
 def test_the_session_cookie_is_http_only_lax_and_secure_over_https(
     console: Flask, world: World
 ) -> None:
