@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Request, current_app, redirect, request, session, url_for
+from flask import Flask, current_app, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
 from flask_babel import Babel, format_datetime, gettext
@@ -21,13 +21,12 @@ from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from werkzeug.exceptions import HTTPException
 
 from api.console import arbitrator, dashboard, senior, signin, trust
-from api.console.web import SESSION_LANGUAGE, SignInRequired, blp, page
+from api.console.web import LANGUAGES, SESSION_LANGUAGE, SignInRequired, blp, page
 from api.console.words import label, shown
 from api.edge import accepts_multipart
 from api.errors import STATUS_OF
 from arbitration.errors import DomainError
 
-LANGUAGES = ("en", "zh")
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 _ = (arbitrator, dashboard, senior, signin, trust)  # their routes are on ``blp``
 
@@ -38,11 +37,7 @@ class ConsoleSessions(SecureCookieSessionInterface):
     """Flask's signed cookie, marked Secure whenever the request came over HTTPS."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
-        return bool(app.config["SESSION_COOKIE_SECURE"]) or _is_https(request)
-
-
-def _is_https(req: Request) -> bool:
-    return req.is_secure
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
 
 
 def select_language() -> str:

@@ -10,6 +10,7 @@ from flask_babel import gettext
 
 from api.console.web import (
     ARBITRATORS,
+    LANGUAGES,
     SENIORS,
     SESSION_LANGUAGE,
     SESSION_TOKEN,
@@ -24,7 +25,6 @@ from api.console.web import (
 from arbitration.accounts import STAFF_ROLES, authenticate
 from arbitration.errors import Unauthorized
 
-LANGUAGES = ("en", "zh")
 MAX_TOKEN_LENGTH = 200
 
 

@@ -43,6 +43,7 @@ blp = Blueprint(
     static_url_path="/static",
 )
 
+LANGUAGES = ("en", "zh")  # English first: the default
 SESSION_TOKEN = "console_token"
 SESSION_LANGUAGE = "console_language"
 View = TypeVar("View", bound=Callable[..., ResponseReturnValue])
