@@ -219,3 +219,38 @@ def test_the_dashboard_shows_the_reports_figures_for_a_period(console: Flask, wo
     refused = browser.get("/console/dashboard?since=2026-13-01")
     assert refused.status_code == 422
     assert "Not a valid datetime." in refused.get_data(as_text=True)
+
+
+def test_trust_and_safety_shorten_a_freeze_but_never_lengthen_it(
+    console: Flask, world: World
+) -> None:
+    seller = world.account("seller")
+    world.account("trust_safety", "tomas")
+    for note in ("Counterfeit, confirmed by the brand.", "A second counterfeit batch."):
+        confirmed = world.call(
+            "tomas",
+            "POST",
+            f"/v1/sellers/{seller}/violations",
+            json={"kind": "counterfeit", "note": note},
+        )
+        assert confirmed.status_code == 201, confirmed.json
+    pending = world.call("tomas", "GET", f"/v1/penalties?status=pending_review&seller_id={seller}")
+    (freeze,) = [p for p in pending.json["data"] if p["kind"] == "account_freeze"]
+    browser = _signed_in(console, world, "tomas")
+    action = f"/console/penalties/{freeze['id']}/approve"
+
+    longer = _post(browser, "/console/penalties", action, {"duration_days": "30"})
+    assert longer.status_code == 422
+    assert re.search(
+        r'id="duration_days-error"[^>]*>\s*between 1 and', longer.get_data(as_text=True)
+    )
+    assert world.call("tomas", "GET", f"/v1/penalties/{freeze['id']}").json["status"] == (
+        "pending_review"
+    )
+
+    shorter = _post(browser, "/console/penalties", action, {"duration_days": "7"})
+    assert shorter.status_code == 302
+    approved = world.call("tomas", "GET", f"/v1/penalties/{freeze['id']}").json
+    assert (approved["status"], approved["duration_seconds"]) == ("active", 7 * 24 * 3600)
+    page = browser.get(f"/console/sellers/{seller}").get_data(as_text=True)
+    assert 'data-flag="frozen">frozen<' in page
