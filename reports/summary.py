@@ -251,7 +251,9 @@ class _Query:
         rulings = self._rows(self._rulings(ruling_key))
         ruling_times = self._rows(grouped_median(self._ruling_times(ruling_key)))
         appeals = self._rows(self._appeals(ruling_key))
-        overdue = self._rows(self._overdue(dispute_key))
+        # A case waiting past its SLA is the miss of whoever holds it now (nobody: None).
+        overdue_key = Dispute.assigned_arbitrator_id if by == "arbitrator" else dispute_key
+        overdue = self._rows(self._overdue(overdue_key))
         refunds = self._rows(self._refunds(dispute_key))
         feedback = self._rows(self._feedback(dispute_key))
         found = {
@@ -265,7 +267,7 @@ class _Query:
             "refunds": refunds,
             "feedback": feedback,
         }
-        keys = {TOTAL} if by is None else {*counts, *rulings}
+        keys = {TOTAL} if by is None else {*counts, *rulings, *overdue}
         return {key: self._assemble(key, found) for key in keys}
 
     def _assemble(self, key: str | None, found: dict[str, Any]) -> Figures:
@@ -363,7 +365,12 @@ class _Query:
             select(func.max(Event.occurred_at))
             .where(
                 Event.dispute_id == Decision.dispute_id,
-                Event.to_status.in_((lifecycle.AWAITING_DECISION, lifecycle.UNDER_APPEAL)),
+                # A ruling is awaited in awaiting_decision, an appeal ruling in under_appeal.
+                Event.to_status
+                == case(
+                    (Decision.kind == "appeal", lifecycle.UNDER_APPEAL),
+                    else_=lifecycle.AWAITING_DECISION,
+                ),
                 Event.from_status != Event.to_status,
                 Event.occurred_at <= Decision.decided_at,
             )
