@@ -30,73 +30,25 @@ figures for the arbitrator who ruled on it first (or holds it now); ``None`` is 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Select,
-    and_,
-    case,
-    exists,
-    func,
-    literal,
-    or_,
-    select,
-)
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from arbitration import lifecycle
-from arbitration.db import UTCDateTime
 from arbitration.errors import ValidationFailed
-from arbitration.models import Decision, Dispute, Event, Refund
+from arbitration.models import Dispute
 from arbitration.policy import Policy
-from reports.models import Feedback
-from reports.sql import grouped_median, seconds_between, utc_day
+from reports.queries import TOTAL, FigureQueries, Figures, Rate, window
+from reports.sql import utc_day
+
+__all__ = ["GROUPINGS", "Day", "Figures", "Rate", "Summary", "daily_series", "summarize"]
 
 GROUPINGS = ("reason", "category", "seller", "channel", "arbitrator")
-TOTAL = "all"
-HOUR = 3600.0
-# A daily series longer than this is refused (a chart of ten years is not a chart).
+# A daily series keeps at most its last this many days (a chart of ten years is not a chart).
 MAX_SERIES_DAYS = 3660
-
-
-@dataclass(frozen=True)
-class Rate:
-    """``count`` out of ``of``; ``share`` is None when there is nothing to count."""
-
-    count: int
-    of: int
-
-    @property
-    def share(self) -> float | None:
-        return self.count / self.of if self.of else None
-
-
-@dataclass(frozen=True)
-class Figures:
-    """Every KPI for one group (or for all disputes: ``key`` is ``"all"``; ``None`` is a group
-    with no value, such as the disputes nobody has ruled on yet when grouped by arbitrator)."""
-
-    key: str | None
-    filed: int
-    resolved: Rate
-    outcomes: dict[str, int]
-    median_hours_to_resolution: float | None
-    settled_by_parties: Rate
-    closed_by_timeout: Rate
-    escalated: Rate
-    sla_compliance: Rate
-    appeals_overturned: Rate
-    refunds_on_time: Rate
-    satisfied: Rate
-    dissatisfied: int
-    cases_ruled: int
-    median_hours_to_rule: float | None
-    escalated_to_seniors: int
 
 
 @dataclass(frozen=True)
@@ -146,7 +98,7 @@ def summarize(
         )
     if since is not None and since >= until:
         raise ValidationFailed("empty period", details={"since": ["must be before until"]})
-    query = _Query(session, policy=policy, at=at, since=since, until=end)
+    query = FigureQueries(session, policy=policy, at=at, since=since, until=end)
     total = query.figures(None)[TOTAL]
     groups = query.figures(by) if by else {}
     ordered = sorted(groups.values(), key=lambda f: (-f.filed, -f.cases_ruled, f.key or ""))
@@ -169,12 +121,12 @@ def daily_series(session: Session, *, since: datetime | None, until: datetime) -
     closed_day = utc_day(Dispute.closed_at)
     filed_rows = session.execute(
         select(filed_day, func.count())
-        .where(*_window(Dispute.created_at, since, until))
+        .where(*window(Dispute.created_at, since, until))
         .group_by(filed_day)
     ).all()
     closed_rows = session.execute(
         select(closed_day, func.count())
-        .where(Dispute.closed_at.is_not(None), *_window(Dispute.closed_at, since, until))
+        .where(Dispute.closed_at.is_not(None), *window(Dispute.closed_at, since, until))
         .group_by(closed_day)
     ).all()
     filed = {date.fromisoformat(str(day)): count for day, count in filed_rows}
@@ -190,286 +142,6 @@ def daily_series(session: Session, *, since: datetime | None, until: datetime) -
         first = last - timedelta(days=MAX_SERIES_DAYS)
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     return [Day(day, filed.get(day, 0), closed.get(day, 0)) for day in days]
-
-
-# The queries --------------------------------------------------------------------------------------
-
-
-def _window(column: Any, since: datetime | None, until: datetime) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [column < until]
-    if since is not None:
-        conditions.append(column >= since)
-    return conditions
-
-
-_DISPUTE_KEYS: dict[str, Any] = {
-    "reason": Dispute.reason,
-    "category": Dispute.category,
-    "seller": Dispute.seller_id,
-    "channel": Dispute.channel,
-    # A dispute's figures go to whoever ruled on it first, or holds it now.
-    "arbitrator": func.coalesce(Dispute.first_arbitrator_id, Dispute.assigned_arbitrator_id),
-}
-
-
-class _Query:
-    """The aggregate queries of one report, each returning ``(key, ...)`` rows."""
-
-    def __init__(
-        self,
-        session: Session,
-        *,
-        policy: Policy,
-        at: datetime,
-        since: datetime | None,
-        until: datetime,
-    ) -> None:
-        self.session = session
-        self.policy = policy
-        self.at = at
-        self.since = since
-        self.until = until
-
-    def _rows(self, query: Select[Any]) -> dict[str | None, Any]:
-        return {row[0]: row for row in self.session.execute(query).all()}
-
-    def _filed(self) -> list[ColumnElement[bool]]:
-        return _window(Dispute.created_at, self.since, self.until)
-
-    def figures(self, by: str | None) -> dict[str | None, Figures]:
-        dispute_key = literal(TOTAL) if by is None else _DISPUTE_KEYS[by]
-        ruling_key = (
-            literal(TOTAL)
-            if by is None
-            else Decision.arbitrator_id
-            if by == "arbitrator"
-            else _DISPUTE_KEYS[by]
-        )
-        counts = self._rows(self._counts(dispute_key))
-        outcomes = self._outcomes(dispute_key)
-        resolution = self._rows(grouped_median(self._resolution_times(dispute_key)))
-        rulings = self._rows(self._rulings(ruling_key))
-        ruling_times = self._rows(grouped_median(self._ruling_times(ruling_key)))
-        appeals = self._rows(self._appeals(ruling_key))
-        overdue = self._rows(self._overdue(dispute_key))
-        refunds = self._rows(self._refunds(dispute_key))
-        feedback = self._rows(self._feedback(dispute_key))
-        found = {
-            "counts": counts,
-            "outcomes": outcomes,
-            "resolution": resolution,
-            "rulings": rulings,
-            "ruling_times": ruling_times,
-            "appeals": appeals,
-            "overdue": overdue,
-            "refunds": refunds,
-            "feedback": feedback,
-        }
-        keys = {TOTAL} if by is None else {*counts, *rulings}
-        return {key: self._assemble(key, found) for key in keys}
-
-    def _assemble(self, key: str | None, found: dict[str, Any]) -> Figures:
-        def row(name: str, width: int) -> tuple[Any, ...]:
-            values = found[name].get(key)
-            return tuple(values[1:]) if values is not None else (0,) * width
-
-        filed, resolved, ruled, by_system, escalated, to_seniors = (
-            int(v or 0) for v in row("counts", 6)
-        )
-        decided, within = (int(v or 0) for v in row("rulings", 2))
-        appealed, overturned = (int(v or 0) for v in row("appeals", 2))
-        (overdue,) = (int(v or 0) for v in row("overdue", 1))
-        refunds_due, refunds_on_time = (int(v or 0) for v in row("refunds", 2))
-        answers, satisfied, dissatisfied = (int(v or 0) for v in row("feedback", 3))
-        resolution = found["resolution"].get(key)
-        ruling_time = found["ruling_times"].get(key)
-        unruled_closed = resolved - ruled
-        timeouts = by_system
-        return Figures(
-            key=key,
-            filed=filed,
-            resolved=Rate(resolved, filed),
-            outcomes=dict(sorted(found["outcomes"].get(key, {}).items())),
-            median_hours_to_resolution=_hours(resolution),
-            settled_by_parties=Rate(unruled_closed - timeouts, resolved),
-            closed_by_timeout=Rate(timeouts, resolved),
-            escalated=Rate(escalated, filed),
-            sla_compliance=Rate(within, decided + overdue),
-            appeals_overturned=Rate(overturned, appealed),
-            refunds_on_time=Rate(refunds_on_time, refunds_due),
-            satisfied=Rate(satisfied, answers),
-            dissatisfied=dissatisfied,
-            cases_ruled=decided,
-            median_hours_to_rule=_hours(ruling_time),
-            escalated_to_seniors=to_seniors,
-        )
-
-    # Disputes: how many, how they ended, how they travelled.
-
-    def _counts(self, key: Any) -> Select[Any]:
-        closed = Dispute.status == lifecycle.CLOSED
-        ruled = and_(closed, Dispute.decision_id.is_not(None))
-        closing_by_system = exists().where(
-            Event.dispute_id == Dispute.id,
-            Event.to_status == lifecycle.CLOSED,
-            Event.from_status != lifecycle.CLOSED,
-            Event.actor_id == lifecycle.SYSTEM,
-        )
-        reached_platform = exists().where(
-            Event.dispute_id == Dispute.id, Event.to_status == lifecycle.GATHERING_EVIDENCE
-        )
-        return (
-            select(
-                key.label("key"),
-                func.count(),
-                _count_if(closed),
-                _count_if(ruled),
-                _count_if(and_(closed, Dispute.decision_id.is_(None), closing_by_system)),
-                _count_if(reached_platform),
-                _count_if(Dispute.senior_escalated_at.is_not(None)),
-            )
-            .select_from(Dispute)
-            .where(*self._filed())
-            .group_by(key)
-        )
-
-    def _outcomes(self, key: Any) -> dict[str | None, dict[str, int]]:
-        rows = self.session.execute(
-            select(key.label("key"), Dispute.outcome, func.count())
-            .select_from(Dispute)
-            .where(*self._filed(), Dispute.status == lifecycle.CLOSED)
-            .group_by(key, Dispute.outcome)
-        ).all()
-        split: dict[str | None, dict[str, int]] = defaultdict(dict)
-        for group, outcome, count in rows:
-            split[group][outcome or "unknown"] = count
-        return split
-
-    def _resolution_times(self, key: Any) -> Any:
-        return (
-            select(
-                key.label("key"),
-                seconds_between(Dispute.created_at, Dispute.closed_at).label("value"),
-            )
-            .where(*self._filed(), Dispute.closed_at.is_not(None))
-            .subquery("resolution")
-        )
-
-    # Rulings: how many, how fast, within the SLA.
-
-    def _ruling_seconds(self) -> tuple[Any, Any]:
-        """Seconds from when the case became ready for this ruling to the ruling, and the SLA."""
-        ready_at = (
-            select(func.max(Event.occurred_at))
-            .where(
-                Event.dispute_id == Decision.dispute_id,
-                Event.to_status.in_((lifecycle.AWAITING_DECISION, lifecycle.UNDER_APPEAL)),
-                Event.from_status != Event.to_status,
-                Event.occurred_at <= Decision.decided_at,
-            )
-            .scalar_subquery()
-        )
-        sla = self.policy.sla
-        window = case(
-            (Dispute.priority == "urgent", sla.decision_window("urgent").total_seconds()),
-            else_=sla.decision_window("normal").total_seconds(),
-        )
-        return seconds_between(ready_at, Decision.decided_at), window
-
-    def _rulings(self, key: Any) -> Select[Any]:
-        elapsed, window = self._ruling_seconds()
-        return (
-            select(key.label("key"), func.count(), _count_if(elapsed <= window))
-            .select_from(Decision)
-            .join(Dispute, Dispute.id == Decision.dispute_id)
-            .where(*self._filed())
-            .group_by(key)
-        )
-
-    def _ruling_times(self, key: Any) -> Any:
-        elapsed, _ = self._ruling_seconds()
-        return (
-            select(key.label("key"), elapsed.label("value"))
-            .select_from(Decision)
-            .join(Dispute, Dispute.id == Decision.dispute_id)
-            .where(*self._filed())
-            .subquery("ruling_times")
-        )
-
-    def _appeals(self, key: Any) -> Select[Any]:
-        """First rulings that were appealed, and those the appeal overturned."""
-        appeal = aliased(Decision)
-        overturned = exists().where(appeal.replaces_id == Decision.id, appeal.result == "overturn")
-        return (
-            select(
-                key.label("key"),
-                _count_if(Dispute.appealed_by.is_not(None)),
-                _count_if(overturned),
-            )
-            .select_from(Decision)
-            .join(Dispute, Dispute.id == Decision.dispute_id)
-            .where(*self._filed(), Decision.kind == "ruling")
-            .group_by(key)
-        )
-
-    def _overdue(self, key: Any) -> Select[Any]:
-        """Cases still waiting for a ruling past their SLA: misses already."""
-        return (
-            select(key.label("key"), func.count())
-            .select_from(Dispute)
-            .where(
-                *self._filed(),
-                Dispute.status.in_(tuple(lifecycle.SLA_STATES)),
-                Dispute.sla_due_at <= literal(self.at, UTCDateTime()),
-            )
-            .group_by(key)
-        )
-
-    # What came after: refunds paid on time, satisfaction.
-
-    def _refunds(self, key: Any) -> Select[Any]:
-        window = self.policy.deadlines.refund_confirmation.total_seconds()
-        now = literal(self.at, UTCDateTime())
-        due = or_(
-            Refund.confirmed_at.is_not(None),
-            seconds_between(Refund.instructed_at, now) >= window,
-        )
-        on_time = and_(
-            Refund.confirmed_at.is_not(None),
-            seconds_between(Refund.instructed_at, Refund.confirmed_at) <= window,
-        )
-        return (
-            select(key.label("key"), _count_if(due), _count_if(on_time))
-            .select_from(Refund)
-            .join(Dispute, Dispute.id == Refund.dispute_id)
-            .where(*self._filed())
-            .group_by(key)
-        )
-
-    def _feedback(self, key: Any) -> Select[Any]:
-        rules = self.policy.reports
-        return (
-            select(
-                key.label("key"),
-                func.count(),
-                _count_if(Feedback.rating >= rules.satisfied_from),
-                _count_if(Feedback.rating <= rules.dissatisfied_up_to),
-            )
-            .select_from(Feedback)
-            .join(Dispute, Dispute.id == Feedback.dispute_id)
-            .where(*self._filed())
-            .group_by(key)
-        )
-
-
-def _count_if(condition: ColumnElement[bool]) -> Any:
-    return func.sum(case((condition, 1), else_=0))
-
-
-def _hours(row: Any) -> float | None:
-    if row is None or row[1] is None:
-        return None
-    return round(float(row[1]) / HOUR, 2)
 
 
 def _plain(value: Any, iso_times: bool) -> Any:

@@ -46,7 +46,8 @@ def list_public_decisions(query: dict[str, Any]) -> ResponseReturnValue:
             limit=query["limit"],
         )
         data = [asdict(decision) for decision in page.decisions]
-        return DECISIONS_OUT.dump({"data": data, "next_cursor": page.next_cursor})
+        body: dict[str, Any] = DECISIONS_OUT.dump({"data": data, "next_cursor": page.next_cursor})
+        return body
 
     return read(work), 200
 
@@ -61,6 +62,9 @@ def list_public_warnings(query: dict[str, Any]) -> ResponseReturnValue:
 
     def work(session: Session) -> dict[str, Any]:
         warnings = public_warnings(session, seller_id=query.get("seller_id"))
-        return WARNINGS_OUT.dump({"data": [asdict(warning) for warning in warnings]})
+        body: dict[str, Any] = WARNINGS_OUT.dump(
+            {"data": [asdict(warning) for warning in warnings]}
+        )
+        return body
 
     return read(work), 200

@@ -57,7 +57,8 @@ def get_summary(query: dict[str, Any]) -> ResponseReturnValue:
             since=query.get("since"),
             until=query.get("until"),
         )
-        return SUMMARY_OUT.dump(summary.to_dict(iso_times=False))
+        body: dict[str, Any] = SUMMARY_OUT.dump(summary.to_dict(iso_times=False))
+        return body
 
     return read(work), 200
 
@@ -112,6 +113,9 @@ def list_dissatisfied(query: dict[str, Any]) -> ResponseReturnValue:
             }
             for answer in page.answers
         ]
-        return DISSATISFIED_PAGE_OUT.dump({"data": data, "next_cursor": page.next_cursor})
+        body: dict[str, Any] = DISSATISFIED_PAGE_OUT.dump(
+            {"data": data, "next_cursor": page.next_cursor}
+        )
+        return body
 
     return read(work), 200

@@ -129,9 +129,9 @@ def test_the_summary_counts_how_disputes_went(app: Flask, world: World, clock: M
     # Settled by the seller after 1 hour.
     settled, settled_buyer, _ = closed_dispute(world, clock)
     # Closed because the seller stayed silent: the system accepts after 24 hours.
-    silent, _, _ = world.dispute(status="paid")
+    world.dispute(status="paid")
     # Escalated and ruled 2 hours after it became ready.
-    ruled, buyer, seller = world.awaiting_decision()
+    ruled, _, _ = world.awaiting_decision()
     world.ok(arbitrator, ruled["id"], "claim")
     clock.advance(2 * HOUR)
     world.ok(arbitrator, ruled["id"], "decide", **RULING)
@@ -271,3 +271,43 @@ def test_public_warnings_name_the_seller_and_the_violations_only(world: World) -
         12,
     )
     assert buyer not in json.dumps(response.json)
+
+
+def test_arbitrators_answer_for_late_rulings_overturned_appeals_and_cases_left_waiting(
+    app: Flask, world: World, clock: ManualClock
+) -> None:
+    world.account("admin", "admin")
+    slow = world.account("arbitrator", "arb-slow")
+    senior = world.account("senior_arbitrator", "senior-sure")
+    ruled, buyer, _ = world.awaiting_decision()
+    waiting, _, _ = world.awaiting_decision()
+    world.ok(slow, ruled["id"], "claim")
+    world.ok(slow, waiting["id"], "claim")
+    clock.advance(timedelta(hours=50))  # past the 48 h SLA
+    world.ok(
+        slow, ruled["id"], "decide", **{**RULING, "outcome": "seller_favored", "refund_amount": 0}
+    )
+    world.ok(buyer, ruled["id"], "appeal", reason="Unfair.")
+    world.ok(senior, ruled["id"], "claim")
+    clock.advance(HOUR)
+    world.ok(
+        senior,
+        ruled["id"],
+        "appeal-decision",
+        result="overturn",
+        rationale="The evidence favours the buyer.",
+        decision={**RULING, "rationale": "Half back."},
+    )
+    clock.advance(timedelta(hours=50))  # the waiting case passes twice its SLA
+    run_sweep(app)
+
+    groups = {g["key"]: g for g in summary(world, by="arbitrator")["groups"]}
+
+    assert groups[slow]["cases_ruled"] == 1
+    assert groups[slow]["sla_compliance"] == {"count": 0, "of": 2, "share": 0.0}
+    assert groups[slow]["appeals_overturned"] == {"count": 1, "of": 1, "share": 1.0}
+    assert groups[slow]["escalated_to_seniors"] == 1
+    assert groups[slow]["median_hours_to_rule"] == 50.0
+    assert groups[senior]["cases_ruled"] == 1
+    assert groups[senior]["sla_compliance"] == {"count": 1, "of": 1, "share": 1.0}
+    assert groups[senior]["median_hours_to_rule"] == 1.0
