@@ -16,12 +16,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The console's session key: from the environment, else generated once and kept (git-ignored).
+SECRET_KEY_FILE := arbitration-secret-key
+
 run: $(STAMP)
+	test -s $(SECRET_KEY_FILE) || $(BIN)/python -c 'import secrets; print(secrets.token_hex(32))' > $(SECRET_KEY_FILE)
+	chmod 600 $(SECRET_KEY_FILE)
 	$(BIN)/arbitration db upgrade
 	$(BIN)/arbitration demo --if-empty
-	$(BIN)/arbitration serve --host $(HOST) --port $(PORT)
+	ARBITRATION_SECRET_KEY="$${ARBITRATION_SECRET_KEY:-$$(cat $(SECRET_KEY_FILE))}" \
+	  $(BIN)/arbitration serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
+	scripts/install-chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

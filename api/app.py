@@ -7,12 +7,14 @@ from flask_smorest import Api
 from werkzeug.wrappers import Response
 
 from api.config import Config
+from api.console import install_console
 from api.context import EXTENSION_KEY, caller
 from api.contract import OPENAPI_VERSION, ContractPlugin
 from api.edge import install_edge
 from api.errors import register_error_handlers
 from api.schemas.common import ErrorOut
-from api.views import accounts, disputes, docs, evidence, orders, penalties, queue
+from api.views import accounts, disputes, docs, evidence, orders, penalties, public, queue, reports
+from api.webhooks_doc import document_webhooks
 from api.wiring import build
 
 API_DESCRIPTION = """\
@@ -24,6 +26,7 @@ Errors are `{"error": {"code", "message", "details"}}`. POSTs accept `Idempotenc
 
 # Endpoints anyone may call without a token.
 PUBLIC_ENDPOINTS = frozenset({"index", "static", "api-docs.openapi_json", "docs.docs"})
+PUBLIC_ENDPOINTS |= public.PUBLIC_ENDPOINTS | docs.PUBLIC_ENDPOINTS
 
 
 class EngineApi(Api):
@@ -52,15 +55,23 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions[EXTENSION_KEY] = build(config)
     api = EngineApi(app, spec_kwargs={"extra_plugins": [ContractPlugin()]})
     app.extensions["openapi_spec"] = api.spec
-    for module in (accounts, orders, disputes, queue, evidence, penalties, docs):
+    document_webhooks(api.spec)
+    for module in (accounts, orders, disputes, queue, evidence, penalties, docs, reports, public):
         api.register_blueprint(module.blp)
+    app.register_blueprint(docs.assets)
     register_error_handlers(app)
+    # The staff console, under /console; its forms are capped like JSON bodies.
+    install_console(
+        app, secret_key=config.secret_key, max_form_body=config.policy.limits.max_json_body
+    )
     install_edge(app, max_json_body=config.policy.limits.max_json_body)
 
     @app.before_request
     def authenticate_first() -> None:
         """Who is asking comes before what they sent: no token is a 401, whatever the body."""
-        if request.endpoint and request.endpoint not in PUBLIC_ENDPOINTS:
+        # The console signs people in with its own cookie (api.console), not a bearer token.
+        console = request.blueprint == "console"
+        if request.endpoint and request.endpoint not in PUBLIC_ENDPOINTS and not console:
             caller()
 
     @app.get("/")

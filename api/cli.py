@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+from datetime import UTC, datetime
 
 import click
 import waitress
@@ -22,6 +23,8 @@ from arbitration.policy import PolicyError, load_policy
 from arbitration.scheduler import build_scheduler
 from penalties import chain as seller_chain
 from penalties import simulate
+from reports import render as report_render
+from reports.summary import GROUPINGS, summarize
 
 # The what-if shows a progress bar (on stderr) past this many sellers.
 SIMULATE_PROGRESS_FROM = 200
@@ -258,3 +261,45 @@ def penalties_simulate(rules_file: str, output: str) -> None:
 def lifecycle_diagram() -> None:
     """Print the lifecycle as a Mermaid diagram, generated from the table."""
     click.echo(lifecycle.mermaid_diagram(), nl=False)
+
+
+_DAY_OR_TIME = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.replace(tzinfo=UTC)
+
+
+@main.command("report")
+@click.option("--by", type=click.Choice(GROUPINGS), default=None, help="group the figures")
+@click.option(
+    "--since", type=click.DateTime(_DAY_OR_TIME), default=None, help="filed at or after (UTC)"
+)
+@click.option(
+    "--until", type=click.DateTime(_DAY_OR_TIME), default=None, help="filed before (UTC; now)"
+)
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
+def report(by: str | None, since: datetime | None, until: datetime | None, output: str) -> None:
+    """Every KPI of the disputes filed in a period (the numbers of GET /v1/reports/summary)."""
+    services = _services()
+    with services.database.unit_of_work(read_only=True) as session:
+        summary = summarize(
+            session,
+            policy=services.policy,
+            at=services.clock.now(),
+            by=by,
+            since=_utc(since),
+            until=_utc(until),
+        )
+    renderers = {
+        "table": report_render.as_table,
+        "csv": report_render.as_csv,
+        "json": report_render.as_json,
+    }
+    click.echo(renderers[output](summary), nl=output != "csv")

@@ -23,6 +23,8 @@ class Config:
     testing: bool = False
     # Modules whose ``register(handlers)`` adds domain-event handlers (``ARBITRATION_PLUGINS``).
     plugins: tuple[str, ...] = ()
+    # Signs the staff console's session cookie (``ARBITRATION_SECRET_KEY``); none: no console.
+    secret_key: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Config:
@@ -38,4 +40,5 @@ class Config:
                 for name in environ.get("ARBITRATION_PLUGINS", "").split(",")
                 if name.strip()
             ),
+            secret_key=environ.get("ARBITRATION_SECRET_KEY") or None,
         )

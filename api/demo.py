@@ -15,13 +15,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from arbitration import accounts, disputes, flows, orders
+from arbitration import accounts, disputes, flows, orders, refunds
 from arbitration.accounts import Caller
 from arbitration.clock import ManualClock, SystemClock
 from arbitration.db import Database
 from arbitration.models import Account
 from arbitration.policy import Policy
+from arbitration.sweep import sweep_due_deadlines
 from evidence.service import add_statement
+from reports.feedback import give_feedback
 
 TOKENS_FILE = Path("arbitration-demo-tokens.json")
 # Time between two demo moves: the whole walk fits in the 12 hours the demo clock starts back.
@@ -110,8 +112,148 @@ def create(database: Database, *, policy: Policy) -> dict[str, str]:
             orders.put_order(
                 session, caller=platform, order_id=order_id, order_in=snapshot, at=clock.now()
             )
+    _play_history(database, policy=policy, start=clock.now() - HISTORY_BACK)
     _play_disputes(database, policy=policy, clock=clock)
     return tokens
+
+
+# Closed disputes from weeks back, so the reports have every figure (arbitration report).
+HISTORY_BACK = timedelta(days=40)
+HISTORY_ORDERS = [
+    ("ord-0901", "alice", "acme-gadgets", "delivered", [("lst-lamp-desk", "Desk lamp", 1, 3500)]),
+    ("ord-0902", "bob", "bright-home", "delivered", [("lst-kettle-2", "Electric kettle", 1, 6000)]),
+    ("ord-0903", "chen", "acme-gadgets", "delivered", [("lst-case", "Phone case", 1, 1500)]),
+    ("ord-0904", "alice", "bright-home", "delivered", [("lst-towels", "Bath towels", 2, 1250)]),
+]
+
+
+def _play_history(database: Database, *, policy: Policy, start: Any) -> None:
+    """Four disputes that ended weeks ago, each a different way: the seller let the deadline pass
+    (the system refunded), a ruling overturned on appeal, a late ruling that became final, and an
+    offer the buyer accepted. The deadlines fire through the real sweep on a clock moved along;
+    then the follow-up requests go out and the parties answer."""
+    clock = ManualClock(start)
+
+    def who(session: Session, account_id: str) -> Caller:
+        return Caller(session.get_one(Account, account_id))
+
+    with database.unit_of_work() as session:
+        platform = Caller(session.get_one(Account, "platform"))
+        for order_id, buyer, seller, status, lines in HISTORY_ORDERS:
+            snapshot = orders.OrderIn(
+                buyer_id=buyer,
+                seller_id=seller,
+                amount=sum(quantity * price for _, _, quantity, price in lines),
+                currency="USD",
+                status=status,
+                items=tuple(orders.LineIn(*line) for line in lines),
+            )
+            orders.put_order(
+                session, caller=platform, order_id=order_id, order_in=snapshot, at=clock.now()
+            )
+
+    def file(order_id: str, buyer: str, reason: str, amount: int, channel: str) -> str:
+        clock.advance(STEP)
+        with database.unit_of_work() as session:
+            dispute_in = disputes.DisputeIn(order_id, reason, "refund_only", amount, "", channel)
+            return disputes.file_dispute(
+                session,
+                caller=who(session, buyer),
+                dispute_in=dispute_in,
+                policy=policy,
+                at=clock.now(),
+            ).id
+
+    def step(dispute_id: str, account_id: str, action: str, **params: Any) -> None:
+        clock.advance(STEP)
+        with database.unit_of_work() as session:
+            flows.act(
+                session,
+                dispute_id=dispute_id,
+                action=action,
+                caller=who(session, account_id),
+                params=params,
+                policy=policy,
+                at=clock.now(),
+            )
+
+    def wait(duration: timedelta) -> None:
+        clock.advance(duration + timedelta(seconds=1))
+        sweep_due_deadlines(database, policy=policy, clock=clock)
+
+    def confirm_refund(dispute_id: str) -> None:
+        clock.advance(STEP)
+        with database.unit_of_work() as session:
+            refunds.confirm_refund(
+                session, caller=who(session, "platform"), dispute_id=dispute_id, at=clock.now()
+            )
+
+    silent = file("ord-0901", "alice", "not_received", 3500, "web")
+    wait(policy.deadlines.seller_response_shipped)  # the system accepts for the silent seller
+    confirm_refund(silent)
+
+    overturned = file("ord-0902", "bob", "quality_issue", 6000, "hotline")
+    step(overturned, "bright-home", "reject", reason="It boils in four minutes as listed.")
+    step(overturned, "bob", "escalate", reason="It switches itself off before boiling.")
+    step(overturned, "bob", "evidence-done")
+    step(overturned, "bright-home", "evidence-done")
+    step(overturned, "arbitrator", "claim")
+    ruling = {"outcome": "seller_favored", "responsibility": "buyer"}
+    step(overturned, "arbitrator", "decide", **ruling, rationale="No evidence of a fault.")
+    step(overturned, "bob", "appeal", reason="The repair shop's note shows the thermostat fault.")
+    step(overturned, "senior", "claim")
+    replacement = {"outcome": "buyer_full_refund", "responsibility": "seller"}
+    step(
+        overturned,
+        "senior",
+        "appeal-decision",
+        result="overturn",
+        rationale="The repair note settles it.",
+        decision={**replacement, "rationale": "A faulty thermostat: the whole price back."},
+    )  # its refund is never confirmed: it shows as late in the reports
+
+    late = file("ord-0903", "chen", "damaged", 1500, "app")
+    step(late, "acme-gadgets", "reject", reason="It left us in one piece.")
+    step(late, "chen", "escalate", reason="The corner is cracked.")
+    step(late, "chen", "evidence-done")
+    step(late, "acme-gadgets", "evidence-done")
+    wait(policy.sla.decision_normal * policy.sla.senior_escalation_factor)  # past twice the SLA
+    step(late, "arbitrator", "claim")
+    step(
+        late,
+        "arbitrator",
+        "decide",
+        outcome="buyer_partial_refund",
+        refund_amount=700,
+        responsibility="logistics",
+        rationale="Cracked in transit; half back.",
+    )
+    confirm_refund(late)
+    wait(policy.deadlines.appeal_window)  # nobody appeals: the ruling becomes final
+
+    offer = file("ord-0904", "alice", "wrong_item", 2500, "chat")
+    step(offer, "bright-home", "offer", amount=1200, note="Keep them, half back?")
+    step(offer, "alice", "accept-offer")
+
+    wait(policy.deadlines.feedback_request)  # the follow-up requests go out
+    answers = [
+        (silent, "alice", 5, "Refunded without a fuss."),
+        (silent, "acme-gadgets", 3, ""),
+        (overturned, "bob", 4, "Right in the end, after an appeal."),
+        (late, "chen", 2, "It took far too long."),
+        (offer, "alice", 5, ""),
+    ]
+    for dispute_id, account_id, rating, comment in answers:
+        clock.advance(STEP)
+        with database.unit_of_work() as session:
+            give_feedback(
+                session,
+                caller=who(session, account_id),
+                dispute_id=dispute_id,
+                rating=rating,
+                comment=comment,
+                at=clock.now(),
+            )
 
 
 def _play_disputes(database: Database, *, policy: Policy, clock: ManualClock) -> None:

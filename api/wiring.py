@@ -29,6 +29,7 @@ from arbitration.events import Handlers
 from arbitration.policy import Policy
 from evidence.storage import BlobStore, FilesystemBlobStore
 from penalties import handlers as penalties_handlers
+from reports import feedback as reports_feedback
 
 MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
 
@@ -47,6 +48,7 @@ class Services:
 def register_handlers(handlers: Handlers, config: Config) -> None:
     """Every satellite's reactions to the core's domain events, then the deployment's plugins."""
     penalties_handlers.register(handlers, policy=config.policy)
+    reports_feedback.register(handlers, policy=config.policy)
     for module_name in config.plugins:
         importlib.import_module(module_name).register(handlers)
 

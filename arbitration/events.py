@@ -102,6 +102,18 @@ class DisputeClosed(DomainEvent):
     outcome: str | None
 
 
+@dataclass(frozen=True)
+class FeedbackRequested(DomainEvent):
+    """``feedback_request`` after closing, the buyer is asked how satisfied they are (DESIGN §1a):
+    the marketplace sends the survey (webhook ``feedback.requested``); answers come back through
+    ``POST /v1/disputes/{id}/feedback``. Announced once per closed dispute."""
+
+    buyer_id: str
+    seller_id: str
+    outcome: str | None
+    closed_at: datetime
+
+
 Event = TypeVar("Event", bound=DomainEvent)
 Handler = Callable[[Session, Any], None]
 

@@ -108,6 +108,7 @@ class DeadlinePolicy:
     refund_confirmation: timedelta
     extension: timedelta
     reminder_before: timedelta
+    feedback_request: timedelta  # after closing, the buyer is asked for satisfaction (DESIGN §1a)
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,15 @@ class LimitsPolicy:
 
 
 @dataclass(frozen=True)
+class ReportsPolicy:
+    """How satisfaction answers (1-5) count in the reports, and the goal the business watches."""
+
+    satisfied_from: int  # an answer at or above this is satisfied
+    dissatisfied_up_to: int  # an answer at or below this is listed for the platform to review
+    satisfaction_goal: float  # the share of satisfied answers the business aims for
+
+
+@dataclass(frozen=True)
 class Policy:
     """The whole policy, validated and immutable."""
 
@@ -199,6 +209,7 @@ class Policy:
     classification: ClassificationPolicy
     evidence: EvidencePolicy
     penalties: PenaltyPolicy
+    reports: ReportsPolicy
 
 
 # --- loading --------------------------------------------------------------------------------------
@@ -260,6 +271,7 @@ def _build_policy(root: _Table) -> Policy:
         classification=_build_classification(root.table("classification")),
         evidence=_build_evidence(root.table("evidence")),
         penalties=_build_penalties(root.table("penalties")),
+        reports=_build_reports(root.table("reports")),
     )
     root.finish()
     return policy
@@ -297,6 +309,22 @@ def _build_classification(table: _Table) -> ClassificationPolicy:
         batch_min_disputes=table.integer("batch_min_disputes", minimum=1),
         batch_window=table.duration("batch_window"),
     )
+    table.finish()
+    return policy
+
+
+def _build_reports(table: _Table) -> ReportsPolicy:
+    policy = ReportsPolicy(
+        satisfied_from=table.integer("satisfied_from", minimum=1),
+        dissatisfied_up_to=table.integer("dissatisfied_up_to", minimum=1),
+        satisfaction_goal=table.number("satisfaction_goal"),
+    )
+    if not policy.dissatisfied_up_to < policy.satisfied_from <= 5:
+        problem = f"must be at most 5 and above dissatisfied_up_to ({policy.dissatisfied_up_to})"
+        raise PolicyError(table.key("satisfied_from"), problem)
+    if policy.satisfaction_goal > 1:
+        problem = f"is a share between 0 and 1, got {policy.satisfaction_goal}"
+        raise PolicyError(table.key("satisfaction_goal"), problem)
     table.finish()
     return policy
 

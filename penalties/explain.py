@@ -3,7 +3,7 @@ crossed, what is restricted and until when, and how to appeal."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,14 +13,26 @@ from sqlalchemy.orm import Session
 from arbitration.audit import canonical_time
 from penalties.models import ACTIVE, PENDING_REVIEW, Penalty, Violation
 
+Translate = Callable[[str], str]
+
+
+def _english(text: str) -> str:
+    return text
+
+
+def _(text: str) -> str:
+    """Marks a message for translation (``pybabel extract``); the caller's ``gettext`` translates."""
+    return text
+
+
 # What each kind of penalty takes away from the seller, in words.
 RESTRICTS = {
-    "warning": "nothing: a warning on the record",
-    "public_warning": "nothing: a warning shown publicly",
-    "listing_restriction": "new listings",
-    "search_shielding": "appearing in search",
-    "account_freeze": "selling and listing",
-    "permanent_ban": "the account",
+    "warning": _("nothing: a warning on the record"),
+    "public_warning": _("nothing: a warning shown publicly"),
+    "listing_restriction": _("new listings"),
+    "search_shielding": _("appearing in search"),
+    "account_freeze": _("selling and listing"),
+    "permanent_ban": _("the account"),
 }
 APPEAL_PATH = "/v1/penalties/{id}/appeal"
 
@@ -51,9 +63,14 @@ def violations_behind(session: Session, penalties: Iterable[Penalty]) -> dict[st
 
 
 def explain(
-    penalty: Penalty, violations: dict[str, Violation], *, window: timedelta, at: datetime
+    penalty: Penalty,
+    violations: dict[str, Violation],
+    *,
+    window: timedelta,
+    at: datetime,
+    gettext: Translate = _english,
 ) -> dict[str, Any]:
-    """The explanation of one penalty, as the API shows it."""
+    """The explanation of one penalty, as the API shows it, in the language ``gettext`` speaks."""
     behind = [violations[i] for i in penalty.violation_ids if i in violations]
     threshold = (
         {
@@ -74,7 +91,7 @@ def explain(
         "status": penalty.appeal_status,
     }
     return {
-        "summary": _summary(penalty, behind, threshold, deadline, open_),
+        "summary": _summary(penalty, behind, threshold, deadline, open_, gettext),
         "violations": [
             {
                 "id": v.id,
@@ -87,10 +104,14 @@ def explain(
             for v in behind
         ],
         "threshold": threshold,
-        "restricts": RESTRICTS.get(penalty.kind, penalty.kind.replace("_", " ")),
+        "restricts": _restricts(penalty.kind, gettext),
         "until": penalty.ends_at,
         "appeal": appeal,
     }
+
+
+def _restricts(kind: str, gettext: Translate) -> str:
+    return gettext(RESTRICTS[kind]) if kind in RESTRICTS else kind.replace("_", " ")
 
 
 def _summary(
@@ -99,33 +120,72 @@ def _summary(
     threshold: dict[str, Any] | None,
     deadline: datetime,
     appeal_open: bool,
+    gettext: Translate,
 ) -> str:
-    name = penalty.kind.replace("_", " ").capitalize()
-    restricts = RESTRICTS.get(penalty.kind, penalty.kind)
+    name = gettext(PENALTY_NAMES.get(penalty.kind, penalty.kind.replace("_", " ").capitalize()))
+    status = gettext(penalty.status)
+    restricts = _restricts(penalty.kind, gettext)
     if penalty.status == PENDING_REVIEW:
-        when = "awaits review by trust & safety before it applies"
+        when = gettext("awaits review by trust & safety before it applies")
     elif penalty.ends_at is not None:
-        when = f"until {canonical_time(penalty.ends_at)}"
+        when = gettext("until %(time)s") % {"time": canonical_time(penalty.ends_at)}
     elif penalty.kind in ("warning", "public_warning"):
-        when = "on the record"
+        when = gettext("on the record")
     else:
-        when = "with no end date"
-    parts = [f"{name} ({penalty.status}): restricts {restricts}, {when}."]
+        when = gettext("with no end date")
+    parts = [
+        gettext("%(name)s (%(status)s): restricts %(restricts)s, %(when)s.")
+        % {"name": name, "status": status, "restricts": restricts, "when": when}
+    ]
     if threshold is not None:
-        kinds = ", ".join(f"{v.kind} ({v.id})" for v in behind) or "none still recorded"
+        kinds = ", ".join(f"{v.kind} ({v.id})" for v in behind) or gettext("none still recorded")
         parts.append(
-            f"Your {threshold['ledger']} ledger reached {threshold['points_at_crossing']} points, "
-            f"crossing the {threshold['points']}-point threshold; the violations counted: {kinds}."
+            gettext(
+                "Your %(ledger)s ledger reached %(reached)s points, crossing the "
+                "%(threshold)s-point threshold; the violations counted: %(kinds)s."
+            )
+            % {
+                "ledger": gettext(threshold["ledger"]),
+                "reached": threshold["points_at_crossing"],
+                "threshold": threshold["points"],
+                "kinds": kinds,
+            }
         )
     else:
-        parts.append(f"Why: {penalty.reason}.")
+        parts.append(gettext("Why: %(reason)s.") % {"reason": penalty.reason})
     if appeal_open:
         parts.append(
-            f"Appeal with POST {APPEAL_PATH.format(id=penalty.id)} "
-            f"before {canonical_time(deadline)}."
+            gettext("Appeal with POST %(path)s before %(time)s.")
+            % {"path": APPEAL_PATH.format(id=penalty.id), "time": canonical_time(deadline)}
         )
     elif penalty.appeal_status is not None:
-        parts.append(f"The appeal was used ({penalty.appeal_status}).")
+        parts.append(
+            gettext("The appeal was used (%(status)s).")
+            % {"status": gettext(penalty.appeal_status)}
+        )
     else:
-        parts.append("It can no longer be appealed.")
+        parts.append(gettext("It can no longer be appealed."))
     return " ".join(parts)
+
+
+# Penalty kinds and statuses by name, so the catalogue has them to translate.
+PENALTY_NAMES = {
+    "warning": _("Warning"),
+    "public_warning": _("Public warning"),
+    "listing_restriction": _("Listing restriction"),
+    "search_shielding": _("Search shielding"),
+    "account_freeze": _("Account freeze"),
+    "permanent_ban": _("Permanent ban"),
+}
+STATUS_NAMES = (
+    _("pending_review"),
+    _("active"),
+    _("expired"),
+    _("revoked"),
+    _("rejected"),
+    _("pending"),
+    _("granted"),
+    _("upheld"),
+    _("general"),
+    _("severe"),
+)

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
@@ -56,7 +57,8 @@ def penalty_views(
         {
             **{column: getattr(p, column) for column in PENALTY_OUT.fields if hasattr(p, column)},
             "in_force": in_force(p, at),
-            "explanation": explain(p, behind, window=window, at=at),
+            # In the caller's language (Accept-Language), through Flask-Babel (api.console).
+            "explanation": explain(p, behind, window=window, at=at, gettext=gettext),
         }
         for p in penalties
     ]

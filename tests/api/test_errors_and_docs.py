@@ -290,7 +290,9 @@ def test_the_openapi_document_lists_every_design_route_that_is_served(
 
     assert served >= CORE_OPERATIONS
     assert (served & (CORE_OPERATIONS | design_actions)) <= listed
-    assert served - {("/v1/docs", "get")} <= listed
+    # The docs page and Swagger UI's files are documented (the page) or not operations (files).
+    docs = {(path, method) for path, method in served if path.startswith("/v1/docs")}
+    assert served - docs <= listed
 
 
 def test_the_openapi_document_declares_bearer_security(spec: dict[str, Any]) -> None:
@@ -332,25 +334,52 @@ def test_the_docs_page_is_html_that_needs_no_token(client: FlaskClient) -> None:
     assert response.get_data(as_text=True).lstrip().lower().startswith("<!doctype html>")
 
 
-def test_the_docs_page_works_offline(client: FlaskClient) -> None:
+def _references(text: str) -> list[str]:
+    return re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", text, re.IGNORECASE)
+
+
+def test_the_docs_page_is_swagger_ui_served_by_the_engine(client: FlaskClient) -> None:
+    """Every file the page loads is the engine's own and is served: it works with no internet."""
     page = client.get("/v1/docs").get_data(as_text=True)
+    references = _references(page)
 
-    assert "<script" not in page.lower()
-    remote = re.findall(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", page, re.IGNORECASE)
-    assert remote == []
-    assert "@import" not in page
-    assert not re.search(r"url\(\s*['\"]?(?:https?:)?//", page, re.IGNORECASE)
+    assert any(ref.endswith("swagger-ui-bundle.js") for ref in references), references
+    for reference in references:
+        assert reference.startswith("/"), reference  # nothing from another host
+        response = client.get(reference)
+        assert response.status_code == 200, reference
+        if reference.endswith(".css"):
+            css = response.get_data(as_text=True)
+            assert "@import" not in css
+            # Fonts and images of the stylesheet are inline (data: URIs), never fetched.
+            assert not re.search(r"url\(\s*['\"]?(?:https?:)?//", css, re.IGNORECASE)
 
 
-def test_the_docs_page_names_every_documented_path(
-    client: FlaskClient, spec: dict[str, Any]
+def test_swagger_ui_renders_the_engines_openapi_document_and_validates_nothing_online(
+    client: FlaskClient,
 ) -> None:
     page = client.get("/v1/docs").get_data(as_text=True)
+    scripts = [ref for ref in _references(page) if ref.endswith(".js")]
+    initializer = client.get(scripts[-1]).get_data(as_text=True)
 
-    for path, _method in CORE_OPERATIONS:
-        assert path in page, path
-    for path in spec["paths"]:
-        assert path in page, path
+    assert 'url: "/v1/openapi.json"' in initializer
+    assert "validatorUrl: null" in initializer
+    assert client.get("/v1/openapi.json").status_code == 200
+
+
+def test_swagger_ui_files_outside_its_folder_are_not_served(client: FlaskClient) -> None:
+    for path in ("/v1/docs/assets/../../../../etc/passwd", "/v1/docs/assets/%2e%2e/app.py"):
+        assert client.get(path).status_code == 404, path
+
+
+def test_the_webhook_payloads_are_documented(spec: dict[str, Any]) -> None:
+    envelope = spec["components"]["schemas"]["WebhookEvent"]
+    assert set(envelope["required"]) >= {"id", "type", "created_at", "data"}
+    for event_type in ("dispute.created", "dispute.updated", "feedback.requested"):
+        operation = spec["webhooks"][event_type]["post"]
+        headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+        assert "Arbitration-Signature" in headers
+        assert operation["requestBody"]["content"]["application/json"]["schema"]
 
 
 def test_the_root_leads_to_the_docs(client: FlaskClient) -> None:

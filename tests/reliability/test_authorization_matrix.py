@@ -174,6 +174,21 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("GET", "/v1/docs"): Route(None, PUBLIC),
     ("GET", "/v1/openapi.json"): Route(None, PUBLIC),
+    # Swagger UI's own files, served by the engine (no token, like the page).
+    ("GET", "/v1/docs/init.js"): Route(None, PUBLIC),
+    ("GET", "/v1/docs/assets/<path:filename>"): Route(
+        None, PUBLIC, fixed={"filename": "swagger-ui.css"}
+    ),
+    # Transparency: anyone, with or without a token (DESIGN §7).
+    ("GET", "/v1/public/decisions"): Route(None, PUBLIC),
+    ("GET", "/v1/public/warnings"): Route(None, PUBLIC),
+    # Reports and the unhappy answers: staff and the platform itself, never a party.
+    ("GET", "/v1/reports/summary"): Route(
+        None, {"own": "403   403   200   200   200   200   200   403   403   401"}
+    ),
+    ("GET", "/v1/feedback/dissatisfied"): Route(
+        None, {"own": "403   403   200   200   200   200   200   403   403   401"}
+    ),
     # Accounts: the platform manages buyers and sellers, an admin anyone; everyone reads itself.
     ("PUT", "/v1/accounts/<account_id>"): Route(
         "account:buyer",
@@ -400,6 +415,17 @@ ROUTES: dict[tuple[str, str], Route] = {
             "other": "  403   403   200   200   403   403   403   403   403   401",
             "missing": "403   403   404   404   403   403   403   403   403   401",
         },
+    ),
+    # Satisfaction: each party of a closed dispute, once (staff and the platform see it: 403).
+    ("POST", "/v1/disputes/<dispute_id>/feedback"): Route(
+        "dispute:refunded",
+        {
+            "own": "    201   201   403   403   403   403   403   201   201   401",
+            "other": "  404   404   403   403   403   403   403   404   404   401",
+            "missing": ALL_404,
+        },
+        body=_const({"rating": 4, "comment": "Quick and fair."}),
+        mutates=True,
     ),
     # The arbitrators' queue.
     ("GET", "/v1/queue"): Route(
@@ -746,6 +772,8 @@ def test_every_route_has_a_row(matrix: Matrix) -> None:
         for rule in matrix.app.url_map.iter_rules()
         for method in rule.methods or ()
         if method not in ("HEAD", "OPTIONS")
+        # The staff console takes no bearer token but its own session: tests/api/test_console.py.
+        and not rule.rule.startswith("/console/")
     }
     assert routes - set(ROUTES) == set(), "routes missing from ROUTES: state who may call them"
     assert set(ROUTES) - routes == set(), "rows for routes that no longer exist"
