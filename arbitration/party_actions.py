@@ -180,6 +180,8 @@ def _ship_return(ctx: ActionContext) -> Change:
 
 
 def _confirm_return(ctx: ActionContext) -> Change:
+    if ctx.dispute.remedy in lifecycle.RETURN_THEN_FULFIL:
+        return Change()  # the seller now owes the replacement or the repair (DESIGN §1a)
     return Change(refund_amount=ctx.dispute.amount)
 
 
@@ -236,7 +238,8 @@ PARTY_ACTIONS = (
     Action("ship-return", "Record the return shipment (buyer).", _ship_return, "ShipReturnIn"),
     Action(
         "confirm-return",
-        "Confirm the returned goods arrived; the refund is instructed (seller).",
+        "Confirm the returned goods arrived; the refund is instructed, or the replacement or "
+        "repair is now owed (seller).",
         _confirm_return,
     ),
     Action(
