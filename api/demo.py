@@ -25,7 +25,9 @@ from evidence.service import add_statement
 
 TOKENS_FILE = Path("arbitration-demo-tokens.json")
 # Time between two demo moves: the whole walk fits in the 12 hours the demo clock starts back.
-STEP = timedelta(minutes=20)
+STEP = timedelta(minutes=15)
+# The promised date of the demo's repair, from the moment the seller states it.
+REPAIR_TAKES = timedelta(days=7)
 
 PEOPLE = [
     ("platform", "platform", "Marketplace service"),
@@ -69,6 +71,29 @@ ORDERS = [
         "acme-gadgets",
         "delivered",
         [("lst-speaker", "Bluetooth speaker", 1, 3999)],
+    ),
+    # Remedies beyond money (DESIGN §1a): an exchange under way, a repair with a promised date,
+    # and the README's exchange tour.
+    (
+        "ord-1010",
+        "chen",
+        "bright-home",
+        "delivered",
+        [("lst-toaster", "Two-slot toaster", 1, 3900)],
+    ),
+    (
+        "ord-1011",
+        "bob",
+        "acme-gadgets",
+        "delivered",
+        [("lst-keyboard", "Mechanical keyboard", 1, 9900)],
+    ),
+    (
+        "ord-kettle",
+        "alice",
+        "bright-home",
+        "delivered",
+        [("lst-kettle2", "Electric kettle", 1, 5900)],
     ),
 ]
 
@@ -206,6 +231,16 @@ def _play_disputes(database: Database, *, policy: Policy, clock: ManualClock) ->
         responsibility="logistics",
         rationale="Damaged in transit; the packing was adequate. Half back, the rest on the claim.",
     )
+    toaster = file("ord-1010", "chen", "damaged", "exchange", 3900, "Arrived dented; a new one.")
+    step(toaster, "bright-home", "accept")
+    step(toaster, "chen", "ship-return", carrier="SF Express", tracking_number="SF1010")
+    step(toaster, "bright-home", "confirm-return")
+    step(toaster, "bright-home", "ship-fulfilment", carrier="SF Express", tracking_number="SF2010")
+    keyboard = file("ord-1011", "bob", "quality_issue", "repair", 9900, "Three keys double-type.")
+    step(keyboard, "acme-gadgets", "accept")
+    step(keyboard, "bob", "ship-return", carrier="UPS", tracking_number="1Z999AA10123456785")
+    step(keyboard, "acme-gadgets", "confirm-return")
+    step(keyboard, "acme-gadgets", "promise-repair", ready_by=clock.now() + STEP + REPAIR_TAKES)
 
 
 def describe(tokens: dict[str, str] | None) -> str:

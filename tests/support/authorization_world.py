@@ -244,6 +244,7 @@ class Matrix:
             select(func.sum(tables["disputes"].c.version)),
             _columns(tables["penalties"], "status"),
             select(tables["refunds"].c.id, tables["refunds"].c.confirmed_at),
+            select(tables["compensations"].c.id, tables["compensations"].c.confirmed_at),
             select(tables["accounts"]),
             select(tables["orders"]),
         )
