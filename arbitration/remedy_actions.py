@@ -25,16 +25,16 @@ def _promise_repair(ctx: ActionContext) -> Change:
         raise ValidationFailed(
             "say when the repair will be ready", details={"ready_by": ["required"]}
         )
-    ready_by = ready_by.astimezone(UTC) if ready_by.tzinfo else ready_by.replace(tzinfo=UTC)
     latest = ctx.policy.due_after("repair_max", ctx.at)
-    if not ctx.at < ready_by <= latest:
+    try:
+        ready_by = ready_by.astimezone(UTC) if ready_by.tzinfo else ready_by.replace(tzinfo=UTC)
+    except OverflowError:  # year 1 or 9999 with an offset that leaves the representable range
+        ready_by = None
+    if ready_by is None or not ctx.at < ready_by <= latest:
         raise ValidationFailed(
             "the repair's date is out of range",
             details={
-                "ready_by": [
-                    f"after now and at most {ctx.policy.duration('repair_max')} ahead: "
-                    f"by {latest.isoformat()}"
-                ]
+                "ready_by": [f"after now and no later than {latest.isoformat()} (repair_max)"]
             },
         )
     return Change(

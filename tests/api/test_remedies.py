@@ -160,6 +160,9 @@ def test_a_repair_ships_after_its_promised_date_which_becomes_the_deadline(
         world.act(seller, waiting["id"], "promise-repair", ready_by=past), 422
     )
     assert "ready_by" in assert_error(world.act(seller, waiting["id"], "promise-repair"), 422)
+    for absurd in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-14:00", "tomorrow"):
+        refusal = world.act(seller, waiting["id"], "promise-repair", ready_by=absurd)
+        assert "ready_by" in assert_error(refusal, 422)
     assert state(world, seller, waiting["id"]) == before
 
     ready_by = clock.now() + timedelta(days=10)
