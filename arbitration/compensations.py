@@ -16,13 +16,31 @@ from arbitration.accounts import PLATFORM, Caller
 from arbitration.audit import note
 from arbitration.deadlines import CANCELLED, COMPENSATION_OVERDUE, PENDING, watch_compensation
 from arbitration.disputes import get_dispute
-from arbitration.errors import Conflict, Forbidden
+from arbitration.errors import Conflict, Forbidden, ValidationFailed
 from arbitration.events import CompensationInstructed, record
 from arbitration.ids import new_id
 from arbitration.models import Compensation, Deadline, Dispute
 from arbitration.policy import Policy
 
 KINDS = ("store_credit", "coupon")
+
+
+def compensation_terms(value: object, *, field: str = "compensation") -> tuple[str, int] | None:
+    """A compensation as an offer or a ruling states it, ``{"kind": ..., "amount": n}``, checked
+    (422 naming ``field``); None when none is given."""
+    if value is None:
+        return None
+    kind = value.get("kind") if isinstance(value, dict) else None
+    amount = value.get("amount") if isinstance(value, dict) else None
+    problems = []
+    if kind not in KINDS:
+        problems.append(f"kind: one of {', '.join(KINDS)}")
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        problems.append("amount: a positive amount in minor units")
+    if problems:
+        raise ValidationFailed("the compensation is incomplete", details={field: problems})
+    assert isinstance(kind, str) and isinstance(amount, int)
+    return kind, amount
 
 
 def instruct_compensation(

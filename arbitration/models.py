@@ -273,6 +273,15 @@ class Decision(Base):
     rationale: Mapped[str] = mapped_column(Text)
     arbitrator_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A compensation the ruling adds to the money (DESIGN §1a), instructed with it.
+    compensation_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    compensation_amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    @property
+    def compensation(self) -> dict[str, Any] | None:
+        if self.compensation_kind is None:
+            return None
+        return {"kind": self.compensation_kind, "amount": self.compensation_amount}
 
 
 class AccountLink(Base):

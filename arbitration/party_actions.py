@@ -9,6 +9,7 @@ from sqlalchemy import update
 from arbitration import lifecycle
 from arbitration.actions import Action, ActionContext, Change, no_change, require_text
 from arbitration.classification import classify
+from arbitration.compensations import KINDS, compensation_terms
 from arbitration.deadlines import extend_timer
 from arbitration.disputes import ItemIn, check_amount, refundable_cap
 from arbitration.errors import ValidationFailed
@@ -37,7 +38,7 @@ def _lapse_offer(ctx: ActionContext) -> dict[str, Any]:
 
 # What a seller may offer instead of what was asked (DESIGN §1a): another remedy, or a compensation.
 OFFERABLE_REMEDIES = (lifecycle.RETURN_AND_REFUND, *lifecycle.FULFILMENTS)
-COMPENSATION_KINDS = ("store_credit", "coupon")
+COMPENSATION_KINDS = KINDS
 
 
 def _offer_terms(ctx: ActionContext) -> dict[str, Any]:
@@ -58,18 +59,9 @@ def _offer_terms(ctx: ActionContext) -> dict[str, Any]:
             )
         return {"kind": "remedy", "remedy": remedy, "amount": 0}
     if given == ["compensation"]:
-        compensation = ctx.params["compensation"]
-        kind, value = compensation.get("kind"), compensation.get("amount")
-        problems = []
-        if kind not in COMPENSATION_KINDS:
-            problems.append(f"kind: one of {', '.join(COMPENSATION_KINDS)}")
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            problems.append("amount: a positive amount in minor units")
-        if problems:
-            raise ValidationFailed(
-                "the compensation is incomplete", details={"compensation": problems}
-            )
-        return {"kind": "compensation", "compensation_kind": kind, "amount": value}
+        terms = compensation_terms(ctx.params["compensation"])
+        assert terms is not None
+        return {"kind": "compensation", "compensation_kind": terms[0], "amount": terms[1]}
     amount = ctx.params["amount"]
     if not 0 < amount < ctx.dispute.amount:
         raise ValidationFailed(

@@ -6,7 +6,7 @@ from datetime import UTC
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.arbitration import DecisionOut
+from api.schemas.arbitration import CompensationIn, CompensationTermsOut, DecisionOut
 from api.schemas.common import (
     Out,
     Text,
@@ -75,11 +75,6 @@ class OptionalReasonIn(Schema):
     reason = free_text()
 
 
-class CompensationIn(Schema):
-    kind = choice(COMPENSATION_KINDS, required=True)
-    amount = money(required=True)
-
-
 class OfferIn(Schema):
     """Exactly one of: a partial refund (``amount``), another ``remedy``, a ``compensation``."""
 
@@ -140,11 +135,6 @@ class DeadlineOut(Out):
     party = choice(
         DEADLINE_PARTIES, allow_none=True, metadata={"description": "whose deadline it is"}
     )
-
-
-class CompensationTermsOut(Out):
-    kind = choice(COMPENSATION_KINDS)
-    amount = fields.Integer()
 
 
 class OfferOut(Out):

@@ -75,10 +75,10 @@ def dispute_body(session: Session, dispute: Dispute, who: Caller) -> dict[str, A
             if dispute.fulfilment_carrier
             else None
         ),
-        # Only an accepted compensation offer instructs one, and it closes the dispute settled.
+        # Only an accepted compensation offer (closing the dispute settled) or a ruling orders one.
         "compensations": (
             compensations.compensations_of(session, dispute.id)
-            if dispute.outcome == "settled"
+            if dispute.outcome == "settled" or dispute.decision_id
             else []
         ),
         "refund": refunds[-1] if refunds else None,

@@ -1,5 +1,5 @@
 """remedies beyond money (exchange, repair, reship), offers of another remedy or a compensation, and
-the compensations instructed to the platform (DESIGN section 1a)
+the compensations instructed to the platform, a ruling's compensation (DESIGN section 1a)
 
 Revision ID: 0005
 Revises: 0004
@@ -61,8 +61,16 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("remedy", sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column("compensation_kind", sa.String(length=16), nullable=True))
 
+    with op.batch_alter_table("decisions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("compensation_kind", sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column("compensation_amount", sa.BigInteger(), nullable=True))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("decisions", schema=None) as batch_op:
+        batch_op.drop_column("compensation_amount")
+        batch_op.drop_column("compensation_kind")
+
     with op.batch_alter_table("offers", schema=None) as batch_op:
         batch_op.drop_column("compensation_kind")
         batch_op.drop_column("remedy")

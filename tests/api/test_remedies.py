@@ -301,3 +301,67 @@ def test_an_exchange_accepted_before_the_festival_is_due_after_it(
     clock.advance(datetime(2026, 2, 12, 9, 0, tzinfo=UTC) - clock.now())
     waiting, _buyer, _seller = returned(world, "exchange")
     assert due(waiting) == datetime(2026, 2, 26, 9, 0, tzinfo=UTC)
+
+
+# A ruling may add a compensation (never a fulfilment) ---------------------------------------------
+
+
+RULING = {"responsibility": "seller", "rationale": "Dented in the seller's packing."}
+
+
+def test_a_ruling_may_add_a_compensation_instructed_with_it(
+    world: World, clock: ManualClock
+) -> None:
+    dispute, buyer, _seller = world.awaiting_decision()
+    arbitrator = world.account("arbitrator")
+    world.ok(arbitrator, dispute["id"], "claim")
+    bad = {"kind": "voucher", "amount": 500}
+    refused = world.act(
+        arbitrator, dispute["id"], "decide", outcome="buyer_full_refund", compensation=bad, **RULING
+    )
+    assert "compensation" in assert_error(refused, 422)
+
+    ruled = world.ok(
+        arbitrator,
+        dispute["id"],
+        "decide",
+        outcome="buyer_partial_refund",
+        refund_amount=2_000,
+        compensation={"kind": "coupon", "amount": 500},
+        **RULING,
+    )
+    assert ruled["decision"]["compensation"] == {"kind": "coupon", "amount": 500}
+    assert [(c["kind"], c["amount"]) for c in ruled["compensations"]] == [("coupon", 500)]
+    assert ruled["refund_amount"] == 2_000
+    assert refunded(world, dispute["order_id"]) == 2_000  # a compensation is not money back
+
+    senior = world.account("senior_arbitrator")
+    clock.advance(timedelta(hours=1))
+    world.ok(buyer, dispute["id"], "appeal", reason="Not enough for a broken kettle.")
+    world.ok(senior, dispute["id"], "claim")
+    overturned = world.ok(
+        senior,
+        dispute["id"],
+        "appeal-decision",
+        result="overturn",
+        rationale="The whole price back, and store credit for the trouble.",
+        decision={
+            "outcome": "buyer_full_refund",
+            "compensation": {"kind": "store_credit", "amount": 1_000},
+            **RULING,
+        },
+    )
+    assert (overturned["status"], overturned["outcome"]) == ("closed", "refunded")
+    assert [(c["kind"], c["amount"]) for c in overturned["compensations"]] == [
+        ("coupon", 500),
+        ("store_credit", 1_000),
+    ]
+
+
+def test_a_ruling_without_a_compensation_shows_none(world: World) -> None:
+    dispute, _buyer, _seller = world.awaiting_decision()
+    arbitrator = world.account("arbitrator")
+    world.ok(arbitrator, dispute["id"], "claim")
+    ruled = world.ok(arbitrator, dispute["id"], "decide", outcome="buyer_full_refund", **RULING)
+    assert ruled["decision"]["compensation"] is None
+    assert ruled["compensations"] == []
