@@ -27,7 +27,9 @@ from reports.feedback import give_feedback
 
 TOKENS_FILE = Path("arbitration-demo-tokens.json")
 # Time between two demo moves: the whole walk fits in the 12 hours the demo clock starts back.
-STEP = timedelta(minutes=20)
+STEP = timedelta(minutes=15)
+# The promised date of the demo's repair, from the moment the seller states it.
+REPAIR_TAKES = timedelta(days=7)
 
 PEOPLE = [
     ("platform", "platform", "Marketplace service"),
@@ -71,6 +73,29 @@ ORDERS = [
         "acme-gadgets",
         "delivered",
         [("lst-speaker", "Bluetooth speaker", 1, 3999)],
+    ),
+    # Remedies beyond money (DESIGN §1a): an exchange under way, a repair with a promised date,
+    # and the README's exchange tour.
+    (
+        "ord-1010",
+        "chen",
+        "bright-home",
+        "delivered",
+        [("lst-toaster", "Two-slot toaster", 1, 3900)],
+    ),
+    (
+        "ord-1011",
+        "bob",
+        "acme-gadgets",
+        "delivered",
+        [("lst-keyboard", "Mechanical keyboard", 1, 9900)],
+    ),
+    (
+        "ord-kettle",
+        "alice",
+        "bright-home",
+        "delivered",
+        [("lst-kettle2", "Electric kettle", 1, 5900)],
     ),
 ]
 
@@ -177,8 +202,11 @@ def _play_history(database: Database, *, policy: Policy, start: Any) -> None:
                 at=clock.now(),
             )
 
-    def wait(duration: timedelta) -> None:
-        clock.advance(duration + timedelta(seconds=1))
+    def wait(deadline: str | timedelta) -> None:
+        """Let a policy ``[deadlines]`` duration (by name) or a span run out, and sweep."""
+        now = clock.now()
+        due = policy.due_after(deadline, now) if isinstance(deadline, str) else now + deadline
+        clock.advance(due - now + timedelta(seconds=1))
         sweep_due_deadlines(database, policy=policy, clock=clock)
 
     def confirm_refund(dispute_id: str) -> None:
@@ -189,7 +217,7 @@ def _play_history(database: Database, *, policy: Policy, start: Any) -> None:
             )
 
     silent = file("ord-0901", "alice", "not_received", 3500, "web")
-    wait(policy.deadlines.seller_response_shipped)  # the system accepts for the silent seller
+    wait("seller_response_shipped")  # the system accepts for the silent seller
     confirm_refund(silent)
 
     overturned = file("ord-0902", "bob", "quality_issue", 6000, "hotline")
@@ -229,13 +257,13 @@ def _play_history(database: Database, *, policy: Policy, start: Any) -> None:
         rationale="Cracked in transit; half back.",
     )
     confirm_refund(late)
-    wait(policy.deadlines.appeal_window)  # nobody appeals: the ruling becomes final
+    wait("appeal_window")  # nobody appeals: the ruling becomes final
 
     offer = file("ord-0904", "alice", "wrong_item", 2500, "chat")
     step(offer, "bright-home", "offer", amount=1200, note="Keep them, half back?")
     step(offer, "alice", "accept-offer")
 
-    wait(policy.deadlines.feedback_request)  # the follow-up requests go out
+    wait("feedback_request")  # the follow-up requests go out
     answers = [
         (silent, "alice", 5, "Refunded without a fuss."),
         (silent, "acme-gadgets", 3, ""),
@@ -348,6 +376,16 @@ def _play_disputes(database: Database, *, policy: Policy, clock: ManualClock) ->
         responsibility="logistics",
         rationale="Damaged in transit; the packing was adequate. Half back, the rest on the claim.",
     )
+    toaster = file("ord-1010", "chen", "damaged", "exchange", 3900, "Arrived dented; a new one.")
+    step(toaster, "bright-home", "accept")
+    step(toaster, "chen", "ship-return", carrier="SF Express", tracking_number="SF1010")
+    step(toaster, "bright-home", "confirm-return")
+    step(toaster, "bright-home", "ship-fulfilment", carrier="SF Express", tracking_number="SF2010")
+    keyboard = file("ord-1011", "bob", "quality_issue", "repair", 9900, "Three keys double-type.")
+    step(keyboard, "acme-gadgets", "accept")
+    step(keyboard, "bob", "ship-return", carrier="UPS", tracking_number="1Z999AA10123456785")
+    step(keyboard, "acme-gadgets", "confirm-return")
+    step(keyboard, "acme-gadgets", "promise-repair", ready_by=clock.now() + STEP + REPAIR_TAKES)
 
 
 def describe(tokens: dict[str, str] | None) -> str:

@@ -33,6 +33,9 @@ class Change:
     refund_ordered_by: str = AGREEMENT
     # The outcome a closing action ends with, when the table cannot know it (a ruling's).
     outcome: str | None = None
+    # A compensation to instruct (DESIGN §1a), ``(kind, amount)``, ordered by ``compensation_ordered_by``.
+    compensation: tuple[str, int] | None = None
+    compensation_ordered_by: str = AGREEMENT
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from arbitration.lifecycle import SLA_STATES, TIMERS
-from arbitration.models import Deadline, Dispute, Refund
-from arbitration.policy import DeadlinePolicy, Policy
+from arbitration.lifecycle import AWAITING_FULFILMENT, SLA_STATES, TIMERS
+from arbitration.models import Compensation, Deadline, Dispute, Refund
+from arbitration.policy import Policy
 
 PENDING = "pending"
 FIRED = "fired"
@@ -26,18 +26,28 @@ REMIND = "remind"
 SLA_BREACH = "sla-breach"
 SLA_ESCALATE = "sla-escalate"
 REFUND_OVERDUE = "refund-overdue"
+COMPENSATION_OVERDUE = "compensation-overdue"
 
 
-def duration_for(status: str, *, order_shipped: bool, policy: DeadlinePolicy) -> timedelta | None:
-    """How long the party has in ``status`` under ``policy``; None when the state runs no timer."""
+def duration_key_for(status: str, *, order_shipped: bool) -> str | None:
+    """The policy duration the party has in ``status``; None when the state runs no timer."""
     timer = TIMERS.get(status)
     if timer is None:
         return None
-    key = timer.duration_key
     if order_shipped and timer.duration_key_when_shipped:
-        key = timer.duration_key_when_shipped
-    duration: timedelta = getattr(policy, key)
-    return duration
+        return timer.duration_key_when_shipped
+    return timer.duration_key
+
+
+def due_at_for(
+    dispute: Dispute, *, order_shipped: bool, policy: Policy, at: datetime
+) -> datetime | None:
+    """When the timer ``dispute.status`` runs from ``at`` runs out, on the policy's calendar: a
+    repair's promised ``ready_by`` once stated, else the state's policy duration."""
+    if dispute.status == AWAITING_FULFILMENT and dispute.repair_ready_by is not None:
+        return dispute.repair_ready_by
+    key = duration_key_for(dispute.status, order_shipped=order_shipped)
+    return None if key is None else policy.due_after(key, at)
 
 
 def cancel_pending(session: Session, *, dispute_id: str, at: datetime) -> None:
@@ -92,15 +102,14 @@ def start_timer(
             due_at=escalate_at,
             at=at,
         )
-    duration = duration_for(dispute.status, order_shipped=order_shipped, policy=policy.deadlines)
-    if duration is None:
+    due_at = due_at_for(dispute, order_shipped=order_shipped, policy=policy, at=at)
+    if due_at is None:
         return
     timer = TIMERS[dispute.status]
-    due_at = at + duration
     _add(
         session, dispute_id=dispute.id, action=timer.action, party=timer.party, due_at=due_at, at=at
     )
-    if timer.party is not None and duration > policy.deadlines.reminder_before:
+    if timer.party is not None and due_at - at > policy.deadlines.reminder_before:
         remind_at = due_at - policy.deadlines.reminder_before
         _add(
             session,
@@ -114,10 +123,13 @@ def start_timer(
     dispute.deadline_due_at = due_at
 
 
-def extend_timer(session: Session, *, dispute: Dispute, by: timedelta) -> None:
-    """Push the running deadline (and its reminder) back, for ``request-extension``."""
+def extend_timer(session: Session, *, dispute: Dispute, policy: Policy) -> timedelta:
+    """Push the running deadline back by the policy's ``extension`` (on its calendar), and its
+    reminder with it, for ``request-extension``; returns by how much it moved."""
     if dispute.deadline_due_at is None:
-        return
+        return timedelta(0)
+    old_due = dispute.deadline_due_at
+    new_due = policy.due_after("extension", old_due)
     running = session.scalars(
         select(Deadline).where(
             Deadline.dispute_id == dispute.id,
@@ -126,18 +138,33 @@ def extend_timer(session: Session, *, dispute: Dispute, by: timedelta) -> None:
         )
     )
     for deadline in running:
-        deadline.due_at = deadline.due_at + by
-    dispute.deadline_due_at = dispute.deadline_due_at + by
+        deadline.due_at = deadline.due_at + (new_due - old_due)
+    dispute.deadline_due_at = new_due
+    return new_due - old_due
 
 
 def watch_refund(session: Session, *, refund: Refund, policy: Policy, at: datetime) -> None:
     """Flag the refund if the platform has not confirmed paying it in time (DESIGN §1)."""
-    due_at = at + policy.deadlines.refund_confirmation
+    due_at = policy.due_after("refund_confirmation", at)
     _add(
         session,
         dispute_id=refund.dispute_id,
         action=REFUND_OVERDUE,
         party=None,
         due_at=due_at,
+        at=at,
+    )
+
+
+def watch_compensation(
+    session: Session, *, compensation: Compensation, policy: Policy, at: datetime
+) -> None:
+    """Flag a compensation the platform has not confirmed within ``refund_confirmation``."""
+    _add(
+        session,
+        dispute_id=compensation.dispute_id,
+        action=COMPENSATION_OVERDUE,
+        party=None,
+        due_at=policy.due_after("refund_confirmation", at),
         at=at,
     )

@@ -26,10 +26,10 @@ from arbitration.classification import classify
 from arbitration.deadlines import start_timer
 from arbitration.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from arbitration.ids import is_generated_id, new_id
-from arbitration.models import AccountLink, Dispute, DisputeItem, Order
+from arbitration.models import AccountLink, Dispute, DisputeItem, Offer, Order
 from arbitration.policy import Policy
 
-REMEDIES = ("refund_only", "return_and_refund")
+REMEDIES = lifecycle.REMEDIES
 CHANNELS = ("web", "app", "hotline", "email", "social", "chat")
 
 
@@ -91,11 +91,18 @@ def facts_for(dispute: Dispute, actor: str, caller_id: str) -> lifecycle.Facts:
         and session is not None
         and is_conflicted(session, staff_id=caller_id, dispute=dispute)
     )
+    offer = (
+        session.get(Offer, dispute.pending_offer_id)
+        if session is not None and dispute.pending_offer_id
+        else None
+    )
     return lifecycle.Facts(
         actor=actor,
         remedy=dispute.remedy,
         amount=dispute.amount,
         has_pending_offer=dispute.pending_offer_id is not None,
+        offered_remedy=offer.remedy if offer is not None else None,
+        repair_promised=dispute.repair_ready_by is not None,
         extension_used=(
             dispute.buyer_extension_used if buyer_side else dispute.seller_extension_used
         ),

@@ -54,6 +54,35 @@ class RefundInstructed(DomainEvent):
 
 
 @dataclass(frozen=True)
+class CompensationInstructed(DomainEvent):
+    """The platform must now grant the buyer this compensation (DESIGN §1a), once, and confirm it.
+
+    ``kind`` is ``store_credit`` or ``coupon``; ``ordered_by`` is what ordered it (the accepted
+    offer's id). Not money back on the order.
+    """
+
+    compensation_id: str
+    order_id: str
+    buyer_id: str
+    kind: str
+    amount: int
+    currency: str
+    ordered_by: str
+
+
+@dataclass(frozen=True)
+class FulfilmentLapsed(DomainEvent):
+    """The seller let the deadline to send an exchange, a repair or goods again pass: the system
+    refunded the buyer instead (DESIGN §1a). The penalties satellite warns the seller."""
+
+    seller_id: str
+    buyer_id: str
+    remedy: str
+    refund_amount: int
+    due_at: datetime | None
+
+
+@dataclass(frozen=True)
 class EvidenceAdded(DomainEvent):
     evidence_id: str
     author_id: str

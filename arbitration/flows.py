@@ -19,6 +19,7 @@ from arbitration import lifecycle
 from arbitration.accounts import Caller
 from arbitration.actions import Action, ActionContext
 from arbitration.audit import append_event
+from arbitration.compensations import instruct_compensation
 from arbitration.deadlines import cancel_pending, start_timer
 from arbitration.disputes import actor_of, allowed_actions, facts_for, get_dispute
 from arbitration.errors import Conflict, Forbidden, InvalidTransition, NotFound
@@ -27,10 +28,13 @@ from arbitration.models import Dispute, Order
 from arbitration.party_actions import PARTY_ACTIONS
 from arbitration.policy import Policy
 from arbitration.refunds import instruct_refund
+from arbitration.remedy_actions import REMEDY_ACTIONS
 from arbitration.rulings import RULING_ACTIONS
 
 # Every action, declared once; the lifecycle table says who may take each, where.
-ACTIONS: dict[str, Action] = {action.name: action for action in (*PARTY_ACTIONS, *RULING_ACTIONS)}
+ACTIONS: dict[str, Action] = {
+    action.name: action for action in (*PARTY_ACTIONS, *REMEDY_ACTIONS, *RULING_ACTIONS)
+}
 
 
 def authorize(
@@ -113,6 +117,17 @@ def act(
             dispute=dispute,
             amount=change.refund_amount,
             ordered_by=change.refund_ordered_by,
+            policy=policy,
+            at=at,
+        )
+    if change.compensation is not None:
+        kind, amount = change.compensation
+        instruct_compensation(
+            session,
+            dispute=dispute,
+            kind=kind,
+            amount=amount,
+            ordered_by=change.compensation_ordered_by,
             policy=policy,
             at=at,
         )

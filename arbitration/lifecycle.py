@@ -18,6 +18,8 @@ AWAITING_SELLER = "awaiting_seller"
 SELLER_REJECTED = "seller_rejected"
 AWAITING_RETURN = "awaiting_return"
 RETURN_IN_TRANSIT = "return_in_transit"
+AWAITING_FULFILMENT = "awaiting_fulfilment"
+FULFILMENT_IN_TRANSIT = "fulfilment_in_transit"
 GATHERING_EVIDENCE = "gathering_evidence"
 AWAITING_DECISION = "awaiting_decision"
 DECIDED = "decided"
@@ -29,6 +31,8 @@ STATES = (
     SELLER_REJECTED,
     AWAITING_RETURN,
     RETURN_IN_TRANSIT,
+    AWAITING_FULFILMENT,
+    FULFILMENT_IN_TRANSIT,
     GATHERING_EVIDENCE,
     AWAITING_DECISION,
     DECIDED,
@@ -46,7 +50,23 @@ OUTCOMES = (
     "withdrawn",
     "abandoned",
     "return_not_shipped",
+    "exchanged",
+    "repaired",
+    "reshipped",
 )
+
+# What a buyer may ask for (DESIGN §2 and §1a): money back, or the goods made good.
+REFUND_ONLY_REMEDY = "refund_only"
+RETURN_AND_REFUND = "return_and_refund"
+EXCHANGE = "exchange"
+REPAIR = "repair"
+RESHIP = "reship"
+REMEDIES = (REFUND_ONLY_REMEDY, RETURN_AND_REFUND, EXCHANGE, REPAIR, RESHIP)
+# Remedies the seller fulfils by sending goods; the first two need the buyer's item back first.
+RETURN_THEN_FULFIL = (EXCHANGE, REPAIR)
+FULFILMENTS = (EXCHANGE, REPAIR, RESHIP)
+# How a fulfilled remedy closes once the buyer has the goods.
+FULFILLED_OUTCOME = {EXCHANGE: "exchanged", REPAIR: "repaired", RESHIP: "reshipped"}
 
 # Whose move it is in each state (DESIGN §1: buyer, seller, both, platform, or none).
 AWAITING: dict[str, str | None] = {
@@ -54,6 +74,8 @@ AWAITING: dict[str, str | None] = {
     SELLER_REJECTED: "buyer",
     AWAITING_RETURN: "buyer",
     RETURN_IN_TRANSIT: "seller",
+    AWAITING_FULFILMENT: "seller",
+    FULFILMENT_IN_TRANSIT: "buyer",
     GATHERING_EVIDENCE: "both",
     AWAITING_DECISION: "platform",
     DECIDED: None,
@@ -80,6 +102,10 @@ class Facts:
     remedy: str = "refund_only"
     amount: int = 10_000
     has_pending_offer: bool = False
+    # What the pending offer proposes instead of a partial refund: a remedy, or None (money).
+    offered_remedy: str | None = None
+    # A repair's promised date is stated (DESIGN §1a: the seller ships after stating it).
+    repair_promised: bool = False
     extension_used: bool = False
     evidence_done: bool = False
     other_party_evidence_done: bool = False
@@ -129,8 +155,36 @@ def _rule(
     return Rule(action, source, dest, frozenset(actors), tuple(guards), outcome)
 
 
-REFUND_ONLY = Guard(lambda f: f.remedy == "refund_only", "the request needs a return first")
-NEEDS_RETURN = Guard(lambda f: f.remedy == "return_and_refund", "the request is refund only")
+REFUND_ONLY = Guard(lambda f: f.remedy == REFUND_ONLY_REMEDY, "the request needs a return first")
+NEEDS_RETURN = Guard(
+    lambda f: f.remedy in (RETURN_AND_REFUND, *RETURN_THEN_FULFIL), "the request needs no return"
+)
+SHIP_ONLY = Guard(lambda f: f.remedy == RESHIP, "the request is not for goods sent again")
+MONEY_ON_RETURN = Guard(
+    lambda f: f.remedy not in RETURN_THEN_FULFIL,
+    "the returned goods are to be replaced or repaired",
+)
+FULFIL_ON_RETURN = Guard(
+    lambda f: f.remedy in RETURN_THEN_FULFIL, "the returned goods are refunded, not replaced"
+)
+REPAIR_ONLY = Guard(lambda f: f.remedy == REPAIR, "only a repair has a promised date")
+NOT_PROMISED = Guard(lambda f: not f.repair_promised, "the repair's date is already promised")
+READY_TO_SHIP = Guard(
+    lambda f: f.remedy != REPAIR or f.repair_promised,
+    "promise the repair's ready_by date first (promise-repair)",
+)
+OFFERS_MONEY = Guard(lambda f: f.offered_remedy is None, "the offer is another remedy")
+OFFERS_RETURN = Guard(
+    lambda f: f.offered_remedy in (RETURN_AND_REFUND, *RETURN_THEN_FULFIL),
+    "the offer needs no return",
+)
+OFFERS_RESHIP = Guard(lambda f: f.offered_remedy == RESHIP, "the offer is not to send goods again")
+
+
+def _remedy_is(remedy: str) -> Guard:
+    return Guard(lambda f: f.remedy == remedy, f"the request is not a {remedy}")
+
+
 DIVISIBLE = Guard(lambda f: f.amount > 1, "a request for 1 minor unit cannot be partly refunded")
 PENDING_OFFER = Guard(lambda f: f.has_pending_offer, "there is no pending offer to accept")
 EXTENSION_UNUSED = Guard(lambda f: not f.extension_used, "you have already used your extension")
@@ -168,9 +222,23 @@ RULES: tuple[Rule, ...] = (
     # The two-party half: the seller answers, the buyer follows up, returns travel.
     _rule("accept", AWAITING_SELLER, CLOSED, (SELLER, SYSTEM), REFUND_ONLY, outcome="refunded"),
     _rule("accept", AWAITING_SELLER, AWAITING_RETURN, (SELLER, SYSTEM), NEEDS_RETURN),
+    _rule("accept", AWAITING_SELLER, AWAITING_FULFILMENT, (SELLER, SYSTEM), SHIP_ONLY),
     _rule("reject", AWAITING_SELLER, SELLER_REJECTED, (SELLER,)),
     _rule("offer", AWAITING_SELLER, AWAITING_SELLER, (SELLER,), DIVISIBLE),
-    _rule("accept-offer", AWAITING_SELLER, CLOSED, (BUYER,), PENDING_OFFER, outcome="settled"),
+    _rule(
+        "accept-offer",
+        AWAITING_SELLER,
+        CLOSED,
+        (BUYER,),
+        PENDING_OFFER,
+        OFFERS_MONEY,
+        outcome="settled",
+    ),
+    # An offer of another remedy moves the dispute onto that remedy's path (DESIGN §1a).
+    _rule("accept-offer", AWAITING_SELLER, AWAITING_RETURN, (BUYER,), PENDING_OFFER, OFFERS_RETURN),
+    _rule(
+        "accept-offer", AWAITING_SELLER, AWAITING_FULFILMENT, (BUYER,), PENDING_OFFER, OFFERS_RESHIP
+    ),
     _rule("modify", AWAITING_SELLER, AWAITING_SELLER, (BUYER,)),
     _rule("withdraw", AWAITING_SELLER, CLOSED, (BUYER,), outcome="withdrawn"),
     _rule("escalate", SELLER_REJECTED, GATHERING_EVIDENCE, (BUYER,)),
@@ -180,8 +248,42 @@ RULES: tuple[Rule, ...] = (
     _rule("ship-return", AWAITING_RETURN, RETURN_IN_TRANSIT, (BUYER,)),
     _rule("withdraw", AWAITING_RETURN, CLOSED, (BUYER,), outcome="withdrawn"),
     _rule("expire-return", AWAITING_RETURN, CLOSED, (SYSTEM,), outcome="return_not_shipped"),
-    _rule("confirm-return", RETURN_IN_TRANSIT, CLOSED, (SELLER, SYSTEM), outcome="refunded"),
+    _rule(
+        "confirm-return",
+        RETURN_IN_TRANSIT,
+        CLOSED,
+        (SELLER, SYSTEM),
+        MONEY_ON_RETURN,
+        outcome="refunded",
+    ),
+    _rule(
+        "confirm-return", RETURN_IN_TRANSIT, AWAITING_FULFILMENT, (SELLER, SYSTEM), FULFIL_ON_RETURN
+    ),
     _rule("dispute-return", RETURN_IN_TRANSIT, GATHERING_EVIDENCE, (SELLER,)),
+    # Remedies beyond money (DESIGN §1a): the seller sends the goods, the buyer says they came.
+    _rule(
+        "promise-repair",
+        AWAITING_FULFILMENT,
+        AWAITING_FULFILMENT,
+        (SELLER,),
+        REPAIR_ONLY,
+        NOT_PROMISED,
+    ),
+    _rule("ship-fulfilment", AWAITING_FULFILMENT, FULFILMENT_IN_TRANSIT, (SELLER,), READY_TO_SHIP),
+    # The seller cannot deliver, or let the deadline pass (the system then refunds and warns).
+    _rule("refund-instead", AWAITING_FULFILMENT, CLOSED, (SELLER, SYSTEM), outcome="refunded"),
+    *(
+        _rule(
+            "confirm-receipt",
+            FULFILMENT_IN_TRANSIT,
+            CLOSED,
+            (BUYER, SYSTEM),
+            _remedy_is(remedy),
+            outcome=outcome,
+        )
+        for remedy, outcome in FULFILLED_OUTCOME.items()
+    ),
+    _rule("report-problem", FULFILMENT_IN_TRANSIT, GATHERING_EVIDENCE, (BUYER,)),
     # The platform's half: evidence, the ruling, the appeal.
     _rule(
         "evidence-done",
@@ -240,7 +342,14 @@ RULES: tuple[Rule, ...] = (
     # evidence, only a party still adding evidence is one whose move it is.
     *(
         _rule("request-extension", state, state, PARTIES, EXTENSION_UNUSED)
-        for state in (AWAITING_SELLER, SELLER_REJECTED, AWAITING_RETURN, RETURN_IN_TRANSIT)
+        for state in (
+            AWAITING_SELLER,
+            SELLER_REJECTED,
+            AWAITING_RETURN,
+            RETURN_IN_TRANSIT,
+            AWAITING_FULFILMENT,
+            FULFILMENT_IN_TRANSIT,
+        )
     ),
     _rule(
         "request-extension",
@@ -277,6 +386,9 @@ TIMERS: dict[str, Timer] = {
     SELLER_REJECTED: Timer("abandon", BUYER, "buyer_after_rejection"),
     AWAITING_RETURN: Timer("expire-return", BUYER, "buyer_return_shipment"),
     RETURN_IN_TRANSIT: Timer("confirm-return", SELLER, "seller_return_confirmation"),
+    # A repair's deadline is its promised ready_by once stated (deadlines.start_timer).
+    AWAITING_FULFILMENT: Timer("refund-instead", SELLER, "seller_fulfilment"),
+    FULFILMENT_IN_TRANSIT: Timer("confirm-receipt", BUYER, "buyer_fulfilment_confirmation"),
     GATHERING_EVIDENCE: Timer("close-evidence", "both", "evidence_window"),
     DECIDED: Timer("finalize", None, "appeal_window"),
 }

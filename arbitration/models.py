@@ -137,6 +137,12 @@ class Dispute(Base):
     return_tracking_number: Mapped[str | None] = mapped_column(String(100), nullable=True)
     return_shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
+    # Remedies beyond money (DESIGN §1a): the goods the seller sends, and a repair's promised date.
+    fulfilment_carrier: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    fulfilment_tracking_number: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    fulfilment_shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    repair_ready_by: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
     pending_offer_id: Mapped[str | None] = mapped_column(ID, nullable=True)
     assigned_arbitrator_id: Mapped[str | None] = mapped_column(ID, nullable=True)
     first_arbitrator_id: Mapped[str | None] = mapped_column(ID, nullable=True)
@@ -178,12 +184,17 @@ class DisputeItem(Base):
 
 
 class Offer(Base):
-    """A seller's partial-refund proposal; a newer offer supersedes the pending one."""
+    """A seller's proposal: a partial refund (``kind`` refund), another remedy, or a compensation
+    (DESIGN §1a); a newer offer supersedes the pending one. ``amount`` is the partial refund or the
+    compensation's value, 0 for a remedy."""
 
     __tablename__ = "offers"
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     dispute_id: Mapped[str] = mapped_column(ForeignKey("disputes.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="refund", server_default="refund")
+    remedy: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    compensation_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     note: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16))  # pending, accepted, superseded, lapsed
@@ -207,6 +218,27 @@ class Refund(Base):
     dispute_id: Mapped[str] = mapped_column(ForeignKey("disputes.id"), index=True)
     ordered_by: Mapped[str] = mapped_column(ID)
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    instructed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    overdue_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Compensation(Base):
+    """A compensation (store credit, a coupon) the engine instructs the platform to grant, like a
+    refund: once per what ordered it (the accepted offer's id, a unique constraint), then confirmed
+    by the platform. It is not money back on the order: the order's refunded amount is untouched."""
+
+    __tablename__ = "compensations"
+    __table_args__ = (
+        UniqueConstraint("dispute_id", "ordered_by", name="uq_compensations_dispute_ordered_by"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    dispute_id: Mapped[str] = mapped_column(ForeignKey("disputes.id"), index=True)
+    ordered_by: Mapped[str] = mapped_column(ID)
+    kind: Mapped[str] = mapped_column(String(16))  # store_credit, coupon
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     instructed_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -241,6 +273,15 @@ class Decision(Base):
     rationale: Mapped[str] = mapped_column(Text)
     arbitrator_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A compensation the ruling adds to the money (DESIGN §1a), instructed with it.
+    compensation_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    compensation_amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    @property
+    def compensation(self) -> dict[str, Any] | None:
+        if self.compensation_kind is None:
+            return None
+        return {"kind": self.compensation_kind, "amount": self.compensation_amount}
 
 
 class AccountLink(Base):

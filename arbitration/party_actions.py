@@ -6,8 +6,10 @@ from typing import Any
 
 from sqlalchemy import update
 
+from arbitration import lifecycle
 from arbitration.actions import Action, ActionContext, Change, no_change, require_text
 from arbitration.classification import classify
+from arbitration.compensations import KINDS, compensation_terms
 from arbitration.deadlines import extend_timer
 from arbitration.disputes import ItemIn, check_amount, refundable_cap
 from arbitration.errors import ValidationFailed
@@ -34,13 +36,43 @@ def _lapse_offer(ctx: ActionContext) -> dict[str, Any]:
     return {"pending_offer_id": None}
 
 
-def _offer(ctx: ActionContext) -> Change:
+# What a seller may offer instead of what was asked (DESIGN §1a): another remedy, or a compensation.
+OFFERABLE_REMEDIES = (lifecycle.RETURN_AND_REFUND, *lifecycle.FULFILMENTS)
+COMPENSATION_KINDS = KINDS
+
+
+def _offer_terms(ctx: ActionContext) -> dict[str, Any]:
+    """The offer's columns: exactly one of a partial refund, another remedy or a compensation."""
+    given = [name for name in ("amount", "remedy", "compensation") if ctx.params.get(name)]
+    if len(given) != 1:
+        raise ValidationFailed(
+            "offer one thing: a partial refund, another remedy or a compensation",
+            details={"amount": ["give exactly one of amount, remedy, compensation"]},
+        )
+    if given == ["remedy"]:
+        remedy = ctx.params["remedy"]
+        if remedy not in OFFERABLE_REMEDIES or remedy == ctx.dispute.remedy:
+            others = [r for r in OFFERABLE_REMEDIES if r != ctx.dispute.remedy]
+            raise ValidationFailed(
+                "offer a remedy other than the one asked for",
+                details={"remedy": [f"one of: {', '.join(others)}"]},
+            )
+        return {"kind": "remedy", "remedy": remedy, "amount": 0}
+    if given == ["compensation"]:
+        terms = compensation_terms(ctx.params["compensation"])
+        assert terms is not None
+        return {"kind": "compensation", "compensation_kind": terms[0], "amount": terms[1]}
     amount = ctx.params["amount"]
     if not 0 < amount < ctx.dispute.amount:
         raise ValidationFailed(
             "an offer is a partial refund",
             details={"amount": [f"must be between 1 and {ctx.dispute.amount - 1}"]},
         )
+    return {"kind": "refund", "amount": amount}
+
+
+def _offer(ctx: ActionContext) -> Change:
+    terms = _offer_terms(ctx)
     if ctx.dispute.pending_offer_id:
         ctx.session.execute(
             update(Offer)
@@ -50,27 +82,44 @@ def _offer(ctx: ActionContext) -> Change:
     offer = Offer(
         id=new_id("ofr", ctx.at),
         dispute_id=ctx.dispute.id,
-        amount=amount,
         note=ctx.params.get("note") or "",
         status="pending",
         created_at=ctx.at,
+        **terms,
     )
     ctx.session.add(offer)
     return Change(
         fields={"pending_offer_id": offer.id},
-        payload={"offer_id": offer.id, "amount": amount, "note": offer.note},
+        payload={"offer_id": offer.id, **offer_terms(offer), "note": offer.note},
     )
+
+
+def offer_terms(offer: Offer) -> dict[str, Any]:
+    """What an offer proposes, as the timeline and the API show it."""
+    if offer.kind == "remedy":
+        return {"remedy": offer.remedy}
+    if offer.kind == "compensation":
+        return {"compensation": {"kind": offer.compensation_kind, "amount": offer.amount}}
+    return {"amount": offer.amount}
 
 
 def _accept_offer(ctx: ActionContext) -> Change:
     offer = ctx.session.get(Offer, ctx.dispute.pending_offer_id)
     assert offer is not None  # the table's guard saw a pending offer
     offer.status = "accepted"
-    return Change(
-        fields={"pending_offer_id": None},
-        payload={"offer_id": offer.id},
-        refund_amount=offer.amount,
-    )
+    change = Change(fields={"pending_offer_id": None}, payload={"offer_id": offer.id})
+    if offer.kind == "remedy":
+        # The table moved the dispute onto the offered remedy's path; it is now that request.
+        assert offer.remedy is not None
+        change.fields["remedy"] = offer.remedy
+        change.payload["remedy"] = offer.remedy
+    elif offer.kind == "compensation":
+        assert offer.compensation_kind is not None
+        change.compensation = (offer.compensation_kind, offer.amount)
+        change.compensation_ordered_by = offer.id
+    else:
+        change.refund_amount = offer.amount
+    return change
 
 
 def _modify(ctx: ActionContext) -> Change:
@@ -123,6 +172,8 @@ def _ship_return(ctx: ActionContext) -> Change:
 
 
 def _confirm_return(ctx: ActionContext) -> Change:
+    if ctx.dispute.remedy in lifecycle.RETURN_THEN_FULFIL:
+        return Change()  # the seller now owes the replacement or the repair (DESIGN §1a)
     return Change(refund_amount=ctx.dispute.amount)
 
 
@@ -137,11 +188,10 @@ def _dispute_return(ctx: ActionContext) -> Change:
 
 
 def _request_extension(ctx: ActionContext) -> Change:
-    extension = ctx.policy.deadlines.extension
-    extend_timer(ctx.session, dispute=ctx.dispute, by=extension)
+    moved = extend_timer(ctx.session, dispute=ctx.dispute, policy=ctx.policy)
     return Change(
         fields={f"{ctx.actor}_extension_used": True},
-        payload={"extended_by_seconds": int(extension.total_seconds())},
+        payload={"extended_by_seconds": int(moved.total_seconds())},
     )
 
 
@@ -158,7 +208,8 @@ PARTY_ACTIONS = (
     Action("reject", "Reject the request, saying why (seller).", _reject, "ReasonIn"),
     Action(
         "offer",
-        "Propose a partial refund; it replaces any pending offer (seller).",
+        "Propose a partial refund, another remedy or a compensation; it replaces any pending "
+        "offer (seller).",
         _offer,
         "OfferIn",
     ),
@@ -179,7 +230,8 @@ PARTY_ACTIONS = (
     Action("ship-return", "Record the return shipment (buyer).", _ship_return, "ShipReturnIn"),
     Action(
         "confirm-return",
-        "Confirm the returned goods arrived; the refund is instructed (seller).",
+        "Confirm the returned goods arrived; the refund is instructed, or the replacement or "
+        "repair is now owed (seller).",
         _confirm_return,
     ),
     Action(

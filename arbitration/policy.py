@@ -13,12 +13,20 @@ import os
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
-from datetime import timedelta
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+
+from arbitration.calendar import (
+    Duration,
+    WorkCalendar,
+    WorkingDays,
+    validate_country,
+    validate_timezone,
+)
 
 REASONS: tuple[str, ...] = (
     "not_received",
@@ -68,6 +76,21 @@ _DURATION = re.compile(
 )
 _DURATION_UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
 _DURATION_HINT = 'write e.g. "48h", "7d", "2s"'
+_WORKING_DAYS = re.compile(r"(?P<n>[0-9]+)wd")
+_SPAN_HINT = 'write e.g. "48h", "7d", "2s", or "5wd" for working days'
+
+
+def parse_span(text: str) -> Duration:
+    """A duration (``parse_duration``) or a number of working days, ``"5wd"`` (DESIGN §1a)."""
+    match = _WORKING_DAYS.fullmatch(text)
+    if match is None:
+        return parse_duration(text)
+    days = int(match["n"])
+    if not days:
+        raise ValueError(f"{text!r} is zero; a duration must be longer than that")
+    if days > 10_000:
+        raise ValueError(f"{text!r} is too long a duration")
+    return WorkingDays(days)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -95,20 +118,32 @@ def parse_duration(text: str) -> timedelta:
 
 @dataclass(frozen=True)
 class DeadlinePolicy:
-    """How long each party has before the system acts for them (DESIGN.md section 1)."""
+    """How long each party has before the system acts for them (DESIGN.md sections 1 and 1a).
 
-    seller_response_unshipped: timedelta
-    seller_response_shipped: timedelta
-    buyer_after_rejection: timedelta
-    buyer_return_shipment: timedelta
-    seller_return_confirmation: timedelta
-    evidence_window: timedelta
-    appeal_window: timedelta
+    A ``Duration`` may be calendar time or working days (``"5wd"``); never add one to a time
+    yourself: ``Policy.due_after`` counts it on the policy's calendar.
+    """
+
+    seller_response_unshipped: Duration
+    seller_response_shipped: Duration
+    buyer_after_rejection: Duration
+    buyer_return_shipment: Duration
+    seller_return_confirmation: Duration
+    evidence_window: Duration
+    appeal_window: Duration
     penalty_appeal_window: timedelta
-    refund_confirmation: timedelta
-    extension: timedelta
+    refund_confirmation: Duration
+    extension: Duration
     reminder_before: timedelta
-    feedback_request: timedelta  # after closing, the buyer is asked for satisfaction (DESIGN §1a)
+    feedback_request: Duration  # after closing, the buyer is asked for satisfaction (DESIGN §1a)
+    # Remedies beyond money (DESIGN §1a).
+    seller_fulfilment: Duration
+    repair_max: Duration
+    buyer_fulfilment_confirmation: Duration
+
+
+# Deadline keys that are plain calendar time: the penalties satellite and the reminder offset.
+_CALENDAR_TIME_ONLY = frozenset({"penalty_appeal_window", "reminder_before"})
 
 
 @dataclass(frozen=True)
@@ -210,6 +245,27 @@ class Policy:
     evidence: EvidencePolicy
     penalties: PenaltyPolicy
     reports: ReportsPolicy
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)
+
+    def due_after(self, name: str, start: datetime) -> datetime:
+        """When the ``[deadlines]`` duration ``name`` started at ``start`` runs out, counted on the
+        policy's calendar (working days skip weekends and holidays). Every deadline goes through
+        here."""
+        return self.calendar.add(start, self.duration(name))
+
+    def due_before(self, name: str, end: datetime) -> datetime:
+        """The moment the duration ``name`` before ``end`` (a reminder before a deadline)."""
+        return self.calendar.add(end, self.duration(name), backwards=True)
+
+    def duration(self, name: str) -> Duration:
+        """The ``[deadlines]`` duration ``name``, as written (calendar time or working days)."""
+        if name not in _DEADLINE_KEYS:
+            raise KeyError(f"no deadline duration {name!r}")
+        duration: Duration = getattr(self.deadlines, name)
+        return duration
+
+
+_DEADLINE_KEYS = frozenset(f.name for f in fields(DeadlinePolicy))
 
 
 # --- loading --------------------------------------------------------------------------------------
@@ -272,15 +328,45 @@ def _build_policy(root: _Table) -> Policy:
         evidence=_build_evidence(root.table("evidence")),
         penalties=_build_penalties(root.table("penalties")),
         reports=_build_reports(root.table("reports")),
+        calendar=_build_calendar(root.table("calendar")),
     )
     root.finish()
     return policy
 
 
 def _build_deadlines(table: _Table) -> DeadlinePolicy:
-    policy = DeadlinePolicy(**{f.name: table.duration(f.name) for f in fields(DeadlinePolicy)})
+    durations: dict[str, Any] = {
+        f.name: table.duration(f.name) if f.name in _CALENDAR_TIME_ONLY else table.span(f.name)
+        for f in fields(DeadlinePolicy)
+    }
+    policy = DeadlinePolicy(**durations)
     table.finish()
     return policy
+
+
+def _build_calendar(table: _Table) -> WorkCalendar:
+    country = table.string("country")
+    try:
+        validate_country(country)
+    except ValueError as exc:
+        raise PolicyError(table.key("country"), str(exc)) from None
+    timezone = table.string("timezone")
+    try:
+        validate_timezone(timezone)
+    except ValueError as exc:
+        raise PolicyError(table.key("timezone"), str(exc)) from None
+    calendar = WorkCalendar(
+        country=country,
+        timezone=timezone,
+        extra_holidays=table.dates("extra_holidays"),
+        extra_workdays=table.dates("extra_workdays"),
+    )
+    both = sorted(calendar.extra_holidays & calendar.extra_workdays)
+    if both:
+        problem = f"{both[0].isoformat()} is also in extra_holidays; a day is one or the other"
+        raise PolicyError(table.key("extra_workdays"), problem)
+    table.finish()
+    return calendar
 
 
 def _build_sla(table: _Table) -> SlaPolicy:
@@ -475,6 +561,34 @@ class _Table:
         except ValueError as exc:
             raise PolicyError(self.key(name), str(exc)) from None
 
+    def span(self, name: str) -> Duration:
+        """A duration that may also be written in working days (``"5wd"``)."""
+        value = self._take(name)
+        if not isinstance(value, str):
+            problem = f"must be a duration string, got {_describe(value)}; {_SPAN_HINT}"
+            raise PolicyError(self.key(name), problem)
+        try:
+            return parse_span(value)
+        except ValueError as exc:
+            raise PolicyError(self.key(name), str(exc)) from None
+
+    def dates(self, name: str) -> frozenset[date]:
+        """An array of dates, written as TOML dates (2026-02-14) or strings ("2026-02-14")."""
+        value = self._take(name)
+        if not isinstance(value, list):
+            raise PolicyError(self.key(name), f"must be an array of dates, got {_describe(value)}")
+        days: set[date] = set()
+        for index, item in enumerate(value):
+            if isinstance(item, date) and not isinstance(item, datetime):
+                days.add(item)
+                continue
+            try:
+                days.add(date.fromisoformat(item) if isinstance(item, str) else _not_a_date())
+            except ValueError:
+                problem = f"must be a date like 2026-02-14, got {_describe(item)}"
+                raise PolicyError(f"{self.key(name)}[{index}]", problem) from None
+        return frozenset(days)
+
     def integer(self, name: str, *, minimum: int) -> int:
         value = self._take(name)
         if isinstance(value, bool) or not isinstance(value, int):
@@ -522,6 +636,10 @@ class _Table:
             if item not in allowed:
                 raise PolicyError(f"{self.key(name)}[{index}]", _not_one_of(item, allowed, what))
         return frozenset(items)
+
+
+def _not_a_date() -> date:
+    raise ValueError("not a date")
 
 
 def _one_of(names: Iterable[str]) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from arbitration import lifecycle
 from arbitration.accounts import ARBITRATOR, SENIOR_ARBITRATOR
 from arbitration.actions import Action, ActionContext, Change, require_text
+from arbitration.compensations import compensation_terms
 from arbitration.disputes import is_conflicted
 from arbitration.errors import Conflict, ValidationFailed
 from arbitration.events import DecisionOverturned, DisputeDecided, record
@@ -196,7 +197,8 @@ def _announce(ctx: ActionContext, decision: Decision, *, final: bool) -> None:
 
 def _decide(ctx: ActionContext) -> Change:
     terms = _terms(ctx, ctx.params, already_refunded=0)
-    decision = _decision_row(ctx, terms, kind="ruling")
+    compensation = compensation_terms(ctx.params.get("compensation"))
+    decision = _decision_row(ctx, terms, kind="ruling", **_compensation_columns(compensation))
     _announce(ctx, decision, final=False)
     return Change(
         fields={
@@ -204,10 +206,23 @@ def _decide(ctx: ActionContext) -> Change:
             "first_arbitrator_id": ctx.caller_id,
             "ruling_favours": FAVOURS.get(decision.outcome),
         },
-        payload={"decision_id": decision.id, **terms},
+        payload={"decision_id": decision.id, **terms, **_compensation_payload(decision)},
         refund_amount=decision.refund_amount or None,
         refund_ordered_by=decision.id,
+        compensation=compensation,
+        compensation_ordered_by=decision.id,
     )
+
+
+def _compensation_columns(compensation: tuple[str, int] | None) -> dict[str, Any]:
+    """A ruling may add a compensation to the money (DESIGN §1a); it never orders a fulfilment."""
+    if compensation is None:
+        return {}
+    return {"compensation_kind": compensation[0], "compensation_amount": compensation[1]}
+
+
+def _compensation_payload(decision: Decision) -> dict[str, Any]:
+    return {"compensation": decision.compensation} if decision.compensation else {}
 
 
 def current_decision(session: Session, dispute: Dispute) -> Decision:
@@ -251,11 +266,19 @@ def _appeal_decision(ctx: ActionContext) -> Change:
             )
         try:
             terms = _terms(ctx, replacement, already_refunded=ruled.refund_amount)
+            compensation = compensation_terms(replacement.get("compensation"))
         except ValidationFailed as invalid:
             raise ValidationFailed(
                 invalid.message, details={f"decision.{k}": v for k, v in invalid.details.items()}
             ) from None
-        decision = _decision_row(ctx, terms, kind="appeal", result=result, replaces_id=ruled.id)
+        decision = _decision_row(
+            ctx,
+            terms,
+            kind="appeal",
+            result=result,
+            replaces_id=ruled.id,
+            **_compensation_columns(compensation),
+        )
         difference = decision.refund_amount - ruled.refund_amount
         record(
             ctx.session,
@@ -271,10 +294,13 @@ def _appeal_decision(ctx: ActionContext) -> Change:
                 currency=ctx.dispute.currency,
             ),
         )
+        # A compensation the overturned ruling added stays granted; the replacement's is added.
         change = Change(
-            payload={"difference": difference},
+            payload={"difference": difference, **_compensation_payload(decision)},
             refund_amount=difference if difference > 0 else None,
             refund_ordered_by=decision.id,
+            compensation=compensation,
+            compensation_ordered_by=decision.id,
         )
     _announce(ctx, decision, final=True)
     change.fields |= {"decision_id": decision.id}

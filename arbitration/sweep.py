@@ -24,7 +24,7 @@ from arbitration.audit import note
 from arbitration.clock import Clock
 from arbitration.db import Database
 from arbitration.errors import InvalidTransition
-from arbitration.models import Deadline, Dispute, Refund
+from arbitration.models import Compensation, Deadline, Dispute, Refund
 from arbitration.policy import Policy
 
 log = logging.getLogger(__name__)
@@ -108,15 +108,18 @@ def _sla_escalate(session: Session, deadline: Deadline, policy: Policy, at: date
 def _refund_overdue(session: Session, deadline: Deadline, policy: Policy, at: datetime) -> None:
     """Flag the dispute's refunds the platform has not confirmed within the window."""
     dispute = _dispute(session, deadline)
-    window_start = at - policy.deadlines.refund_confirmation
-    overdue = session.scalars(
+    unconfirmed = session.scalars(
         select(Refund).where(
             Refund.dispute_id == dispute.id,
             Refund.confirmed_at.is_(None),
             Refund.overdue_since.is_(None),
-            Refund.instructed_at <= window_start,
         )
     ).all()
+    overdue = [
+        refund
+        for refund in unconfirmed
+        if policy.due_after("refund_confirmation", refund.instructed_at) <= at
+    ]
     for refund in overdue:
         refund.overdue_since = at
         _flag_event(
@@ -128,7 +131,33 @@ def _refund_overdue(session: Session, deadline: Deadline, policy: Policy, at: da
         )
 
 
+def _compensation_overdue(
+    session: Session, deadline: Deadline, policy: Policy, at: datetime
+) -> None:
+    """Flag the dispute's compensations the platform has not confirmed within the window."""
+    dispute = _dispute(session, deadline)
+    unconfirmed = session.scalars(
+        select(Compensation).where(
+            Compensation.dispute_id == dispute.id,
+            Compensation.confirmed_at.is_(None),
+            Compensation.overdue_since.is_(None),
+        )
+    ).all()
+    for compensation in unconfirmed:
+        if policy.due_after("refund_confirmation", compensation.instructed_at) > at:
+            continue
+        compensation.overdue_since = at
+        _flag_event(
+            session,
+            dispute,
+            "compensation-overdue",
+            {"compensation_id": compensation.id, "amount": compensation.amount},
+            at,
+        )
+
+
 FLAG_HANDLERS: dict[str, Handler] = {
+    deadlines.COMPENSATION_OVERDUE: _compensation_overdue,
     deadlines.REMIND: _remind,
     deadlines.SLA_BREACH: _sla_breach,
     deadlines.SLA_ESCALATE: _sla_escalate,

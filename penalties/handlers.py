@@ -2,7 +2,9 @@
 
 A ruling that names a violation puts it on the seller's ledger; an appeal that overturns a ruling
 takes its violation off (and records the replacement's); a seller who settled after rejecting the
-request gets a warning with no points; a penalty's expiry deadline ends it.
+request gets a warning with no points; a seller who let the deadline to send an exchange, a repair
+or goods again pass (the system refunded instead) gets a warning and the policy's
+``missed_fulfilment`` violation, if the policy names one; a penalty's expiry deadline ends it.
 """
 
 from __future__ import annotations
@@ -12,12 +14,21 @@ from datetime import datetime
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from arbitration.events import DecisionOverturned, DisputeClosed, DisputeDecided, Handlers
+from arbitration.events import (
+    DecisionOverturned,
+    DisputeClosed,
+    DisputeDecided,
+    FulfilmentLapsed,
+    Handlers,
+)
 from arbitration.ids import new_id
 from arbitration.models import Deadline, Event
 from arbitration.policy import PenaltyPolicy, Policy
 from penalties import chain, ledger
-from penalties.models import ACTIVE, EXPIRED, FROM_RULING, Penalty, Violation
+from penalties.models import ACTIVE, EXPIRED, FROM_RULING, FROM_SYSTEM, Penalty, Violation
+
+# The violation a lapsed fulfilment records (its points come from the policy, DESIGN §1a).
+MISSED_FULFILMENT = "missed_fulfilment"
 
 
 def register(handlers: Handlers, *, policy: Policy) -> None:
@@ -76,6 +87,27 @@ def register(handlers: Handlers, *, policy: Policy) -> None:
                 at=event.at,
             )
 
+    def on_fulfilment_lapsed(session: Session, event: FulfilmentLapsed) -> None:
+        warn(
+            session,
+            seller_id=event.seller_id,
+            reason=f"let the deadline to send the {event.remedy} pass; the buyer was refunded",
+            dispute_id=event.dispute_id,
+            policy=rules,
+            at=event.at,
+        )
+        if MISSED_FULFILMENT in rules.violations:
+            ledger.record_violation(
+                session,
+                seller_id=event.seller_id,
+                kind=MISSED_FULFILMENT,
+                source=FROM_SYSTEM,
+                actor_id=ledger.SYSTEM,
+                policy=rules,
+                at=event.at,
+                dispute_id=event.dispute_id,
+            )
+
     def on_expiry(session: Session, deadline: Deadline, _policy: Policy, at: datetime) -> None:
         penalty = session.get(Penalty, deadline.subject_id)
         if penalty is None or penalty.status != ACTIVE or penalty.ends_at is None:
@@ -94,6 +126,7 @@ def register(handlers: Handlers, *, policy: Policy) -> None:
     handlers.on(DisputeDecided, on_decided)
     handlers.on(DecisionOverturned, on_overturned)
     handlers.on(DisputeClosed, on_closed)
+    handlers.on(FulfilmentLapsed, on_fulfilment_lapsed)
     handlers.on_deadline(ledger.PENALTY_EXPIRE, on_expiry)
 
 

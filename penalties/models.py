@@ -28,6 +28,8 @@ PENALTY_STATUSES = (PENDING_REVIEW, ACTIVE, EXPIRED, REVOKED, REJECTED)
 # Where a violation comes from: a ruling that named it, or trust & safety confirming one.
 FROM_RULING = "ruling"
 FROM_TRUST_SAFETY = "trust_safety"
+# The system, for a seller who let a fulfilment deadline pass (DESIGN §1a).
+FROM_SYSTEM = "system"
 
 
 class Violation(Base):

@@ -55,10 +55,8 @@ def register(handlers: Handlers, *, policy: Policy) -> None:
 
 
 def request_due(closed_at: datetime, policy: Policy) -> datetime:
-    """When the follow-up goes out. The one place to change when durations may be working days
-    (``"5wd"``): the calendar's own addition replaces this sum."""
-    due: datetime = closed_at + policy.deadlines.feedback_request
-    return due
+    """When the follow-up goes out: ``feedback_request`` (working days by default) after closing."""
+    return policy.due_after("feedback_request", closed_at)
 
 
 def request_feedback(session: Session, deadline: Deadline, policy: Policy, at: datetime) -> None:

@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from api.schemas.common import Out, choice, free_text, identifier, money
 from arbitration.classification import PRIORITIES
+from arbitration.compensations import KINDS as COMPENSATION_KINDS
 from arbitration.policy import CATEGORIES, REASONS
 from arbitration.queue import ASSIGNMENTS, QUEUE_STATES, VIEWS
 from arbitration.rulings import (
@@ -14,6 +15,18 @@ from arbitration.rulings import (
     RULING_OUTCOMES,
     SHIPPING_PAYERS,
 )
+
+
+class CompensationIn(Schema):
+    """Store credit or a coupon for the buyer (DESIGN §1a), not money back on the order."""
+
+    kind = choice(COMPENSATION_KINDS, required=True)
+    amount = money(required=True)
+
+
+class CompensationTermsOut(Out):
+    kind = choice(COMPENSATION_KINDS)
+    amount = fields.Integer()
 
 
 class DecideIn(Schema):
@@ -32,6 +45,11 @@ class DecideIn(Schema):
         metadata={"description": "the seller's violation (a kind from the penalty rules), if any"},
     )
     rationale = free_text(min_length=1, required=True)
+    compensation = fields.Nested(
+        CompensationIn,
+        allow_none=True,
+        metadata={"description": "a compensation added to the money, instructed with the ruling"},
+    )
 
 
 class AppealIn(Schema):
@@ -67,6 +85,7 @@ class DecisionOut(Out):
     rationale = fields.String()
     arbitrator_id = fields.String()
     decided_at = fields.DateTime()
+    compensation = fields.Nested(CompensationTermsOut, allow_none=True)
 
 
 class QueueQueryIn(Schema):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from marshmallow import Schema, fields, validate
 
-from api.schemas.arbitration import DecisionOut
+from api.schemas.arbitration import CompensationIn, CompensationTermsOut, DecisionOut
 from api.schemas.common import (
     Out,
     Text,
@@ -20,7 +22,9 @@ from arbitration import lifecycle
 from arbitration.classification import PRIORITIES
 from arbitration.disputes import CHANNELS, REMEDIES
 from arbitration.lifecycle import STATES
+from arbitration.party_actions import COMPENSATION_KINDS, OFFERABLE_REMEDIES
 from arbitration.policy import CATEGORIES, REASONS
+from arbitration.remedy_actions import PROBLEMS as FULFILMENT_PROBLEMS
 
 CURSOR_LENGTH = 256
 PARTIES = ("buyer", "seller")
@@ -72,8 +76,36 @@ class OptionalReasonIn(Schema):
 
 
 class OfferIn(Schema):
-    amount = money(required=True)
+    """Exactly one of: a partial refund (``amount``), another ``remedy``, a ``compensation``."""
+
+    amount = money(metadata={"description": "a partial refund, below the amount requested"})
+    remedy = choice(
+        OFFERABLE_REMEDIES,
+        metadata={"description": "another remedy: accepting moves the dispute onto its path"},
+    )
+    compensation = fields.Nested(
+        CompensationIn,
+        metadata={"description": "store credit or a coupon: accepting closes the dispute settled"},
+    )
     note = free_text()
+
+
+class ShipFulfilmentIn(Schema):
+    carrier = short_text(required=True)
+    tracking_number = short_text(required=True)
+
+
+class PromiseRepairIn(Schema):
+    ready_by = fields.AwareDateTime(
+        required=True,
+        default_timezone=UTC,
+        metadata={"description": "when the repaired item will be ready, at most repair_max ahead"},
+    )
+
+
+class ReportProblemIn(Schema):
+    problem = choice(FULFILMENT_PROBLEMS, required=True)
+    reason = free_text(required=True, min_length=1)
 
 
 class ModifyIn(Schema):
@@ -107,9 +139,32 @@ class DeadlineOut(Out):
 
 class OfferOut(Out):
     id = fields.String()
-    amount = fields.Integer()
+    kind = choice(("refund", "remedy", "compensation"))
+    amount = fields.Integer(
+        allow_none=True, metadata={"description": "the partial refund; null for other offers"}
+    )
+    remedy = choice(OFFERABLE_REMEDIES, allow_none=True)
+    compensation = fields.Nested(CompensationTermsOut, allow_none=True)
     note = fields.String()
     created_at = fields.DateTime()
+
+
+class FulfilmentShipmentOut(Out):
+    carrier = fields.String()
+    tracking_number = fields.String()
+    shipped_at = fields.DateTime()
+
+
+class CompensationOut(Out):
+    id = fields.String()
+    kind = choice(COMPENSATION_KINDS)
+    amount = fields.Integer()
+    currency = fields.String()
+    instructed_at = fields.DateTime()
+    confirmed_at = fields.DateTime(allow_none=True)
+    overdue_since = fields.DateTime(
+        allow_none=True, metadata={"description": "set when the platform has not confirmed in time"}
+    )
 
 
 class ReturnShipmentOut(Out):
@@ -172,6 +227,18 @@ class DisputeOut(Out):
     deadline = fields.Nested(DeadlineOut, allow_none=True)
     pending_offer = fields.Nested(OfferOut, allow_none=True)
     return_shipment = fields.Nested(ReturnShipmentOut, allow_none=True)
+    fulfilment_shipment = fields.Nested(
+        FulfilmentShipmentOut,
+        allow_none=True,
+        metadata={"description": "the replacement, repaired item or goods sent again"},
+    )
+    repair_ready_by = fields.DateTime(
+        allow_none=True, metadata={"description": "the seller's promised date for a repair"}
+    )
+    compensations = fields.List(
+        fields.Nested(CompensationOut),
+        metadata={"description": "every compensation instructed, oldest first (DESIGN §1a)"},
+    )
     extensions_used = fields.List(choice(PARTIES))
     assigned_arbitrator_id = fields.String(allow_none=True)
     decision = fields.Nested(

@@ -7,11 +7,11 @@ from marshmallow import Schema, fields, validate
 from api.schemas.common import Out, Text, choice, free_text, identifier
 from api.schemas.disputes import CURSOR_LENGTH
 from arbitration.policy import LEDGERS, PENALTY_KINDS
-from penalties.models import FROM_RULING, FROM_TRUST_SAFETY, PENALTY_STATUSES
+from penalties.models import FROM_RULING, FROM_SYSTEM, FROM_TRUST_SAFETY, PENALTY_STATUSES
 from penalties.review import APPEAL_RESULTS, APPEAL_STATUSES
 
 VIOLATION_STATUSES = ("active", "revoked")
-VIOLATION_SOURCES = (FROM_RULING, FROM_TRUST_SAFETY)
+VIOLATION_SOURCES = (FROM_RULING, FROM_TRUST_SAFETY, FROM_SYSTEM)
 MAX_DURATION_SECONDS = 100 * 365 * 24 * 3600
 
 

@@ -25,9 +25,10 @@ from api.schemas.disputes import (
     EventOut,
     EventPageOut,
 )
-from arbitration import audit, disputes, flows, refunds
+from arbitration import audit, compensations, disputes, flows, refunds
 from arbitration.accounts import Caller
 from arbitration.models import Decision, Dispute, Event, Offer, Refund
+from arbitration.party_actions import offer_terms
 from evidence import service as evidence_service
 
 blp = Blueprint("disputes", __name__, url_prefix="/v1", description="Disputes and their lifecycle")
@@ -67,7 +68,22 @@ def dispute_body(session: Session, dispute: Dispute, who: Caller) -> dict[str, A
             if dispute.deadline_action
             else None
         ),
-        "pending_offer": offer,
+        "pending_offer": _offer_view(offer) if offer is not None else None,
+        "fulfilment_shipment": (
+            {
+                "carrier": dispute.fulfilment_carrier,
+                "tracking_number": dispute.fulfilment_tracking_number,
+                "shipped_at": dispute.fulfilment_shipped_at,
+            }
+            if dispute.fulfilment_carrier
+            else None
+        ),
+        # Only an accepted compensation offer (closing the dispute settled) or a ruling orders one.
+        "compensations": (
+            compensations.compensations_of(session, dispute.id)
+            if dispute.outcome == "settled" or dispute.decision_id
+            else []
+        ),
         "refund": refunds[-1] if refunds else None,
         "refunds": refunds,
         "return_shipment": (
@@ -85,6 +101,19 @@ def dispute_body(session: Session, dispute: Dispute, who: Caller) -> dict[str, A
         ],
     }
     return DISPUTE_OUT.dump(view)
+
+
+def _offer_view(offer: Offer) -> dict[str, Any]:
+    return {
+        "id": offer.id,
+        "kind": offer.kind,
+        "amount": None,
+        "remedy": None,
+        "compensation": None,
+        **offer_terms(offer),
+        "note": offer.note,
+        "created_at": offer.created_at,
+    }
 
 
 @blp.route("/disputes", methods=["POST"])
@@ -191,6 +220,24 @@ def confirm_refund(_params: dict[str, Any], dispute_id: str) -> ResponseReturnVa
 
     def work(session: Session) -> tuple[dict[str, Any], int]:
         refunds.confirm_refund(
+            session, caller=who, dispute_id=dispute_id, at=services().clock.now()
+        )
+        dispute = disputes.get_dispute(session, caller=who, dispute_id=dispute_id)
+        return dispute_body(session, dispute, who), 200
+
+    return perform(work)
+
+
+@blp.route("/disputes/<dispute_id>/compensation-confirmation", methods=["POST"])
+@blp.arguments(EmptyIn, required=False)
+@blp.alt_response(200, schema=DisputeOut, success=True)
+@documents_errors(blp, 403, 404, 409)
+def confirm_compensation(_params: dict[str, Any], dispute_id: str) -> ResponseReturnValue:
+    """Confirm the instructed compensation was granted (platform)."""
+    who = caller()
+
+    def work(session: Session) -> tuple[dict[str, Any], int]:
+        compensations.confirm_compensation(
             session, caller=who, dispute_id=dispute_id, at=services().clock.now()
         )
         dispute = disputes.get_dispute(session, caller=who, dispute_id=dispute_id)

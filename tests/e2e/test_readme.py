@@ -125,6 +125,38 @@ def test_readme_contested_tour_works_as_written(engine: RunningEngine) -> None:
     assert verify.returncode == 0 and verify.stdout.startswith("OK:"), verify.stderr
 
 
+def test_readme_exchange_tour_works_as_written(engine: RunningEngine) -> None:
+    env = {
+        **engine.env,
+        "ARB": engine.url,
+        **{name.upper().replace("-", "_"): token for name, token in engine.tokens.items()},
+    }
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", _between("exchange-tour")],
+        cwd=engine.folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    filed = re.search(r"Filed (dsp_\w+)", result.stdout)
+    assert filed, result.stdout
+    dispute = _get(engine, f"/v1/disputes/{filed.group(1)}", "alice")
+    assert (dispute["status"], dispute["outcome"]) == ("closed", "exchanged")
+    assert dispute["refund_amount"] is None
+    assert _get(engine, "/v1/orders/ord-kettle", "platform")["refunded_amount"] == 0
+    timeline = _get(engine, f"/v1/disputes/{filed.group(1)}/events", "alice")["data"]
+    assert [(e["actor"], e["action"], e["to_status"]) for e in timeline] == [
+        ("alice", "file", "awaiting_seller"),
+        ("bright-home", "accept", "awaiting_return"),
+        ("alice", "ship-return", "return_in_transit"),
+        ("bright-home", "confirm-return", "awaiting_fulfilment"),
+        ("bright-home", "ship-fulfilment", "fulfilment_in_transit"),
+        ("alice", "confirm-receipt", "closed"),
+    ]
+
+
 def test_demo_on_a_used_database_prints_the_same_tokens(engine: RunningEngine) -> None:
     again = engine.cli("demo", "--if-empty")
     assert again.returncode == 0, again.stderr
@@ -150,8 +182,12 @@ def test_demo_shows_disputes_at_every_promised_stage_with_time_left(engine: Runn
         ("decided", None),
         ("closed", "refunded"),
         ("closed", "settled"),
+        ("fulfilment_in_transit", None),  # an exchange under way
+        ("awaiting_fulfilment", None),  # a repair with a promised date
     } <= stages
     assert any(d["pending_offer"] for d in listed)
+    repair = next(d for d in listed if d["remedy"] == "repair")
+    assert repair["repair_ready_by"] == repair["deadline"]["due_at"]
     now = datetime.now(UTC)
     for dispute in listed:
         if dispute["deadline"]:

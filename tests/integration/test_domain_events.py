@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -17,11 +18,14 @@ from sqlalchemy.orm import Session
 from api.app import create_app
 from api.config import Config
 from api.wiring import Services
+from arbitration import sweep
 from arbitration.clock import ManualClock
 from arbitration.events import (
+    CompensationInstructed,
     DisputeDecided,
     DomainEvent,
     EvidenceAdded,
+    FulfilmentLapsed,
     Handlers,
     TimelineEventAppended,
     record,
@@ -181,3 +185,50 @@ def test_every_link_of_the_timeline_is_announced(world: World, services: Service
 def test_every_outcome_a_ruling_closes_with_is_documented() -> None:
     assert set(CLOSING_OUTCOME.values()) <= set(OUTCOMES)
     assert {rule.outcome for rule in RULES if rule.outcome} <= set(OUTCOMES)
+
+
+def test_an_accepted_compensation_is_announced_once_for_the_webhooks(
+    world: World, services: Services
+) -> None:
+    announced: list[CompensationInstructed] = []
+    services.database.handlers.on(
+        CompensationInstructed, lambda _session, event: announced.append(event)
+    )
+    dispute, buyer, seller = world.dispute()
+    offered = world.ok(
+        seller, dispute["id"], "offer", compensation={"kind": "store_credit", "amount": 1_200}
+    )
+    world.ok(buyer, dispute["id"], "accept-offer")
+    assert world.act(buyer, dispute["id"], "accept-offer").status_code == 409
+    [event] = announced
+    assert (event.dispute_id, event.buyer_id, event.order_id) == (
+        dispute["id"],
+        buyer,
+        dispute["order_id"],
+    )
+    assert (event.kind, event.amount, event.currency) == ("store_credit", 1_200, "USD")
+    assert event.ordered_by == offered["pending_offer"]["id"]
+
+
+def test_a_lapsed_fulfilment_is_announced_by_the_system_refund_only(
+    world: World, services: Services, clock: ManualClock
+) -> None:
+    lapsed: list[FulfilmentLapsed] = []
+    services.database.handlers.on(FulfilmentLapsed, lambda _session, event: lapsed.append(event))
+    by_seller, _, seller = world.dispute(remedy="reship")
+    world.ok(seller, by_seller["id"], "accept")
+    world.ok(seller, by_seller["id"], "refund-instead", reason="Out of stock.")
+    assert lapsed == []  # the seller said so in time: no lapse
+
+    silent, _, quiet_seller = world.dispute(remedy="reship")
+    accepted = world.ok(quiet_seller, silent["id"], "accept")
+    due = datetime.fromisoformat(accepted["deadline"]["due_at"])
+    clock.advance(due - clock.now())
+    sweep.sweep_due_deadlines(services.database, policy=services.policy, clock=clock)
+    [event] = lapsed
+    assert (event.dispute_id, event.seller_id, event.remedy) == (
+        silent["id"],
+        quiet_seller,
+        "reship",
+    )
+    assert (event.refund_amount, event.due_at) == (silent["amount"], due)

@@ -316,6 +316,31 @@ ROUTES: dict[tuple[str, str], Route] = {
         body=_const({"problem": "damaged", "reason": "The box came back crushed."}),
         mutates=True,
     ),
+    # Remedies beyond money (DESIGN §1a).
+    ("POST", "/v1/disputes/<dispute_id>/promise-repair"): Route(
+        "dispute:repair_awaiting_fulfilment",
+        SELLER_ACTS,
+        body=_const({"ready_by": "2026-01-10T09:00:00+00:00"}),
+        mutates=True,
+    ),
+    ("POST", "/v1/disputes/<dispute_id>/ship-fulfilment"): Route(
+        "dispute:awaiting_fulfilment",
+        SELLER_ACTS,
+        body=_const({"carrier": "SF Express", "tracking_number": "SF456"}),
+        mutates=True,
+    ),
+    ("POST", "/v1/disputes/<dispute_id>/refund-instead"): Route(
+        "dispute:awaiting_fulfilment", SELLER_ACTS, mutates=True
+    ),
+    ("POST", "/v1/disputes/<dispute_id>/confirm-receipt"): Route(
+        "dispute:fulfilment_in_transit", BUYER_ACTS, mutates=True
+    ),
+    ("POST", "/v1/disputes/<dispute_id>/report-problem"): Route(
+        "dispute:fulfilment_in_transit",
+        BUYER_ACTS,
+        body=_const({"problem": "damaged", "reason": "The new one is dented too."}),
+        mutates=True,
+    ),
     ("POST", "/v1/disputes/<dispute_id>/request-extension"): Route(
         "dispute:awaiting_seller", SELLER_ACTS, mutates=True
     ),
@@ -370,6 +395,15 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("POST", "/v1/disputes/<dispute_id>/refund-confirmation"): Route(
         "dispute:refunded",
+        {
+            "own": "    403   403   403   403   403   200   403   403   403   401",
+            "other": "  403   403   403   403   403   200   403   403   403   401",
+            "missing": "403   403   403   403   403   404   403   403   403   401",
+        },
+        mutates=True,
+    ),
+    ("POST", "/v1/disputes/<dispute_id>/compensation-confirmation"): Route(
+        "dispute:compensated",
         {
             "own": "    403   403   403   403   403   200   403   403   403   401",
             "other": "  403   403   403   403   403   200   403   403   403   401",

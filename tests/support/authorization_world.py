@@ -77,6 +77,22 @@ class Cast:
             w.ok(seller, dispute, "accept")
             if stage == "return_in_transit":
                 w.ok(buyer, dispute, "ship-return", carrier="SF Express", tracking_number="SF1")
+        elif stage in ("awaiting_fulfilment", "fulfilment_in_transit"):
+            dispute = self._file(remedy="reship", reason="missing_parts")
+            w.ok(seller, dispute, "accept")
+            if stage == "fulfilment_in_transit":
+                w.ok(
+                    seller, dispute, "ship-fulfilment", carrier="SF Express", tracking_number="SF2"
+                )
+        elif stage == "repair_awaiting_fulfilment":
+            dispute = self._file(remedy="repair", reason="quality_issue")
+            w.ok(seller, dispute, "accept")
+            w.ok(buyer, dispute, "ship-return", carrier="SF Express", tracking_number="SF3")
+            w.ok(seller, dispute, "confirm-return")
+        elif stage == "compensated":
+            dispute = self._file()
+            w.ok(seller, dispute, "offer", compensation={"kind": "coupon", "amount": 800})
+            w.ok(buyer, dispute, "accept-offer")
         elif stage == "urgent_awaiting_decision":
             dispute = self._file(reason="safety_hazard")
             w.ok(seller, dispute, "reject", reason="It matches the listing.")
@@ -228,6 +244,7 @@ class Matrix:
             select(func.sum(tables["disputes"].c.version)),
             _columns(tables["penalties"], "status"),
             select(tables["refunds"].c.id, tables["refunds"].c.confirmed_at),
+            select(tables["compensations"].c.id, tables["compensations"].c.confirmed_at),
             select(tables["accounts"]),
             select(tables["orders"]),
         )

@@ -15,6 +15,7 @@ from arbitration.lifecycle import (
     ACTIONS,
     ACTORS,
     AWAITING,
+    REMEDIES,
     RULES,
     STATES,
     TIMERS,
@@ -36,10 +37,12 @@ def move(actors: str, dest: str, outcome: str | None = None) -> Move:
     return Move(frozenset(actors.split()), dest, outcome)
 
 
+REFUNDED = ("closed", "refunded")
+FULFILMENTS = ("exchange", "repair", "reship")
+
 # Senior arbitrators are arbitrators too (§4: overdue cases rise to their view), so both rule first
 # instance; only a senior hears an appeal. A party may extend only a deadline running against it.
 DESIGNED: dict[tuple[str, str], Move] = {
-    ("awaiting_seller", "accept"): move("seller system", "closed", "refunded"),
     ("awaiting_seller", "reject"): move("seller", "seller_rejected"),
     ("awaiting_seller", "offer"): move("seller", "awaiting_seller"),
     ("awaiting_seller", "accept-offer"): move("buyer", "closed", "settled"),
@@ -55,9 +58,15 @@ DESIGNED: dict[tuple[str, str], Move] = {
     ("awaiting_return", "withdraw"): move("buyer", "closed", "withdrawn"),
     ("awaiting_return", "expire-return"): move("system", "closed", "return_not_shipped"),
     ("awaiting_return", "request-extension"): move("buyer", "awaiting_return"),
-    ("return_in_transit", "confirm-return"): move("seller system", "closed", "refunded"),
     ("return_in_transit", "dispute-return"): move("seller", "gathering_evidence"),
     ("return_in_transit", "request-extension"): move("seller", "return_in_transit"),
+    # DESIGN §1a: the seller sends the goods (a repair once its date is promised), or refunds
+    # instead; the system refunds when the seller lets the deadline pass.
+    ("awaiting_fulfilment", "ship-fulfilment"): move("seller", "fulfilment_in_transit"),
+    ("awaiting_fulfilment", "refund-instead"): move("seller system", "closed", "refunded"),
+    ("awaiting_fulfilment", "request-extension"): move("seller", "awaiting_fulfilment"),
+    ("fulfilment_in_transit", "report-problem"): move("buyer", "gathering_evidence"),
+    ("fulfilment_in_transit", "request-extension"): move("buyer", "fulfilment_in_transit"),
     ("gathering_evidence", "evidence-done"): move("buyer seller", "gathering_evidence"),
     ("gathering_evidence", "close-evidence"): move("system", "awaiting_decision"),
     ("gathering_evidence", "request-extension"): move("buyer seller", "gathering_evidence"),
@@ -80,12 +89,51 @@ DESIGNED: dict[tuple[str, str], Move] = {
             "seller_rejected",
             "awaiting_return",
             "return_in_transit",
+            "awaiting_fulfilment",
+            "fulfilment_in_transit",
             "gathering_evidence",
             "awaiting_decision",
             "under_appeal",
         )
     },
 }
+
+# Moves that depend on the remedy asked for (DESIGN §1a); None: the table refuses it for that
+# remedy, with the guard's reason.
+BY_REMEDY: dict[tuple[str, str], dict[str, Move | None]] = {
+    ("awaiting_seller", "accept"): {
+        "refund_only": move("seller system", *REFUNDED),
+        "return_and_refund": move("seller system", "awaiting_return"),
+        "exchange": move("seller system", "awaiting_return"),
+        "repair": move("seller system", "awaiting_return"),
+        "reship": move("seller system", "awaiting_fulfilment"),
+    },
+    ("return_in_transit", "confirm-return"): {
+        "refund_only": move("seller system", *REFUNDED),
+        "return_and_refund": move("seller system", *REFUNDED),
+        "exchange": move("seller system", "awaiting_fulfilment"),
+        "repair": move("seller system", "awaiting_fulfilment"),
+        "reship": move("seller system", *REFUNDED),
+    },
+    ("awaiting_fulfilment", "promise-repair"): {
+        remedy: move("seller", "awaiting_fulfilment") if remedy == "repair" else None
+        for remedy in REMEDIES
+    },
+    ("fulfilment_in_transit", "confirm-receipt"): {
+        "refund_only": None,
+        "return_and_refund": None,
+        "exchange": move("buyer system", "closed", "exchanged"),
+        "repair": move("buyer system", "closed", "repaired"),
+        "reship": move("buyer system", "closed", "reshipped"),
+    },
+}
+
+
+def designed_move(state: str, action: str, remedy: str) -> Move | None:
+    if (state, action) in BY_REMEDY:
+        return BY_REMEDY[state, action][remedy]
+    return DESIGNED.get((state, action))
+
 
 # Facts under which every guard of the designed move holds (a fresh, unclaimed dispute otherwise).
 FAVOURABLE: dict[str, dict[str, bool]] = {
@@ -94,6 +142,7 @@ FAVOURABLE: dict[str, dict[str, bool]] = {
     "decide": {"assigned_to_actor": True},
     "appeal-decision": {"assigned_to_actor": True},
     "appeal": {"may_appeal": True},
+    "ship-fulfilment": {"repair_promised": True},
 }
 
 
@@ -110,19 +159,22 @@ def names(text: str, actor: str) -> bool:
 
 
 def test_the_table_has_exactly_the_designed_states_actions_and_actors() -> None:
-    assert set(STATES) == {state for state, _ in DESIGNED} | {"closed"}
-    assert set(ACTIONS) == {action for _, action in DESIGNED}
+    designed = {*DESIGNED, *BY_REMEDY}
+    assert set(STATES) == {state for state, _ in designed} | {"closed"}
+    assert set(ACTIONS) == {action for _, action in designed}
     assert set(ACTORS) == {"buyer", "seller", "arbitrator", "senior_arbitrator", "system"}
+    assert set(REMEDIES) == {"refund_only", "return_and_refund", *FULFILMENTS}
 
 
+@pytest.mark.parametrize("remedy", REMEDIES)
 @pytest.mark.parametrize("actor", ACTORS)
 @pytest.mark.parametrize("action", ACTIONS)
 @pytest.mark.parametrize("state", STATES)
 def test_every_state_action_and_actor_is_allowed_or_refused_with_a_reason(
-    state: str, action: str, actor: str
+    state: str, action: str, actor: str, remedy: str
 ) -> None:
-    verdict = evaluate(state, action, facts(actor, **FAVOURABLE.get(action, {})))
-    designed = DESIGNED.get((state, action))
+    verdict = evaluate(state, action, facts(actor, remedy=remedy, **FAVOURABLE.get(action, {})))
+    designed = designed_move(state, action, remedy)
 
     if designed is not None and actor in designed.actors:
         assert verdict.allowed, verdict.refusal
@@ -133,6 +185,8 @@ def test_every_state_action_and_actor_is_allowed_or_refused_with_a_reason(
     assert not verdict.allowed
     assert verdict.refusal.strip()
     assert not names(verdict.refusal, actor), "a refusal must not invite the asker to act"
+    if designed is None and (state, action) in BY_REMEDY:
+        return  # the action exists here, for other remedies: the guard says why not this one
     if designed is None:
         assert state in verdict.refusal and action in verdict.refusal
     elif action == "request-extension" and actor in ("buyer", "seller"):
@@ -149,6 +203,8 @@ def test_whose_move_it_is_follows_the_design() -> None:
         "seller_rejected": "buyer",
         "awaiting_return": "buyer",
         "return_in_transit": "seller",
+        "awaiting_fulfilment": "seller",
+        "fulfilment_in_transit": "buyer",
         "gathering_evidence": "both",
         "awaiting_decision": "platform",
         "decided": None,
@@ -375,6 +431,8 @@ def test_only_the_designed_states_run_a_deadline() -> None:
         "seller_rejected",
         "awaiting_return",
         "return_in_transit",
+        "awaiting_fulfilment",
+        "fulfilment_in_transit",
         "gathering_evidence",
         "decided",
     }
@@ -388,7 +446,9 @@ def test_every_deadline_fires_a_system_action_of_its_state(state: str) -> None:
         for rule in RULES
     )
     assert timer.party == AWAITING[state]
-    for remedy in ("refund_only", "return_and_refund"):
+    # Only a remedy the seller fulfils reaches the fulfilment states.
+    remedies = FULFILMENTS if "fulfilment" in state else REMEDIES
+    for remedy in remedies:
         assert evaluate(state, timer.action, facts("system", remedy=remedy)).allowed
 
 
@@ -407,3 +467,66 @@ def test_a_one_cent_request_offers_no_partial_refund() -> None:
     facts = Facts(actor="seller", amount=1)
     assert "offer" not in allowed_actions("awaiting_seller", facts)
     assert "partly refunded" in evaluate("awaiting_seller", "offer", facts).refusal
+
+
+# Remedies beyond money (DESIGN §1a) ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("offered", "lands_in"),
+    [
+        (None, ("closed", "settled")),  # a partial refund or a compensation
+        ("return_and_refund", ("awaiting_return", None)),
+        ("exchange", ("awaiting_return", None)),
+        ("repair", ("awaiting_return", None)),
+        ("reship", ("awaiting_fulfilment", None)),
+    ],
+)
+def test_accepting_an_offer_of_another_remedy_moves_onto_its_path(
+    offered: str | None, lands_in: tuple[str, str | None]
+) -> None:
+    buyer = facts("buyer", has_pending_offer=True, offered_remedy=offered)
+    verdict = evaluate("awaiting_seller", "accept-offer", buyer)
+    assert verdict.rule is not None
+    assert (verdict.rule.dest, verdict.rule.outcome) == lands_in
+
+
+def test_a_repair_ships_only_once_its_date_is_promised_and_is_promised_once() -> None:
+    seller = facts("seller", remedy="repair")
+    assert allowed_actions("awaiting_fulfilment", seller) == [
+        "promise-repair",
+        "refund-instead",
+        "request-extension",
+        "add-evidence",
+    ]
+    refused = evaluate("awaiting_fulfilment", "ship-fulfilment", seller)
+    assert not refused.allowed and "promise-repair" in refused.refusal
+    promised = facts("seller", remedy="repair", repair_promised=True)
+    assert allowed_actions("awaiting_fulfilment", promised) == [
+        "ship-fulfilment",
+        "refund-instead",
+        "request-extension",
+        "add-evidence",
+    ]
+
+
+@pytest.mark.parametrize("remedy", ["exchange", "reship"])
+def test_an_exchange_or_reship_ships_at_once(remedy: str) -> None:
+    assert allowed_actions("awaiting_fulfilment", facts("seller", remedy=remedy)) == [
+        "ship-fulfilment",
+        "refund-instead",
+        "request-extension",
+        "add-evidence",
+    ]
+
+
+def test_the_buyer_with_goods_in_transit_confirms_or_reports_a_problem() -> None:
+    assert allowed_actions("fulfilment_in_transit", facts("buyer", remedy="exchange")) == [
+        "confirm-receipt",
+        "report-problem",
+        "request-extension",
+        "add-evidence",
+    ]
+    assert allowed_actions("fulfilment_in_transit", facts("seller", remedy="exchange")) == [
+        "add-evidence"
+    ]

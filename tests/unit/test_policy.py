@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from arbitration.calendar import WorkingDays
 from arbitration.policy import (
     CATEGORIES,
     LEDGERS,
@@ -52,9 +53,19 @@ def test_default_deadlines_are_designs_numbers() -> None:
     assert deadlines.evidence_window == 3 * DAY
     assert deadlines.appeal_window == 7 * DAY
     assert deadlines.penalty_appeal_window == 7 * DAY
-    assert deadlines.refund_confirmation == 3 * DAY
+    assert deadlines.refund_confirmation == WorkingDays(3)
     assert deadlines.extension == 3 * DAY
     assert deadlines.reminder_before == 24 * HOUR
+    assert deadlines.seller_fulfilment == WorkingDays(5)
+    assert deadlines.repair_max == 15 * DAY
+    assert deadlines.buyer_fulfilment_confirmation == 10 * DAY
+
+
+def test_default_calendar_is_chinas() -> None:
+    calendar = load_policy().calendar
+
+    assert (calendar.country, calendar.timezone) == ("CN", "Asia/Shanghai")
+    assert calendar.extra_holidays == calendar.extra_workdays == frozenset()
 
 
 def test_default_sla_is_a_day_for_urgent_cases_and_two_days_otherwise() -> None:
@@ -120,6 +131,7 @@ def test_default_violation_points() -> None:
         "counterfeit": ViolationRule("severe", 12),
         "fabricated_evidence": ViolationRule("severe", 12),
         "unsafe_product": ViolationRule("severe", 12),
+        "missed_fulfilment": ViolationRule("general", 1),
     }
     assert penalties.version == "2026.1"
     assert penalties.points_window == "calendar_year"

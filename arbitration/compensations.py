@@ -1,0 +1,136 @@
+"""Compensations the engine instructs (DESIGN §1a): store credit or a coupon the seller offered and
+the buyer accepted, granted by the platform like a refund: once, announced, then confirmed by it.
+
+Unlike a refund it is not money back on the order (the order's refunded amount is untouched); an
+unconfirmed compensation is flagged after the policy's ``refund_confirmation``, as a refund is.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from arbitration.accounts import PLATFORM, Caller
+from arbitration.audit import note
+from arbitration.deadlines import CANCELLED, COMPENSATION_OVERDUE, PENDING, watch_compensation
+from arbitration.disputes import get_dispute
+from arbitration.errors import Conflict, Forbidden, ValidationFailed
+from arbitration.events import CompensationInstructed, record
+from arbitration.ids import new_id
+from arbitration.models import Compensation, Deadline, Dispute
+from arbitration.policy import Policy
+
+KINDS = ("store_credit", "coupon")
+
+
+def compensation_terms(value: object, *, field: str = "compensation") -> tuple[str, int] | None:
+    """A compensation as an offer or a ruling states it, ``{"kind": ..., "amount": n}``, checked
+    (422 naming ``field``); None when none is given."""
+    if value is None:
+        return None
+    kind = value.get("kind") if isinstance(value, dict) else None
+    amount = value.get("amount") if isinstance(value, dict) else None
+    problems = []
+    if kind not in KINDS:
+        problems.append(f"kind: one of {', '.join(KINDS)}")
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        problems.append("amount: a positive amount in minor units")
+    if problems:
+        raise ValidationFailed("the compensation is incomplete", details={field: problems})
+    assert isinstance(kind, str) and isinstance(amount, int)
+    return kind, amount
+
+
+def instruct_compensation(
+    session: Session,
+    *,
+    dispute: Dispute,
+    kind: str,
+    amount: int,
+    ordered_by: str,
+    policy: Policy,
+    at: datetime,
+) -> Compensation:
+    """Record a compensation the platform must grant, once for what ordered it (a unique
+    constraint on the dispute and ``ordered_by``), watch for its confirmation and announce it."""
+    compensation = Compensation(
+        id=new_id("cmp", at),
+        dispute_id=dispute.id,
+        ordered_by=ordered_by,
+        kind=kind,
+        amount=amount,
+        currency=dispute.currency,
+        instructed_at=at,
+    )
+    session.add(compensation)
+    watch_compensation(session, compensation=compensation, policy=policy, at=at)
+    record(
+        session,
+        CompensationInstructed(
+            dispute_id=dispute.id,
+            at=at,
+            compensation_id=compensation.id,
+            order_id=dispute.order_id,
+            buyer_id=dispute.buyer_id,
+            kind=kind,
+            amount=amount,
+            currency=compensation.currency,
+            ordered_by=ordered_by,
+        ),
+    )
+    return compensation
+
+
+def compensations_of(session: Session, dispute_id: str) -> list[Compensation]:
+    return list(
+        session.scalars(
+            select(Compensation)
+            .where(Compensation.dispute_id == dispute_id)
+            .order_by(Compensation.instructed_at, Compensation.id)
+        )
+    )
+
+
+def confirm_compensation(
+    session: Session, *, caller: Caller, dispute_id: str, at: datetime
+) -> list[Compensation]:
+    """The platform says the dispute's compensations were granted: the overdue watch stops and
+    the timeline records it."""
+    if caller.role != PLATFORM or caller.via is not None:
+        raise Forbidden("only the platform confirms compensations")
+    dispute = get_dispute(session, caller=caller, dispute_id=dispute_id)
+    compensations = compensations_of(session, dispute.id)
+    if not compensations:
+        raise Conflict("this dispute has no compensation to confirm", code="no_compensation")
+    unconfirmed = [c for c in compensations if c.confirmed_at is None]
+    if not unconfirmed:
+        raise Conflict(
+            "the compensation was already confirmed", code="compensation_already_confirmed"
+        )
+    for compensation in unconfirmed:
+        compensation.confirmed_at = at
+    session.execute(
+        update(Deadline)
+        .where(
+            Deadline.dispute_id == dispute.id,
+            Deadline.action == COMPENSATION_OVERDUE,
+            Deadline.status == PENDING,
+        )
+        .values(status=CANCELLED, settled_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    note(
+        session,
+        dispute_id=dispute.id,
+        status=dispute.status,
+        actor_id=caller.id,
+        action="compensation-confirmed",
+        payload={
+            "compensation_ids": [c.id for c in unconfirmed],
+            "amount": sum(c.amount for c in unconfirmed),
+        },
+        at=at,
+    )
+    return unconfirmed
