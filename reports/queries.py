@@ -300,16 +300,11 @@ class FigureQueries:
     # What came after: refunds paid on time, satisfaction.
 
     def _refunds(self, key: Any) -> Select[Any]:
-        allowed = self.policy.deadlines.refund_confirmation.total_seconds()
-        now = literal(self.at, UTCDateTime())
-        due = or_(
-            Refund.confirmed_at.is_not(None),
-            seconds_between(Refund.instructed_at, now) >= allowed,
-        )
-        on_time = and_(
-            Refund.confirmed_at.is_not(None),
-            seconds_between(Refund.instructed_at, Refund.confirmed_at) <= allowed,
-        )
+        """A refund is on time when it was confirmed before the engine flagged it overdue: the
+        flag is set by the ``refund_confirmation`` deadline, counted on the policy's calendar
+        (working days), which no fixed number of seconds could say."""
+        due = or_(Refund.confirmed_at.is_not(None), Refund.overdue_since.is_not(None))
+        on_time = and_(Refund.confirmed_at.is_not(None), Refund.overdue_since.is_(None))
         return (
             select(key.label("key"), count_if(due), count_if(on_time))
             .select_from(Refund)
