@@ -83,7 +83,9 @@ def test_the_follow_up_request_goes_out_once_after_the_policy_delay(
     )
     dispute_id, buyer, seller = closed_dispute(world, clock)
     closed_at = clock.now()
-    delay = app.extensions["arbitration"].policy.due_after("feedback_request", closed_at) - closed_at
+    delay = (
+        app.extensions["arbitration"].policy.due_after("feedback_request", closed_at) - closed_at
+    )
 
     clock.advance(delay - timedelta(seconds=1))
     run_sweep(app)
