@@ -12,7 +12,17 @@ from api.contract import OPENAPI_VERSION, ContractPlugin
 from api.edge import install_edge
 from api.errors import register_error_handlers
 from api.schemas.common import ErrorOut
-from api.views import accounts, disputes, docs, evidence, orders, penalties, queue
+from api.views import (
+    accounts,
+    buyers,
+    disputes,
+    docs,
+    evidence,
+    orders,
+    penalties,
+    queue,
+    recoveries,
+)
 from api.wiring import build
 
 API_DESCRIPTION = """\
@@ -53,6 +63,8 @@ def create_app(config: Config | None = None) -> Flask:
     api = EngineApi(app, spec_kwargs={"extra_plugins": [ContractPlugin()]})
     app.extensions["openapi_spec"] = api.spec
     for module in (accounts, orders, disputes, queue, evidence, penalties, docs):
+        api.register_blueprint(module.blp)
+    for module in (recoveries, buyers):  # fairness both ways (DESIGN §5a)
         api.register_blueprint(module.blp)
     register_error_handlers(app)
     install_edge(app, max_json_body=config.policy.limits.max_json_body)

@@ -90,6 +90,8 @@ class Facts:
     may_appeal: bool = False
     # The staff member is linked to the buyer or the seller (their own account, a relative's…).
     conflicted: bool = False
+    # The buyer's review flag is raised (DESIGN §5a); looked up only for the system's moves.
+    buyer_under_review: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,12 +112,17 @@ class Guard:
 
 @dataclass(frozen=True)
 class Rule:
+    """``takes`` names the action really taken when it differs from the one asked for: a
+    timer fires its state's action, and the table may answer with another (``refer-to-platform``
+    instead of the system's ``accept`` when the buyer is under review)."""
+
     action: str
     source: str
     dest: str
     actors: frozenset[str]
     guards: tuple[Guard, ...] = ()
     outcome: str | None = None
+    takes: str | None = None
 
 
 def _rule(
@@ -125,8 +132,9 @@ def _rule(
     actors: Iterable[str],
     *guards: Guard,
     outcome: str | None = None,
+    takes: str | None = None,
 ) -> Rule:
-    return Rule(action, source, dest, frozenset(actors), tuple(guards), outcome)
+    return Rule(action, source, dest, frozenset(actors), tuple(guards), outcome, takes)
 
 
 REFUND_ONLY = Guard(lambda f: f.remedy == "refund_only", "the request needs a return first")
@@ -162,9 +170,30 @@ MAY_APPEAL = Guard(
     lambda f: f.may_appeal, "an appeal is open once, to a party the ruling did not fully favour"
 )
 
+BUYER_UNDER_REVIEW = Guard(lambda f: f.buyer_under_review, "the buyer is not under review")
+
 STAFF = (ARBITRATOR, SENIOR_ARBITRATOR)
+REFER_TO_PLATFORM = "refer-to-platform"
 
 RULES: tuple[Rule, ...] = (
+    # A seller silent on the request of a buyer under review (DESIGN §5a): no automatic refund,
+    # the platform rules. Listed first, so these win over the system's moves below.
+    _rule(
+        "accept",
+        AWAITING_SELLER,
+        AWAITING_DECISION,
+        (SYSTEM,),
+        BUYER_UNDER_REVIEW,
+        takes=REFER_TO_PLATFORM,
+    ),
+    _rule(
+        "confirm-return",
+        RETURN_IN_TRANSIT,
+        AWAITING_DECISION,
+        (SYSTEM,),
+        BUYER_UNDER_REVIEW,
+        takes=REFER_TO_PLATFORM,
+    ),
     # The two-party half: the seller answers, the buyer follows up, returns travel.
     _rule("accept", AWAITING_SELLER, CLOSED, (SELLER, SYSTEM), REFUND_ONLY, outcome="refunded"),
     _rule("accept", AWAITING_SELLER, AWAITING_RETURN, (SELLER, SYSTEM), NEEDS_RETURN),
@@ -370,6 +399,8 @@ def mermaid_diagram() -> str:
             continue
         who = " or ".join(sorted(rule.actors))
         label = f"{rule.action.replace('_', '-')} by {who}"
+        if rule.takes:
+            label += f" (buyer under review: {rule.takes})"
         if rule.outcome:
             label += f", {rule.outcome}"
         edge = (rule.source, rule.dest, label)

@@ -190,6 +190,23 @@ class LimitsPolicy:
 
 
 @dataclass(frozen=True)
+class AdvanceCompensationPolicy:
+    """When the platform pays the buyer first and recovers from the seller (DESIGN §5a)."""
+
+    max_amount: int  # a ruling against the seller refunding at most this is paid first (0: never)
+    recovery_grace: timedelta  # an open recovery older than this stops the seller selling
+
+
+@dataclass(frozen=True)
+class BuyerAbusePolicy:
+    """The buyer ledger (DESIGN §5a): points per buyer violation, and when a buyer is reviewed."""
+
+    violations: Mapping[str, int]  # buyer violation kind → points
+    review_threshold: int  # points within ``window`` that put the buyer under review
+    window: timedelta  # how far back a buyer's points count
+
+
+@dataclass(frozen=True)
 class Policy:
     """The whole policy, validated and immutable."""
 
@@ -199,6 +216,8 @@ class Policy:
     classification: ClassificationPolicy
     evidence: EvidencePolicy
     penalties: PenaltyPolicy
+    advance_compensation: AdvanceCompensationPolicy
+    buyer_abuse: BuyerAbusePolicy
 
 
 # --- loading --------------------------------------------------------------------------------------
@@ -260,6 +279,8 @@ def _build_policy(root: _Table) -> Policy:
         classification=_build_classification(root.table("classification")),
         evidence=_build_evidence(root.table("evidence")),
         penalties=_build_penalties(root.table("penalties")),
+        advance_compensation=_build_advance_compensation(root.table("advance_compensation")),
+        buyer_abuse=_build_buyer_abuse(root.table("buyer_abuse")),
     )
     root.finish()
     return policy
@@ -342,6 +363,32 @@ def _build_penalties(table: _Table) -> PenaltyPolicy:
         review_required=table.choices("review_required", PENALTY_KINDS, what="penalty kind"),
         violations=MappingProxyType(violations),
         ladder=MappingProxyType(ladder),
+    )
+    table.finish()
+    return policy
+
+
+def _build_advance_compensation(table: _Table) -> AdvanceCompensationPolicy:
+    policy = AdvanceCompensationPolicy(
+        max_amount=table.integer("max_amount", minimum=0),
+        recovery_grace=table.duration("recovery_grace"),
+    )
+    table.finish()
+    return policy
+
+
+def _build_buyer_abuse(table: _Table) -> BuyerAbusePolicy:
+    violations_table = table.table("violations")
+    violations = {
+        kind: violations_table.integer(kind, minimum=0) for kind in violations_table.names()
+    }
+    violations_table.finish()
+    if not violations:
+        raise PolicyError(table.key("violations"), "must name at least one buyer violation")
+    policy = BuyerAbusePolicy(
+        violations=MappingProxyType(violations),
+        review_threshold=table.integer("review_threshold", minimum=1),
+        window=table.duration("window"),
     )
     table.finish()
     return policy

@@ -127,6 +127,9 @@ class RefundOut(Out):
     overdue_since = fields.DateTime(
         allow_none=True, metadata={"description": "set when the platform has not confirmed in time"}
     )
+    funded_by = fields.String(
+        metadata={"description": "seller, or platform: paid first, recovered from the seller"}
+    )
 
 
 class DisputeItemOut(Out):
