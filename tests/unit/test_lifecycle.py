@@ -407,3 +407,32 @@ def test_a_one_cent_request_offers_no_partial_refund() -> None:
     facts = Facts(actor="seller", amount=1)
     assert "offer" not in allowed_actions("awaiting_seller", facts)
     assert "partly refunded" in evaluate("awaiting_seller", "offer", facts).refusal
+
+
+# A buyer under review (DESIGN §5a) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("state", "timer_action"),
+    [("awaiting_seller", "accept"), ("return_in_transit", "confirm-return")],
+)
+@pytest.mark.parametrize("remedy", ["refund_only", "return_and_refund"])
+def test_a_silent_sellers_timer_refers_a_buyer_under_review_to_the_platform(
+    state: str, timer_action: str, remedy: str
+) -> None:
+    assert TIMERS[state].action == timer_action
+    verdict = evaluate(state, timer_action, facts("system", remedy=remedy, buyer_under_review=True))
+    assert verdict.allowed and verdict.rule is not None
+    assert (verdict.rule.dest, verdict.rule.takes, verdict.rule.outcome) == (
+        "awaiting_decision",
+        "refer-to-platform",
+        None,
+    )
+
+
+@pytest.mark.parametrize("state", ["awaiting_seller", "return_in_transit"])
+def test_the_seller_answers_a_buyer_under_review_as_any_other(state: str) -> None:
+    action = TIMERS[state].action
+    verdict = evaluate(state, action, facts("seller", buyer_under_review=True))
+    assert verdict.allowed and verdict.rule is not None
+    assert (verdict.rule.dest, verdict.rule.takes) == ("closed", None)
