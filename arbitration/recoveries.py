@@ -19,9 +19,15 @@ from arbitration.accounts import ADMIN, PLATFORM, SELLER, TRUST_SAFETY, Caller
 from arbitration.audit import note
 from arbitration.deadlines import CANCELLED, PENDING
 from arbitration.errors import Conflict, Forbidden, NotFound
-from arbitration.events import RecoveryClosed, RecoveryOpened, RecoveryOverdue, record
+from arbitration.events import (
+    DecisionOverturned,
+    RecoveryClosed,
+    RecoveryOpened,
+    RecoveryOverdue,
+    record,
+)
 from arbitration.ids import new_id
-from arbitration.models import Deadline, Dispute, Recovery, Refund
+from arbitration.models import Deadline, Decision, Dispute, Recovery, Refund
 from arbitration.policy import Policy
 
 OPEN = "open"
@@ -125,9 +131,8 @@ def mark_recovered(
     recovery = get_recovery(session, caller=caller, recovery_id=recovery_id)
     if caller.role != PLATFORM or caller.via is not None:
         raise Forbidden("only the platform records a recovery as recovered")
-    return _close(
-        session, _closable(session, caller, recovery.id), caller, RECOVERED, note_text, at
-    )
+    closable = _closable(session, caller, recovery.id)
+    return _close(session, closable, caller.id, RECOVERED, note_text, at)
 
 
 def write_off(
@@ -137,18 +142,19 @@ def write_off(
     recovery = get_recovery(session, caller=caller, recovery_id=recovery_id)
     if caller.role != TRUST_SAFETY or caller.via is not None:
         raise Forbidden("only trust & safety writes a recovery off")
-    return _close(session, _closable(session, caller, recovery.id), caller, WRITTEN_OFF, reason, at)
+    closable = _closable(session, caller, recovery.id)
+    return _close(session, closable, caller.id, WRITTEN_OFF, reason, at)
 
 
 def _close(
     session: Session,
     recovery: Recovery,
-    caller: Caller,
+    actor_id: str,
     status: str,
     reason: str | None,
     at: datetime,
 ) -> Recovery:
-    recovery.status, recovery.closed_at, recovery.closed_by = status, at, caller.id
+    recovery.status, recovery.closed_at, recovery.closed_by = status, at, actor_id
     recovery.close_reason = reason
     session.execute(
         update(Deadline)
@@ -160,7 +166,7 @@ def _close(
         .values(status=CANCELLED, settled_at=at)
         .execution_options(synchronize_session=False)
     )
-    _note(session, recovery, caller.id, f"recovery-{status.replace('_', '-')}", at, reason=reason)
+    _note(session, recovery, actor_id, f"recovery-{status.replace('_', '-')}", at, reason=reason)
     record(
         session,
         RecoveryClosed(
@@ -171,11 +177,31 @@ def _close(
             amount=recovery.amount,
             currency=recovery.currency,
             status=status,
-            closed_by=caller.id,
+            closed_by=actor_id,
             reason=reason,
         ),
     )
     return recovery
+
+
+def on_overturned(session: Session, event: DecisionOverturned) -> None:
+    """An appeal cleared the seller (the replacement does not find them responsible): they owe
+    nothing for the dispute's refunds, so its open recoveries are written off by the system."""
+    replacement = session.get(Decision, event.decision_id)
+    if replacement is None or replacement.responsibility in ("seller", "shared"):
+        return
+    owed = session.scalars(
+        select(Recovery).where(Recovery.dispute_id == event.dispute_id, Recovery.status == OPEN)
+    ).all()
+    for recovery in owed:
+        _close(
+            session,
+            recovery,
+            SYSTEM,
+            WRITTEN_OFF,
+            "the ruling against the seller was overturned on appeal",
+            event.at,
+        )
 
 
 def on_overdue(session: Session, deadline: Deadline, _policy: Policy, at: datetime) -> None:

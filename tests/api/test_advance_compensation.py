@@ -199,3 +199,28 @@ class TestSmallClaimsArePaidFirst:
         large = rule(world, above, AGAINST_THE_SELLER)
         assert [r["funded_by"] for r in large["refunds"]] == ["seller"]
         assert len(standing(world, "platform", seller)["open_recoveries"]) == 1
+
+
+def test_an_appeal_that_clears_the_seller_writes_the_recovery_off(world: World) -> None:
+    seller = world.account("seller")
+    freeze(world, seller)
+    decided = ruled_against_seller(world, seller)
+    [owed] = standing(world, "platform", seller)["open_recoveries"]
+    world.ok(seller, decided["id"], "appeal", reason="The buyer broke it.")
+    senior = world.account("senior_arbitrator")
+    world.ok(senior, decided["id"], "claim")
+    world.ok(
+        senior,
+        decided["id"],
+        "appeal-decision",
+        result="overturn",
+        rationale="The video shows the buyer dropping it.",
+        decision={
+            "outcome": "seller_favored",
+            "responsibility": "buyer",
+            "rationale": "Damaged by the buyer.",
+        },
+    )
+    closed = recovery(world, "platform", owed["id"])
+    assert (closed["status"], closed["closed_by"]) == ("written_off", "system")
+    assert standing(world, "platform", seller)["open_recoveries"] == []
