@@ -400,7 +400,7 @@ def mermaid_diagram() -> str:
         who = " or ".join(sorted(rule.actors))
         label = f"{rule.action.replace('_', '-')} by {who}"
         if rule.takes:
-            label += f" (buyer under review: {rule.takes})"
+            label += f" (taken as {rule.takes})"
         if rule.outcome:
             label += f", {rule.outcome}"
         edge = (rule.source, rule.dest, label)
