@@ -13,7 +13,19 @@ from api.contract import OPENAPI_VERSION, ContractPlugin
 from api.edge import install_edge
 from api.errors import register_error_handlers
 from api.schemas.common import ErrorOut
-from api.views import accounts, disputes, docs, evidence, orders, penalties, public, queue, reports
+from api.views import (
+    accounts,
+    buyers,
+    disputes,
+    docs,
+    evidence,
+    orders,
+    penalties,
+    public,
+    queue,
+    recoveries,
+    reports,
+)
 from api.webhooks_doc import document_webhooks
 from api.wiring import build
 
@@ -59,6 +71,8 @@ def create_app(config: Config | None = None) -> Flask:
     for module in (accounts, orders, disputes, queue, evidence, penalties, docs, reports, public):
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.assets)
+    for module in (recoveries, buyers):  # fairness both ways (DESIGN §5a)
+        api.register_blueprint(module.blp)
     register_error_handlers(app)
     # The staff console, under /console; its forms are capped like JSON bodies.
     install_console(

@@ -23,11 +23,13 @@ from sqlalchemy.exc import OperationalError
 
 import migrations
 from api.config import Config
+from arbitration import recoveries
 from arbitration.clock import Clock
 from arbitration.db import Database, make_engine
-from arbitration.events import Handlers
+from arbitration.events import DecisionOverturned, Handlers
 from arbitration.policy import Policy
 from evidence.storage import BlobStore, FilesystemBlobStore
+from penalties import buyers as buyer_ledger
 from penalties import handlers as penalties_handlers
 from reports import feedback as reports_feedback
 
@@ -49,6 +51,12 @@ def register_handlers(handlers: Handlers, config: Config) -> None:
     """Every satellite's reactions to the core's domain events, then the deployment's plugins."""
     penalties_handlers.register(handlers, policy=config.policy)
     reports_feedback.register(handlers, policy=config.policy)
+    # Fairness both ways (DESIGN §5a): the buyer ledger (it also answers the core's questions
+    # about the parties' standing, Handlers.party_standing); recoveries fall overdue, or are
+    # written off when an appeal clears the seller.
+    buyer_ledger.register(handlers, policy=config.policy)
+    handlers.on_deadline(recoveries.RECOVERY_OVERDUE, recoveries.on_overdue)
+    handlers.on(DecisionOverturned, recoveries.on_overturned)
     for module_name in config.plugins:
         importlib.import_module(module_name).register(handlers)
 

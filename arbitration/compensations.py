@@ -21,6 +21,8 @@ from arbitration.events import CompensationInstructed, record
 from arbitration.ids import new_id
 from arbitration.models import Compensation, Deadline, Dispute
 from arbitration.policy import Policy
+from arbitration.recoveries import open_recovery
+from arbitration.refunds import PLATFORM_FUNDED, funded_by
 
 KINDS = ("store_credit", "coupon")
 
@@ -54,7 +56,12 @@ def instruct_compensation(
     at: datetime,
 ) -> Compensation:
     """Record a compensation the platform must grant, once for what ordered it (a unique
-    constraint on the dispute and ``ordered_by``), watch for its confirmation and announce it."""
+    constraint on the dispute and ``ordered_by``), watch for its confirmation and announce it.
+    Who funds it follows the refunds' rule (``refunds.funded_by``): the platform first only on a
+    ruling against a seller who cannot pay (or within ``max_amount``), then recovers it."""
+    funder = funded_by(
+        session, dispute=dispute, amount=amount, ordered_by=ordered_by, policy=policy, at=at
+    )
     compensation = Compensation(
         id=new_id("cmp", at),
         dispute_id=dispute.id,
@@ -63,6 +70,7 @@ def instruct_compensation(
         amount=amount,
         currency=dispute.currency,
         instructed_at=at,
+        funded_by=funder,
     )
     session.add(compensation)
     watch_compensation(session, compensation=compensation, policy=policy, at=at)
@@ -78,8 +86,12 @@ def instruct_compensation(
             amount=amount,
             currency=compensation.currency,
             ordered_by=ordered_by,
+            funded_by=funder,
         ),
     )
+    if funder == PLATFORM_FUNDED:
+        session.flush()  # the recovery refers to the compensation's row
+        open_recovery(session, dispute=dispute, owed=compensation, policy=policy, at=at)
     return compensation
 
 

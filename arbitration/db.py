@@ -27,6 +27,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
+from arbitration import party_standing
 from arbitration.events import Handlers
 
 DEFAULT_DATABASE_FILE = "arbitration.db"
@@ -141,6 +142,7 @@ class Database:
         if anything raises, everything rolls back."""
         bind = self.engine.execution_options(read_only=True) if read_only else self.engine
         with Session(bind=bind, expire_on_commit=False, autoflush=True) as session, session.begin():
+            session.info[party_standing.SESSION_KEY] = self.handlers.party_standing
             yield session
             self.handlers.dispatch(session)
 

@@ -27,6 +27,7 @@ from arbitration.deadlines import start_timer
 from arbitration.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from arbitration.ids import is_generated_id, new_id
 from arbitration.models import AccountLink, Dispute, DisputeItem, Offer, Order
+from arbitration.party_standing import party_standing
 from arbitration.policy import Policy
 
 REMEDIES = lifecycle.REMEDIES
@@ -116,6 +117,11 @@ def facts_for(dispute: Dispute, actor: str, caller_id: str) -> lifecycle.Facts:
         actor_was_first_arbitrator=dispute.first_arbitrator_id == caller_id,
         may_appeal=dispute.appealed_by is None and dispute.ruling_favours != actor,
         conflicted=conflicted,
+        buyer_under_review=(
+            actor == lifecycle.SYSTEM
+            and session is not None
+            and party_standing(session).buyer_under_review(session, buyer_id=dispute.buyer_id)
+        ),
     )
 
 

@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
+from arbitration.party_standing import NOBODY_FLAGGED, PartyStanding
+
 _PENDING = "arbitration.pending_events"
 # A handler that keeps recording events would never let the transaction commit.
 MAX_DISPATCH_ROUNDS = 100
@@ -51,6 +53,45 @@ class RefundInstructed(DomainEvent):
     amount: int
     currency: str
     decision_id: str | None
+    # Who pays it (DESIGN §5a): ``seller``, or ``platform`` first (a recovery is then opened).
+    funded_by: str = "seller"
+
+
+@dataclass(frozen=True)
+class RecoveryOpened(DomainEvent):
+    """The platform paid a refund (or granted a compensation) first and now recovers it from the
+    seller (先行赔付): exactly one of ``refund_id`` and ``compensation_id`` is set."""
+
+    recovery_id: str
+    refund_id: str | None
+    seller_id: str
+    amount: int
+    currency: str
+    due_at: datetime
+    compensation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RecoveryOverdue(DomainEvent):
+    """A recovery is still open past its grace: the seller may not sell until it is recovered."""
+
+    recovery_id: str
+    seller_id: str
+    amount: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class RecoveryClosed(DomainEvent):
+    """A recovery ended: ``recovered`` (the platform got the money) or ``written_off`` (T&S)."""
+
+    recovery_id: str
+    seller_id: str
+    amount: int
+    currency: str
+    status: str
+    closed_by: str
+    reason: str | None
 
 
 @dataclass(frozen=True)
@@ -68,6 +109,8 @@ class CompensationInstructed(DomainEvent):
     amount: int
     currency: str
     ordered_by: str
+    # Who pays it (DESIGN §5a): ``seller``, or ``platform`` first (a recovery is then opened).
+    funded_by: str = "seller"
 
 
 @dataclass(frozen=True)
@@ -105,6 +148,8 @@ class DisputeDecided(DomainEvent):
     responsibility: str
     violation: str | None
     final: bool
+    # The buyer's fault, if the ruling names one (DESIGN §5a): for the buyer ledger.
+    buyer_violation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +167,8 @@ class DecisionOverturned(DomainEvent):
     violation: str | None
     difference: int
     currency: str
+    revoked_buyer_violation: str | None = None
+    buyer_violation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +206,8 @@ class Handlers:
         self._by_type: dict[type[DomainEvent], list[Handler]] = defaultdict(list)
         # Deadlines a satellite owns (``penalty-expire``…), fired by the same sweep as the core's.
         self.deadlines: dict[str, Any] = {}
+        # Who answers the core's questions about the parties' standing (``party_standing``).
+        self.party_standing: PartyStanding = NOBODY_FLAGGED
 
     def on_deadline(self, action: str, handler: Any) -> None:
         """Fire ``handler(session, deadline, policy, at)`` for due deadlines of kind ``action``."""

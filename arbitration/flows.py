@@ -92,7 +92,8 @@ def act(
 ) -> Dispute:
     """Take ``action`` on the dispute as ``caller`` (None: the system, for deadlines)."""
     dispute, actor, rule = _authorize(session, dispute_id, action, caller)
-    effect = ACTIONS[action].effect
+    taken = rule.takes or action  # the table may answer a timer with another action
+    effect = ACTIONS[taken].effect
     if effect is None:
         raise NotFound(f"'{action}' has an endpoint of its own")
     caller_id = caller.id if caller else lifecycle.SYSTEM
@@ -138,7 +139,7 @@ def act(
         session,
         dispute_id=dispute.id,
         actor_id=caller_id,
-        action=action,
+        action=taken,
         from_status=from_status,
         to_status=rule.dest,
         payload=payload,

@@ -116,6 +116,8 @@ class Facts:
     may_appeal: bool = False
     # The staff member is linked to the buyer or the seller (their own account, a relative's…).
     conflicted: bool = False
+    # The buyer's review flag is raised (DESIGN §5a); looked up only for the system's moves.
+    buyer_under_review: bool = False
 
 
 @dataclass(frozen=True)
@@ -136,12 +138,17 @@ class Guard:
 
 @dataclass(frozen=True)
 class Rule:
+    """``takes`` names the action really taken when it differs from the one asked for: a
+    timer fires its state's action, and the table may answer with another (``refer-to-platform``
+    instead of the system's ``accept`` when the buyer is under review)."""
+
     action: str
     source: str
     dest: str
     actors: frozenset[str]
     guards: tuple[Guard, ...] = ()
     outcome: str | None = None
+    takes: str | None = None
 
 
 def _rule(
@@ -151,8 +158,9 @@ def _rule(
     actors: Iterable[str],
     *guards: Guard,
     outcome: str | None = None,
+    takes: str | None = None,
 ) -> Rule:
-    return Rule(action, source, dest, frozenset(actors), tuple(guards), outcome)
+    return Rule(action, source, dest, frozenset(actors), tuple(guards), outcome, takes)
 
 
 REFUND_ONLY = Guard(lambda f: f.remedy == REFUND_ONLY_REMEDY, "the request needs a return first")
@@ -216,9 +224,30 @@ MAY_APPEAL = Guard(
     lambda f: f.may_appeal, "an appeal is open once, to a party the ruling did not fully favour"
 )
 
+BUYER_UNDER_REVIEW = Guard(lambda f: f.buyer_under_review, "the buyer is not under review")
+
 STAFF = (ARBITRATOR, SENIOR_ARBITRATOR)
+REFER_TO_PLATFORM = "refer-to-platform"
 
 RULES: tuple[Rule, ...] = (
+    # A seller silent on the request of a buyer under review (DESIGN §5a): no automatic refund,
+    # the platform rules. Listed first, so these win over the system's moves below.
+    _rule(
+        "accept",
+        AWAITING_SELLER,
+        AWAITING_DECISION,
+        (SYSTEM,),
+        BUYER_UNDER_REVIEW,
+        takes=REFER_TO_PLATFORM,
+    ),
+    _rule(
+        "confirm-return",
+        RETURN_IN_TRANSIT,
+        AWAITING_DECISION,
+        (SYSTEM,),
+        BUYER_UNDER_REVIEW,
+        takes=REFER_TO_PLATFORM,
+    ),
     # The two-party half: the seller answers, the buyer follows up, returns travel.
     _rule("accept", AWAITING_SELLER, CLOSED, (SELLER, SYSTEM), REFUND_ONLY, outcome="refunded"),
     _rule("accept", AWAITING_SELLER, AWAITING_RETURN, (SELLER, SYSTEM), NEEDS_RETURN),
@@ -270,6 +299,16 @@ RULES: tuple[Rule, ...] = (
         NOT_PROMISED,
     ),
     _rule("ship-fulfilment", AWAITING_FULFILMENT, FULFILMENT_IN_TRANSIT, (SELLER,), READY_TO_SHIP),
+    # A seller who let the fulfilment deadline pass for a buyer under review (DESIGN §5a): the platform rules on the
+    # money too (it may name the seller's violation), rather than the system refunding.
+    _rule(
+        "refund-instead",
+        AWAITING_FULFILMENT,
+        AWAITING_DECISION,
+        (SYSTEM,),
+        BUYER_UNDER_REVIEW,
+        takes=REFER_TO_PLATFORM,
+    ),
     # The seller cannot deliver, or let the deadline pass (the system then refunds and warns).
     _rule("refund-instead", AWAITING_FULFILMENT, CLOSED, (SELLER, SYSTEM), outcome="refunded"),
     *(
@@ -482,6 +521,8 @@ def mermaid_diagram() -> str:
             continue
         who = " or ".join(sorted(rule.actors))
         label = f"{rule.action.replace('_', '-')} by {who}"
+        if rule.takes:
+            label += f" (taken as {rule.takes})"
         if rule.outcome:
             label += f", {rule.outcome}"
         edge = (rule.source, rule.dest, label)

@@ -223,6 +223,42 @@ class Refund(Base):
     instructed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     overdue_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Who pays it (DESIGN §5a): the seller, or the platform first (then a recovery is opened).
+    funded_by: Mapped[str] = mapped_column(String(16), default="seller")
+
+
+class Recovery(Base):
+    """What a seller owes the platform for a refund or a compensation it paid first (DESIGN §5a,
+    先行赔付).
+
+    ``open`` until the platform records it ``recovered`` or trust & safety ``written_off``; an
+    open one past ``due_at`` stops the seller selling. One per refund or compensation (unique
+    constraints); exactly one of ``refund_id`` and ``compensation_id`` is set.
+    """
+
+    __tablename__ = "recoveries"
+    __table_args__ = (
+        UniqueConstraint("refund_id", name="uq_recoveries_refund"),
+        UniqueConstraint("compensation_id", name="uq_recoveries_compensation"),
+        Index("ix_recoveries_seller_status", "seller_id", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    seller_id: Mapped[str] = mapped_column(ID)
+    dispute_id: Mapped[str] = mapped_column(ForeignKey("disputes.id"))
+    refund_id: Mapped[str | None] = mapped_column(ForeignKey("refunds.id"), nullable=True)
+    compensation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("compensations.id"), nullable=True
+    )
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16))  # open, recovered, written_off
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    overdue_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_by: Mapped[str | None] = mapped_column(ID, nullable=True)
+    close_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Compensation(Base):
@@ -244,6 +280,7 @@ class Compensation(Base):
     instructed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     overdue_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    funded_by: Mapped[str] = mapped_column(String(16), default="seller")  # or platform (§5a)
 
 
 class Decision(Base):
@@ -270,6 +307,8 @@ class Decision(Base):
     return_shipping_paid_by: Mapped[str | None] = mapped_column(String(16), nullable=True)
     responsibility: Mapped[str] = mapped_column(String(16))
     violation: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The buyer's fault a ruling names (DESIGN §5a), put on the buyer ledger.
+    buyer_violation: Mapped[str | None] = mapped_column(String(64), nullable=True)
     rationale: Mapped[str] = mapped_column(Text)
     arbitrator_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -235,6 +235,23 @@ class ReportsPolicy:
 
 
 @dataclass(frozen=True)
+class AdvanceCompensationPolicy:
+    """When the platform pays the buyer first and recovers from the seller (DESIGN §5a)."""
+
+    max_amount: int  # a ruling against the seller refunding at most this is paid first (0: never)
+    recovery_grace: timedelta  # an open recovery older than this stops the seller selling
+
+
+@dataclass(frozen=True)
+class BuyerAbusePolicy:
+    """The buyer ledger (DESIGN §5a): points per buyer violation, and when a buyer is reviewed."""
+
+    violations: Mapping[str, int]  # buyer violation kind → points
+    review_threshold: int  # points within ``window`` that put the buyer under review
+    window: timedelta  # how far back a buyer's points count
+
+
+@dataclass(frozen=True)
 class Policy:
     """The whole policy, validated and immutable."""
 
@@ -245,6 +262,8 @@ class Policy:
     evidence: EvidencePolicy
     penalties: PenaltyPolicy
     reports: ReportsPolicy
+    advance_compensation: AdvanceCompensationPolicy
+    buyer_abuse: BuyerAbusePolicy
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
 
     def due_after(self, name: str, start: datetime) -> datetime:
@@ -329,6 +348,8 @@ def _build_policy(root: _Table) -> Policy:
         penalties=_build_penalties(root.table("penalties")),
         reports=_build_reports(root.table("reports")),
         calendar=_build_calendar(root.table("calendar")),
+        advance_compensation=_build_advance_compensation(root.table("advance_compensation")),
+        buyer_abuse=_build_buyer_abuse(root.table("buyer_abuse")),
     )
     root.finish()
     return policy
@@ -456,6 +477,32 @@ def _build_penalties(table: _Table) -> PenaltyPolicy:
         review_required=table.choices("review_required", PENALTY_KINDS, what="penalty kind"),
         violations=MappingProxyType(violations),
         ladder=MappingProxyType(ladder),
+    )
+    table.finish()
+    return policy
+
+
+def _build_advance_compensation(table: _Table) -> AdvanceCompensationPolicy:
+    policy = AdvanceCompensationPolicy(
+        max_amount=table.integer("max_amount", minimum=0),
+        recovery_grace=table.duration("recovery_grace"),
+    )
+    table.finish()
+    return policy
+
+
+def _build_buyer_abuse(table: _Table) -> BuyerAbusePolicy:
+    violations_table = table.table("violations")
+    violations = {
+        kind: violations_table.integer(kind, minimum=0) for kind in violations_table.names()
+    }
+    violations_table.finish()
+    if not violations:
+        raise PolicyError(table.key("violations"), "must name at least one buyer violation")
+    policy = BuyerAbusePolicy(
+        violations=MappingProxyType(violations),
+        review_threshold=table.integer("review_threshold", minimum=1),
+        window=table.duration("window"),
     )
     table.finish()
     return policy

@@ -2,7 +2,7 @@
 
 Order: priority (urgent, high, normal), then when the SLA runs out, then age. Arbitrators see
 cases awaiting a decision; senior arbitrators also see appeals, and their view (``senior``) holds
-appeals, urgent cases, and cases past twice their SLA. ``claim_next`` hands each caller a different
+appeals, urgent cases (from filing on, DESIGN §5a), and cases past twice their SLA. ``claim_next`` hands each caller a different
 case even when many claim at once: PostgreSQL skips rows another claimer holds (SKIP LOCKED),
 SQLite serialises writers; the compare-and-set in ``flows.act`` is the last line of defence.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, case, exists, or_, select
+from sqlalchemy import Select, and_, case, exists, or_, select
 from sqlalchemy.orm import Session
 
 from arbitration import flows, lifecycle
@@ -23,6 +23,12 @@ from arbitration.policy import Policy
 
 PRIORITY_RANK = case({"urgent": 0, "high": 1}, value=Dispute.priority, else_=2)
 QUEUE_STATES = (lifecycle.AWAITING_DECISION, lifecycle.UNDER_APPEAL)
+# Where an urgent case shows in the seniors' view from filing on: every open state before a ruling.
+URGENT_WATCH_STATES = tuple(
+    state
+    for state in lifecycle.OPEN_STATES
+    if state not in (lifecycle.DECIDED, lifecycle.UNDER_APPEAL)
+)
 VIEWS = ("all", "senior")
 ASSIGNMENTS = ("any", "unassigned", "mine")
 CLAIM_ROUNDS = 10
@@ -45,18 +51,24 @@ def _require_arbitrator(caller: Caller) -> None:
 
 def _queue(caller: Caller, filters: QueueFilters) -> Select[Dispute]:
     senior = caller.role == SENIOR_ARBITRATOR
-    query = select(Dispute).where(
-        Dispute.status.in_(QUEUE_STATES if senior else (lifecycle.AWAITING_DECISION,))
-    )
+    query = select(Dispute)
     if filters.view == "senior":
         if not senior:
             raise Forbidden("the senior view is for senior arbitrators")
         query = query.where(
             or_(
                 Dispute.status == lifecycle.UNDER_APPEAL,
-                Dispute.priority == "urgent",
-                Dispute.senior_escalated_at.is_not(None),
+                and_(
+                    Dispute.status == lifecycle.AWAITING_DECISION,
+                    Dispute.senior_escalated_at.is_not(None),
+                ),
+                # Urgent cases from the start (DESIGN §5a): watched while the parties still talk.
+                and_(Dispute.priority == "urgent", Dispute.status.in_(URGENT_WATCH_STATES)),
             )
+        )
+    else:
+        query = query.where(
+            Dispute.status.in_(QUEUE_STATES if senior else (lifecycle.AWAITING_DECISION,))
         )
     if filters.assigned == "unassigned":
         query = query.where(Dispute.assigned_arbitrator_id.is_(None))
@@ -66,7 +78,8 @@ def _queue(caller: Caller, filters: QueueFilters) -> Select[Dispute]:
         value = getattr(filters, name)
         if value is not None:
             query = query.where(getattr(Dispute, name) == value)
-    return query.order_by(PRIORITY_RANK, Dispute.sla_due_at, Dispute.id)
+    # A case not yet waiting for a ruling has no SLA: after those that do, in both databases.
+    return query.order_by(PRIORITY_RANK, Dispute.sla_due_at.asc().nulls_last(), Dispute.id)
 
 
 def list_queue(

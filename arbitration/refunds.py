@@ -1,7 +1,10 @@
 """Refunds the engine instructs: exactly the agreed or decided amount, once per dispute.
 
 The platform pays and then confirms; an unconfirmed refund is flagged after the policy's
-``refund_confirmation`` (the seed rule: money back within 3 days).
+``refund_confirmation`` (the seed rule: money back within 3 days). Each refund says who funds it
+(DESIGN §5a): the seller, or the platform first when a ruling found the seller responsible and
+the seller cannot be made to pay now (frozen or banned, asked through ``party_standing``) or the
+amount is small enough (``advance_compensation.max_amount``); a recovery is then opened.
 """
 
 from __future__ import annotations
@@ -18,11 +21,43 @@ from arbitration.disputes import get_dispute
 from arbitration.errors import Conflict, Forbidden
 from arbitration.events import RefundInstructed, record
 from arbitration.ids import new_id
-from arbitration.models import Deadline, Dispute, Order, Refund
+from arbitration.models import Deadline, Decision, Dispute, Order, Refund
+from arbitration.party_standing import party_standing
 from arbitration.policy import Policy
+from arbitration.recoveries import open_recovery
 
 # What orders a refund when no ruling does: the parties agreed, or the system acted for one.
 AGREEMENT = "agreement"
+# Who funds a refund (DESIGN §5a).
+SELLER_FUNDED = "seller"
+PLATFORM_FUNDED = "platform"
+FUNDERS = (SELLER_FUNDED, PLATFORM_FUNDED)
+# Rulings that find the seller responsible (alone or in part), as for a seller's violation.
+SELLER_RESPONSIBLE = frozenset({"seller", "shared"})
+
+
+def funded_by(
+    session: Session,
+    *,
+    dispute: Dispute,
+    amount: int,
+    ordered_by: str,
+    policy: Policy,
+    at: datetime,
+) -> str:
+    """The platform pays first only on a ruling against the seller, when the seller is frozen or
+    banned or the amount is at most the policy's ``max_amount``; otherwise the seller pays."""
+    if ordered_by == AGREEMENT:
+        return SELLER_FUNDED
+    decision = session.get(Decision, ordered_by)
+    if decision is None or decision.responsibility not in SELLER_RESPONSIBLE:
+        return SELLER_FUNDED
+    if amount <= policy.advance_compensation.max_amount:
+        return PLATFORM_FUNDED
+    cannot_pay = party_standing(session).seller_frozen_or_banned(
+        session, seller_id=dispute.seller_id, at=at
+    )
+    return PLATFORM_FUNDED if cannot_pay else SELLER_FUNDED
 
 
 def instruct_refund(
@@ -40,6 +75,9 @@ def instruct_refund(
     assert order is not None
     if order.refunded_amount + amount > order.amount:
         raise Conflict("the refund would exceed the order amount", code="refund_exceeds_order")
+    funder = funded_by(
+        session, dispute=dispute, amount=amount, ordered_by=ordered_by, policy=policy, at=at
+    )
     refund = Refund(
         id=new_id("rfd", at),
         dispute_id=dispute.id,
@@ -48,6 +86,7 @@ def instruct_refund(
         amount=amount,
         currency=dispute.currency,
         instructed_at=at,
+        funded_by=funder,
     )
     session.add(refund)
     watch_refund(session, refund=refund, policy=policy, at=at)
@@ -69,8 +108,12 @@ def instruct_refund(
             amount=amount,
             currency=refund.currency,
             decision_id=None if ordered_by == AGREEMENT else ordered_by,
+            funded_by=funder,
         ),
     )
+    if funder == PLATFORM_FUNDED:
+        session.flush()  # the recovery refers to the refund's row
+        open_recovery(session, dispute=dispute, owed=refund, policy=policy, at=at)
     return refund
 
 

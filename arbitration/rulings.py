@@ -37,6 +37,7 @@ CLOSING_OUTCOME = {
 }
 FAVOURS = {BUYER_FULL_REFUND: lifecycle.BUYER, SELLER_FAVORED: lifecycle.SELLER}
 SELLER_AT_FAULT = frozenset({"seller", "shared"})
+BUYER_AT_FAULT = frozenset({"buyer", "shared"})
 
 
 # Taking a case ------------------------------------------------------------------------------------
@@ -144,6 +145,13 @@ def _terms(ctx: ActionContext, params: dict[str, Any], *, already_refunded: int)
             problems["violation"] = [f"one of: {known}"]
         elif responsibility not in SELLER_AT_FAULT:
             problems["violation"] = ["only when the seller is responsible (seller or shared)"]
+    buyer_violation = params.get("buyer_violation")
+    if buyer_violation is not None:
+        if buyer_violation not in ctx.policy.buyer_abuse.violations:
+            known = ", ".join(sorted(ctx.policy.buyer_abuse.violations))
+            problems["buyer_violation"] = [f"one of: {known}"]
+        elif responsibility not in BUYER_AT_FAULT:
+            problems["buyer_violation"] = ["only when the buyer is responsible (buyer or shared)"]
     rationale = (params.get("rationale") or "").strip()
     if not rationale:
         problems["rationale"] = ["required: say why, for the parties and for an appeal"]
@@ -156,6 +164,7 @@ def _terms(ctx: ActionContext, params: dict[str, Any], *, already_refunded: int)
         "return_shipping_paid_by": payer,
         "responsibility": responsibility,
         "violation": violation,
+        "buyer_violation": buyer_violation,
         "rationale": rationale,
     }
 
@@ -191,6 +200,7 @@ def _announce(ctx: ActionContext, decision: Decision, *, final: bool) -> None:
             responsibility=decision.responsibility,
             violation=decision.violation,
             final=final,
+            buyer_violation=decision.buyer_violation,
         ),
     )
 
@@ -292,6 +302,8 @@ def _appeal_decision(ctx: ActionContext) -> Change:
                 violation=decision.violation,
                 difference=difference,
                 currency=ctx.dispute.currency,
+                revoked_buyer_violation=ruled.buyer_violation,
+                buyer_violation=decision.buyer_violation,
             ),
         )
         # A compensation the overturned ruling added stays granted; the replacement's is added.
@@ -316,7 +328,18 @@ TERMS = (
     "return_shipping_paid_by",
     "responsibility",
     "violation",
+    "buyer_violation",
 )
+
+
+# What a seller (and anyone else) reads when a buyer under review gets no automatic refund.
+PLATFORM_REVIEWING = "the platform is reviewing this request"
+
+
+def _refer_to_platform(ctx: ActionContext) -> Change:
+    """A silent seller's timer ran out on a buyer under review: the platform rules instead of
+    refunding (DESIGN §5a). Why is not said: the parties read only that the platform reviews it."""
+    return Change(payload={"message": PLATFORM_REVIEWING})
 
 
 def _finalize(ctx: ActionContext) -> Change:
@@ -359,4 +382,10 @@ RULING_ACTIONS = (
         "AppealDecisionIn",
     ),
     Action("finalize", "The appeal window passed: the ruling is final.", _finalize, None),
+    Action(
+        "refer-to-platform",
+        "The seller stayed silent: the platform reviews the request instead of refunding.",
+        _refer_to_platform,
+        None,
+    ),
 )

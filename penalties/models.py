@@ -137,3 +137,53 @@ class SellerEvent(Base):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# The buyer ledger (DESIGN §5a) -------------------------------------------------------------------
+
+# A buyer's review flag: clear, raised by the ledger's threshold, or confirmed by trust & safety.
+CLEAR = "clear"
+UNDER_REVIEW = "under_review"
+CONFIRMED = "confirmed"
+BUYER_REVIEW_STATUSES = (CLEAR, UNDER_REVIEW, CONFIRMED)
+
+
+class BuyerViolation(Base):
+    """A buyer's fault a ruling named (``unjustified_claim``…), with the points the policy gave it."""
+
+    __tablename__ = "buyer_violations"
+    __table_args__ = (
+        Index("ix_buyer_violations_buyer_recorded", "buyer_id", "recorded_at"),
+        UniqueConstraint("decision_id", name="uq_buyer_violations_decision"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    buyer_id: Mapped[str] = mapped_column(ID)
+    kind: Mapped[str] = mapped_column(String(64))
+    points: Mapped[int] = mapped_column(Integer)
+    dispute_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    decision_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    recorded_by: Mapped[str] = mapped_column(ID)
+    status: Mapped[str] = mapped_column(String(16))  # active, revoked
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class BuyerStanding(Base):
+    """A buyer's review flag; the row is locked by every change to the buyer's ledger.
+
+    ``counts_from`` is when the last lift happened: only points recorded after it can raise the
+    flag again, so a lifted buyer starts afresh.
+    """
+
+    __tablename__ = "buyer_standings"
+
+    buyer_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    review_status: Mapped[str] = mapped_column(String(16))
+    flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    counts_from: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reviewed_by: Mapped[str | None] = mapped_column(ID, nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    review_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

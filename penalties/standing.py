@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from arbitration.accounts import SELLER, Caller
 from arbitration.errors import NotFound, ValidationFailed
-from arbitration.models import Account
+from arbitration.models import Account, Recovery
 from arbitration.policy import Policy
+from arbitration.recoveries import is_overdue, open_recoveries
 from penalties import ledger
 from penalties.browse import decode_cursor, encode_cursor, may_see_seller
 from penalties.explain import in_force
@@ -35,6 +36,9 @@ class Standing:
     points: dict[str, int]
     active_penalties: list[Penalty] = field(default_factory=list)
     pending_review: list[Penalty] = field(default_factory=list)
+    # What the seller owes for refunds the platform paid first (DESIGN §5a).
+    open_recoveries: list[Recovery] = field(default_factory=list)
+    recovery_overdue: bool = False
 
     @property
     def _kinds(self) -> set[str]:
@@ -46,7 +50,8 @@ class Standing:
 
     @property
     def can_sell(self) -> bool:
-        return not self._kinds & BLOCKS_SELLING
+        """No freeze or ban, and no recovery overdue (DESIGN §5a) until it is recovered."""
+        return not self._kinds & BLOCKS_SELLING and not self.recovery_overdue
 
     @property
     def visible_in_search(self) -> bool:
@@ -91,6 +96,8 @@ def standing(
             result.pending_review.append(penalty)
         elif in_force(penalty, at):
             result.active_penalties.append(penalty)
+    result.open_recoveries = open_recoveries(session, seller_id=seller_id)
+    result.recovery_overdue = any(is_overdue(owed, at) for owed in result.open_recoveries)
     return result
 
 

@@ -44,6 +44,13 @@ class DecideIn(Schema):
         allow_none=True,
         metadata={"description": "the seller's violation (a kind from the penalty rules), if any"},
     )
+    buyer_violation = identifier(
+        allow_none=True,
+        metadata={
+            "description": "the buyer's fault (unjustified_claim, fabricated_evidence…), only when "
+            "the buyer is responsible (buyer or shared); put on the buyer ledger"
+        },
+    )
     rationale = free_text(min_length=1, required=True)
     compensation = fields.Nested(
         CompensationIn,
@@ -82,6 +89,9 @@ class DecisionOut(Out):
     return_shipping_paid_by = choice(SHIPPING_PAYERS, allow_none=True)
     responsibility = choice(RESPONSIBILITIES)
     violation = fields.String(allow_none=True)
+    buyer_violation = fields.String(
+        allow_none=True, metadata={"description": "null to the seller: never shown to them"}
+    )
     rationale = fields.String()
     arbitrator_id = fields.String()
     decided_at = fields.DateTime()

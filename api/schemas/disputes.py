@@ -24,6 +24,7 @@ from arbitration.disputes import CHANNELS, REMEDIES
 from arbitration.lifecycle import STATES
 from arbitration.party_actions import COMPENSATION_KINDS, OFFERABLE_REMEDIES
 from arbitration.policy import CATEGORIES, REASONS
+from arbitration.refunds import FUNDERS
 from arbitration.remedy_actions import PROBLEMS as FULFILMENT_PROBLEMS
 
 CURSOR_LENGTH = 256
@@ -165,6 +166,10 @@ class CompensationOut(Out):
     overdue_since = fields.DateTime(
         allow_none=True, metadata={"description": "set when the platform has not confirmed in time"}
     )
+    funded_by = choice(
+        FUNDERS,
+        metadata={"description": "seller, or platform: paid first, recovered from the seller"},
+    )
 
 
 class ReturnShipmentOut(Out):
@@ -181,6 +186,10 @@ class RefundOut(Out):
     confirmed_at = fields.DateTime(allow_none=True)
     overdue_since = fields.DateTime(
         allow_none=True, metadata={"description": "set when the platform has not confirmed in time"}
+    )
+    funded_by = choice(
+        FUNDERS,
+        metadata={"description": "seller, or platform: paid first, recovered from the seller"},
     )
 
 

@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from api.schemas.common import Out, Text, choice, free_text, identifier
 from api.schemas.disputes import CURSOR_LENGTH
+from api.schemas.fairness import RecoveryOut
 from arbitration.policy import LEDGERS, PENALTY_KINDS
 from penalties.models import FROM_RULING, FROM_SYSTEM, FROM_TRUST_SAFETY, PENALTY_STATUSES
 from penalties.review import APPEAL_RESULTS, APPEAL_STATUSES
@@ -171,4 +172,8 @@ class StandingOut(Out):
     active_penalties = fields.List(fields.Nested(PenaltyOut))
     pending_review = fields.List(
         fields.Nested(PenaltyOut), metadata={"description": "waiting for T&S; not yet applied"}
+    )
+    open_recoveries = fields.List(
+        fields.Nested(RecoveryOut),
+        metadata={"description": "refunds the platform paid first; one overdue stops sales"},
     )

@@ -95,7 +95,7 @@ def dispute_body(session: Session, dispute: Dispute, who: Caller) -> dict[str, A
             if dispute.return_carrier
             else None
         ),
-        "decision": session.get(Decision, dispute.decision_id) if dispute.decision_id else None,
+        "decision": _decision_view(session, dispute, who),
         "extensions_used": [
             party for party in ("buyer", "seller") if getattr(dispute, f"{party}_extension_used")
         ],
@@ -114,6 +114,20 @@ def _offer_view(offer: Offer) -> dict[str, Any]:
         "note": offer.note,
         "created_at": offer.created_at,
     }
+
+
+def _decision_view(session: Session, dispute: Dispute, who: Caller) -> dict[str, Any] | None:
+    """The ruling in force; a seller never learns the buyer was found at fault (DESIGN §5a)."""
+    decision = session.get(Decision, dispute.decision_id) if dispute.decision_id else None
+    if decision is None:
+        return None
+    view = {name: getattr(decision, name) for name in DECISION_FIELDS}
+    if who.id == dispute.seller_id:
+        view["buyer_violation"] = None
+    return view
+
+
+DECISION_FIELDS = tuple(arbitration_schemas.DecisionOut().fields)
 
 
 @blp.route("/disputes", methods=["POST"])
@@ -191,8 +205,13 @@ def list_events(dispute_id: str) -> ResponseReturnValue:
     who = caller()
 
     def work(session: Session) -> dict[str, Any]:
-        disputes.get_dispute(session, caller=who, dispute_id=dispute_id)
-        return {"data": [_event_view(event, who) for event in audit.timeline(session, dispute_id)]}
+        dispute = disputes.get_dispute(session, caller=who, dispute_id=dispute_id)
+        return {
+            "data": [
+                _event_view(event, who, dispute.seller_id)
+                for event in audit.timeline(session, dispute_id)
+            ]
+        }
 
     return read(work), 200
 
@@ -200,13 +219,16 @@ def list_events(dispute_id: str) -> ResponseReturnValue:
 EVENT_OUT = EventOut()
 
 
-def _event_view(event: Event, who: Caller) -> dict[str, Any]:
+def _event_view(event: Event, who: Caller, seller_id: str) -> dict[str, Any]:
     shown = evidence_service.shown_in_timeline(
         action=event.action, actor_id=event.actor_id, payload=event.payload, caller=who
     )
     view = EVENT_OUT.dump(event) | {"redacted": not shown}
     if not shown:
         view["payload"] = {"visibility": event.payload.get("visibility")}
+    elif "buyer_violation" in event.payload and who.id == seller_id:
+        # A seller never learns the buyer was found at fault (DESIGN §5a).
+        view["payload"] = {**event.payload, "buyer_violation": None}
     return view
 
 

@@ -29,6 +29,7 @@ from api.schemas.penalties import (
     ViolationOut,
     ViolationPageOut,
 )
+from api.views.recoveries import recovery_view
 from penalties import browse, review
 from penalties import standing as seller_standing
 from penalties.explain import explain, in_force, violations_behind
@@ -90,6 +91,7 @@ def get_standing(seller_id: str) -> ResponseReturnValue:
                 "points": found.points,
                 "active_penalties": penalty_views(session, found.active_penalties, at),
                 "pending_review": penalty_views(session, found.pending_review, at),
+                "open_recoveries": [recovery_view(owed, at) for owed in found.open_recoveries],
             }
         )
 

@@ -32,6 +32,7 @@ def test_a_seller_nobody_penalised_may_do_everything(world: World) -> None:
         "points": {"general": 0, "severe": 0},
         "active_penalties": [],
         "pending_review": [],
+        "open_recoveries": [],
     }
 
 

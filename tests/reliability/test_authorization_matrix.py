@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -133,6 +133,19 @@ SELLER_RECORD = {
     "missing": "        404   404   404   404   404   404   404   404   404   401",
 }
 PUBLIC = {"own": "      200   200   200   200   200   200   200   200   200   200"}
+# A buyer's record (DESIGN §5a): the buyer (also through the platform), staff and the platform;
+# never a seller. An id that names no buyer is a 404 to everyone.
+BUYER_RECORD = {
+    "own": "            200   404   200   200   200   200   200   200   404   401",
+    "other": "          404   404   200   200   200   200   200   404   404   401",
+    "missing": ALL_404,
+}
+# Trust & safety lift or confirm a buyer's review flag; who may not see the buyer gets a 404.
+BUYER_REVIEW = {
+    "own": "            403   404   403   403   200   403   403   403   404   401",
+    "other": "          404   404   403   403   200   403   403   404   404   401",
+    "missing": ALL_404,
+}
 
 
 def _dispute_body(target: Target) -> dict[str, Any]:
@@ -534,6 +547,44 @@ ROUTES: dict[tuple[str, str], Route] = {
         body=_const({"result": "uphold", "rationale": "The record stands."}),
         mutates=True,
     ),
+    # Fairness both ways (DESIGN §5a): recoveries of refunds paid first, a buyer's review flag.
+    ("GET", "/v1/recoveries/<recovery_id>"): Route("recovery:open", SELLER_RECORD),
+    ("POST", "/v1/recoveries/<recovery_id>/recovered"): Route(
+        "recovery:open",
+        {
+            "own": "    404   403   404   404   403   200   403   404   403   401",
+            "other": "  404   404   404   404   403   200   403   404   404   401",
+            "missing": ALL_404,
+        },
+        mutates=True,
+    ),
+    ("POST", "/v1/recoveries/<recovery_id>/write-off"): Route(
+        "recovery:open",
+        {
+            "own": "    404   403   404   404   200   403   403   404   403   401",
+            "other": "  404   404   404   404   200   403   403   404   404   401",
+            "missing": ALL_404,
+        },
+        body=_const({"reason": "The seller closed the shop."}),
+        mutates=True,
+    ),
+    ("GET", "/v1/buyers/<buyer_id>/standing"): Route(
+        "account:buyer",
+        BUYER_RECORD,
+        check=lambda case, response: case.check_same_buyer(response),
+    ),
+    ("POST", "/v1/buyers/<buyer_id>/review/lift"): Route(
+        "buyer:under_review",
+        BUYER_REVIEW,
+        body=_const({"note": "Honest mistakes."}),
+        mutates=True,
+    ),
+    ("POST", "/v1/buyers/<buyer_id>/review/confirm"): Route(
+        "buyer:under_review",
+        BUYER_REVIEW,
+        body=_const({"note": "A pattern across sellers."}),
+        mutates=True,
+    ),
 }
 
 # Extra variants: which of the own cast's resources they name instead of the route's.
@@ -569,9 +620,17 @@ def matrix_database(
 
 @pytest.fixture(scope="module")
 def matrix(matrix_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
+    defaults = load_policy()
+    # Rulings up to RULING's refund are paid by the platform first, so recoveries exist to ask about.
+    policy = replace(
+        defaults,
+        advance_compensation=replace(
+            defaults.advance_compensation, max_amount=RULING["refund_amount"]
+        ),
+    )
     config = Config(
         database_url=matrix_database,
-        policy=load_policy(),
+        policy=policy,
         clock=ManualClock(),
         evidence_dir=str(tmp_path_factory.mktemp("matrix-evidence")),
         testing=True,
@@ -733,6 +792,10 @@ class Case:
         else:  # violations
             for item in body["data"]:
                 assert item["seller_id"] == self.target.resource_id, self.context(response)
+
+    def check_same_buyer(self, response: TestResponse) -> None:
+        assert self.target is not None
+        assert response.json["buyer_id"] == self.target.resource_id, self.context(response)
 
     def check_penalty_list(self, response: TestResponse) -> None:
         assert self.target is not None

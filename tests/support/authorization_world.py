@@ -22,6 +22,13 @@ RULING = {
     "rationale": "Both sides share the blame.",
 }
 
+BUYER_AT_FAULT = {
+    "outcome": "seller_favored",
+    "responsibility": "buyer",
+    "buyer_violation": "unjustified_claim",
+    "rationale": "The claim has no basis.",
+}
+
 
 class Cast:
     """One marketplace: a buyer and a seller, the arbitrators their cases go to, and resources
@@ -54,6 +61,10 @@ class Cast:
             self._evidence()
         elif kind == "penalty":
             self._penalties()
+        elif key == "recovery:open":
+            self.ids[key] = self._recovery()
+        elif key == "buyer:under_review":
+            self.ids[key] = self._buyer_under_review()
         else:
             raise KeyError(key)
 
@@ -172,6 +183,24 @@ class Cast:
         self.ids["penalty:active"] = by_kind["search_shielding"]["id"]
         self.ids["penalty:appealed"] = appealed
 
+    def _recovery(self) -> str:
+        """The platform paid the decided dispute's refund first (the matrix's policy pays rulings
+        up to RULING's amount first): the seller owes it back."""
+        decided = self.get("dispute:decided")
+        standing = self.world.call(
+            self.matrix.trust_safety, "GET", f"/v1/sellers/{self.seller}/standing"
+        )
+        assert standing.status_code == 200, standing.json
+        [owed] = [r for r in standing.json["open_recoveries"] if r["dispute_id"] == decided]
+        return str(owed["id"])
+
+    def _buyer_under_review(self) -> str:
+        """The cast's buyer loses three claims as unjustified: under review."""
+        for _ in range(3):
+            dispute = self._dispute("claimed")
+            self.world.ok(self.arbitrator, dispute, "decide", **BUYER_AT_FAULT)
+        return self.buyer
+
 
 class Matrix:
     """The module's world: staff, two marketplaces (A: the callers', B: another), and requests
@@ -247,6 +276,8 @@ class Matrix:
             select(tables["compensations"].c.id, tables["compensations"].c.confirmed_at),
             select(tables["accounts"]),
             select(tables["orders"]),
+            _columns(tables["recoveries"], "status"),
+            select(tables["buyer_standings"].c.buyer_id, tables["buyer_standings"].c.review_status),
         )
         with self.engine.connect() as connection:
             return tuple(

@@ -530,3 +530,32 @@ def test_the_buyer_with_goods_in_transit_confirms_or_reports_a_problem() -> None
     assert allowed_actions("fulfilment_in_transit", facts("seller", remedy="exchange")) == [
         "add-evidence"
     ]
+
+
+# A buyer under review (DESIGN §5a) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("state", "timer_action"),
+    [("awaiting_seller", "accept"), ("return_in_transit", "confirm-return")],
+)
+@pytest.mark.parametrize("remedy", ["refund_only", "return_and_refund"])
+def test_a_silent_sellers_timer_refers_a_buyer_under_review_to_the_platform(
+    state: str, timer_action: str, remedy: str
+) -> None:
+    assert TIMERS[state].action == timer_action
+    verdict = evaluate(state, timer_action, facts("system", remedy=remedy, buyer_under_review=True))
+    assert verdict.allowed and verdict.rule is not None
+    assert (verdict.rule.dest, verdict.rule.takes, verdict.rule.outcome) == (
+        "awaiting_decision",
+        "refer-to-platform",
+        None,
+    )
+
+
+@pytest.mark.parametrize("state", ["awaiting_seller", "return_in_transit"])
+def test_the_seller_answers_a_buyer_under_review_as_any_other(state: str) -> None:
+    action = TIMERS[state].action
+    verdict = evaluate(state, action, facts("seller", buyer_under_review=True))
+    assert verdict.allowed and verdict.rule is not None
+    assert (verdict.rule.dest, verdict.rule.takes) == ("closed", None)
