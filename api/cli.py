@@ -13,7 +13,13 @@ from api import demo as demo_data
 from api import server
 from api.app import create_app
 from api.config import Config
-from api.wiring import Services, build, check_database_writable, upgrade_schema
+from api.wiring import (
+    Services,
+    build,
+    check_database_writable,
+    scheduled_jobs,
+    upgrade_schema,
+)
 from arbitration import accounts, lifecycle
 from arbitration.audit import verify_chains
 from arbitration.db import database_url_from_env
@@ -109,6 +115,7 @@ def serve(host: str, port: int, workers: int | None, scheduler: bool | None) -> 
             policy=config.policy,
             clock=services.clock,
             interval_seconds=config.scheduler_interval,
+            extra_jobs=scheduled_jobs(services),
         ).start()
     click.echo(f"Arbitration engine listening on {url}  (API docs: /v1/docs)")
     click.echo(f"Database: {config.database_url}")
@@ -132,6 +139,7 @@ def worker() -> None:
         clock=services.clock,
         interval_seconds=config.scheduler_interval,
         blocking=True,
+        extra_jobs=scheduled_jobs(services),
     ).start()
 
 

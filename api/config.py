@@ -23,6 +23,8 @@ class Config:
     testing: bool = False
     # Modules whose ``register(handlers)`` adds domain-event handlers (``ARBITRATION_PLUGINS``).
     plugins: tuple[str, ...] = ()
+    # Hex Ed25519 seed signing the audit checkpoints (``ARBITRATION_AUDIT_SIGNING_KEY``); none: no checkpoints.
+    audit_signing_key: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Config:
@@ -38,4 +40,5 @@ class Config:
                 for name in environ.get("ARBITRATION_PLUGINS", "").split(",")
                 if name.strip()
             ),
+            audit_signing_key=environ.get("ARBITRATION_AUDIT_SIGNING_KEY") or None,
         )

@@ -11,7 +11,9 @@ comma-separated, each with a ``register(handlers)`` function.
 
 from __future__ import annotations
 
+import functools
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +31,8 @@ from arbitration.events import Handlers
 from arbitration.policy import Policy
 from evidence.storage import BlobStore, FilesystemBlobStore
 from penalties import handlers as penalties_handlers
+from webhooks import checkpoints, delivery
+from webhooks import outbox as webhook_outbox
 
 MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
 
@@ -47,6 +51,7 @@ class Services:
 def register_handlers(handlers: Handlers, config: Config) -> None:
     """Every satellite's reactions to the core's domain events, then the deployment's plugins."""
     penalties_handlers.register(handlers, policy=config.policy)
+    webhook_outbox.register(handlers, policy=config.policy.webhooks)
     for module_name in config.plugins:
         importlib.import_module(module_name).register(handlers)
 
@@ -62,6 +67,23 @@ def build(config: Config) -> Services:
         config=config,
         storage=FilesystemBlobStore(config.evidence_dir),
     )
+
+
+def scheduled_jobs(services: Services) -> dict[str, Callable[[], object]]:
+    """What the scheduler runs besides the deadline sweep: webhook deliveries, and signed
+    checkpoints of every chain head when a signing key is configured."""
+    policy = services.policy.webhooks
+    jobs: dict[str, Callable[[], object]] = {
+        "deliver-webhooks": functools.partial(
+            delivery.deliver_due, services.database, policy=policy, clock=services.clock
+        )
+    }
+    if services.config.audit_signing_key:
+        key = checkpoints.load_signing_key(services.config.audit_signing_key)
+        jobs["audit-checkpoint"] = functools.partial(
+            checkpoints.take_if_due, services.database, key=key, policy=policy, clock=services.clock
+        )
+    return jobs
 
 
 # Start-up checks ------------------------------------------------------------------------------

@@ -190,6 +190,20 @@ class LimitsPolicy:
 
 
 @dataclass(frozen=True)
+class WebhookPolicy:
+    """How events reach the platform's endpoints (DESIGN §7) and how history is anchored."""
+
+    timeout: timedelta  # one POST may take this long, connection included
+    concurrency: int  # at most this many POSTs at once, per delivery run
+    per_endpoint: int  # at most this many of them to one endpoint, so a slow one cannot fill them
+    first_retry: timedelta  # the first retry waits this long, each next one twice as long
+    max_retry_interval: timedelta  # ... but never longer than this
+    retry_for: timedelta  # after this long undelivered, a delivery is dead
+    checkpoint_interval: timedelta  # a signed checkpoint of every chain head this often
+    retention: timedelta  # `privacy purge` default: closed longer ago than this
+
+
+@dataclass(frozen=True)
 class Policy:
     """The whole policy, validated and immutable."""
 
@@ -199,6 +213,7 @@ class Policy:
     classification: ClassificationPolicy
     evidence: EvidencePolicy
     penalties: PenaltyPolicy
+    webhooks: WebhookPolicy
 
 
 # --- loading --------------------------------------------------------------------------------------
@@ -260,8 +275,30 @@ def _build_policy(root: _Table) -> Policy:
         classification=_build_classification(root.table("classification")),
         evidence=_build_evidence(root.table("evidence")),
         penalties=_build_penalties(root.table("penalties")),
+        webhooks=_build_webhooks(root.table("webhooks")),
     )
     root.finish()
+    return policy
+
+
+def _build_webhooks(table: _Table) -> WebhookPolicy:
+    durations = {
+        name: table.duration(name)
+        for name in (
+            "timeout",
+            "first_retry",
+            "max_retry_interval",
+            "retry_for",
+            "checkpoint_interval",
+            "retention",
+        )
+    }
+    policy = WebhookPolicy(
+        concurrency=table.integer("concurrency", minimum=1),
+        per_endpoint=table.integer("per_endpoint", minimum=1),
+        **durations,
+    )
+    table.finish()
     return policy
 
 
