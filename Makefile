@@ -16,10 +16,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The key that signs audit checkpoints: made once, kept in .audit-signing-key (never committed).
+AUDIT_KEY_FILE := .audit-signing-key
+
 run: $(STAMP)
 	$(BIN)/arbitration db upgrade
 	$(BIN)/arbitration demo --if-empty
-	$(BIN)/arbitration serve --host $(HOST) --port $(PORT)
+	test -s $(AUDIT_KEY_FILE) || (umask 077 && $(BIN)/arbitration audit keygen > $(AUDIT_KEY_FILE))
+	ARBITRATION_AUDIT_SIGNING_KEY="$${ARBITRATION_AUDIT_SIGNING_KEY:-$$(cat $(AUDIT_KEY_FILE))}" \
+		$(BIN)/arbitration serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -13,6 +13,8 @@ from api.edge import install_edge
 from api.errors import register_error_handlers
 from api.schemas.common import ErrorOut
 from api.views import accounts, disputes, docs, evidence, orders, penalties, queue
+from api.views import audit as audit_views
+from api.views import webhooks as webhook_views
 from api.wiring import build
 
 API_DESCRIPTION = """\
@@ -23,7 +25,9 @@ Errors are `{"error": {"code", "message", "details"}}`. POSTs accept `Idempotenc
 
 
 # Endpoints anyone may call without a token.
-PUBLIC_ENDPOINTS = frozenset({"index", "static", "api-docs.openapi_json", "docs.docs"})
+PUBLIC_ENDPOINTS = frozenset(
+    {"index", "static", "api-docs.openapi_json", "docs.docs", "audit.public_key"}
+)
 
 
 class EngineApi(Api):
@@ -53,6 +57,8 @@ def create_app(config: Config | None = None) -> Flask:
     api = EngineApi(app, spec_kwargs={"extra_plugins": [ContractPlugin()]})
     app.extensions["openapi_spec"] = api.spec
     for module in (accounts, orders, disputes, queue, evidence, penalties, docs):
+        api.register_blueprint(module.blp)
+    for module in (webhook_views, audit_views):
         api.register_blueprint(module.blp)
     register_error_handlers(app)
     install_edge(app, max_json_body=config.policy.limits.max_json_body)

@@ -285,7 +285,9 @@ def redact(event: Event) -> list[str]:
     if event.hash_version == 1:
         return []
     removed = [
-        key for key, value in event.payload.items() if key in PERSONAL_FIELDS and not is_redacted(value)
+        key
+        for key, value in event.payload.items()
+        if key in PERSONAL_FIELDS and not is_redacted(value)
     ]
     if removed:
         event.payload = {

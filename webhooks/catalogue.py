@@ -76,7 +76,9 @@ def same_fields(event_type: str) -> Route:
 
     def translate(_session: Session, event: DomainEvent) -> Sequence[Outgoing]:
         return [
-            Outgoing(event_type, dispute_stream(event.dispute_id), event.dispute_id, fields_of(event))
+            Outgoing(
+                event_type, dispute_stream(event.dispute_id), event.dispute_id, fields_of(event)
+            )
         ]
 
     return Route((event_type,), translate)

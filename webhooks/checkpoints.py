@@ -79,7 +79,9 @@ def _heads(session: Session) -> tuple[dict[str, list[Any]], dict[str, list[Any]]
     sellers = {
         seller_id: [count, head]
         for seller_id, count, head in session.execute(
-            select(SellerStanding.seller_id, SellerStanding.event_count, SellerStanding.last_event_hash)
+            select(
+                SellerStanding.seller_id, SellerStanding.event_count, SellerStanding.last_event_hash
+            )
             .where(SellerStanding.event_count > 0)
             .order_by(SellerStanding.seller_id)
         )

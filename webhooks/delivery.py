@@ -101,9 +101,7 @@ def deliver_due(
         return report
     timeout = policy.timeout.total_seconds()
     with ThreadPoolExecutor(max_workers=policy.concurrency) as pool:
-        running = {
-            pool.submit(send, a.url, a.body, a.headers, timeout): a for a in attempts
-        }
+        running = {pool.submit(send, a.url, a.body, a.headers, timeout): a for a in attempts}
         for future in as_completed(running):
             attempt = running[future]
             try:
@@ -148,9 +146,7 @@ def _claim(database: Database, *, policy: WebhookPolicy, at: datetime) -> list[A
     lease = at + 2 * policy.timeout + timedelta(seconds=30)
     with database.unit_of_work() as session:
         query = _due(at).limit(policy.concurrency * 4)
-        candidates = session.scalars(
-            query.with_for_update(skip_locked=True, of=Delivery)
-        ).all()
+        candidates = session.scalars(query.with_for_update(skip_locked=True, of=Delivery)).all()
         taken: list[Delivery] = []
         per_endpoint: dict[str, int] = {}
         for delivery in candidates:
@@ -184,7 +180,7 @@ def _lease(session: Session, delivery: Delivery, *, lease: datetime, at: datetim
 
 def backoff(attempts: int, policy: WebhookPolicy) -> timedelta:
     """first_retry, then twice as long each time, never more than max_retry_interval."""
-    return min(policy.first_retry * 2 ** min(attempts - 1, 32), policy.max_retry_interval)
+    return min(policy.first_retry * (1 << min(attempts - 1, 32)), policy.max_retry_interval)
 
 
 def _settle(

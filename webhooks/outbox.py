@@ -34,7 +34,9 @@ def _writer(route: Route, policy: WebhookPolicy) -> Callable[[Session, Any], Non
     return handle
 
 
-def write(session: Session, outgoing: Outgoing, *, policy: WebhookPolicy, at: datetime) -> OutboxEvent:
+def write(
+    session: Session, outgoing: Outgoing, *, policy: WebhookPolicy, at: datetime
+) -> OutboxEvent:
     """Put one event in the outbox with a delivery to each endpoint that wants it."""
     event = OutboxEvent(
         id=new_id("evt", at),

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arbitration.accounts import ADMIN, PLATFORM, Caller
+from arbitration.audit import PERSONAL_FIELDS, REDACTED, is_redacted, value_digest
 from arbitration.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from arbitration.ids import new_id
 from arbitration.policy import WebhookPolicy
@@ -181,3 +182,22 @@ def redeliver(
     event = session.get(OutboxEvent, delivery.event_position)
     assert event is not None
     return DeliveryView(delivery, event)
+
+
+def redact_outbox(session: Session, *, dispute_ids: list[str]) -> int:
+    """Remove the personal fields ``privacy purge`` removed from these disputes' webhook events."""
+    changed = 0
+    for event in session.scalars(
+        select(OutboxEvent).where(OutboxEvent.dispute_id.in_(dispute_ids))
+    ):
+        payload = event.data.get("payload")
+        if not isinstance(payload, dict):
+            continue
+        personal = [k for k in payload if k in PERSONAL_FIELDS and not is_redacted(payload[k])]
+        if personal:
+            redacted = {
+                k: {REDACTED: value_digest(v)} if k in personal else v for k, v in payload.items()
+            }
+            event.data = {**event.data, "payload": redacted}
+            changed += 1
+    return changed
