@@ -39,7 +39,8 @@ def list_checkpoints(query: dict[str, Any]) -> ResponseReturnValue:
         found = session.scalars(
             select(Checkpoint).order_by(Checkpoint.seq.desc()).limit(query["limit"])
         )
-        return CHECKPOINT_PAGE_OUT.dump({"data": [checkpoints.exported(c) for c in found]})
+        data = [{**checkpoints.exported(c), "taken_at": c.taken_at} for c in found]
+        return CHECKPOINT_PAGE_OUT.dump({"data": data})
 
     return read(work), 200
 

@@ -155,7 +155,9 @@ def test_forged_and_replayed_signatures_fail_the_readme_check(
     assert not verify_signature("whsec_guess", genuine.body, header, now=sent_at)
     # A replay with a fresh t but the old v1 does not match either.
     old_mac = header.split("v1=")[1]
-    assert not verify_signature(secret, genuine.body, f"t={sent_at + 3600},v1={old_mac}", now=sent_at + 3600)
+    assert not verify_signature(
+        secret, genuine.body, f"t={sent_at + 3600},v1={old_mac}", now=sent_at + 3600
+    )
 
 
 def test_a_receiver_that_never_answers_does_not_delay_another_endpoint(
@@ -270,5 +272,3 @@ def test_deadline_approaching_is_sent_once_ahead_of_the_deadline(
 def _outbox(services: Services) -> list[OutboxEvent]:
     with services.database.unit_of_work(read_only=True) as session:
         return list(session.scalars(select(OutboxEvent).order_by(OutboxEvent.position)))
-
-
