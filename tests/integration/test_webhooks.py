@@ -63,7 +63,7 @@ def drain(services: Services, policy: WebhookPolicy | None = None) -> DeliveryRe
 
 def contested_dispute(world: World, app: Flask) -> str:
     """Filed, rejected, escalated, evidence, claimed, ruled, refund confirmed, appeal window over."""
-    dispute, _buyer, seller = world.awaiting_decision()
+    dispute, _buyer, _seller = world.awaiting_decision()
     arbitrator = world.account("arbitrator")
     world.ok(arbitrator, dispute["id"], "claim")
     world.ok(arbitrator, dispute["id"], "decide", outcome="buyer_full_refund", **RULING)
