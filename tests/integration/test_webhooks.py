@@ -62,15 +62,27 @@ def drain(services: Services, policy: WebhookPolicy | None = None) -> DeliveryRe
 
 
 def contested_dispute(world: World, app: Flask) -> str:
-    """Filed, rejected, escalated, evidence, claimed, ruled, refund confirmed, appeal window over."""
-    dispute, _buyer, _seller = world.awaiting_decision()
+    """Filed, rejected, escalated, evidence, claimed, ruled, refund confirmed, appealed,
+    overturned by a senior, the new refund confirmed."""
+    dispute, buyer, _seller = world.awaiting_decision()
     arbitrator = world.account("arbitrator")
     world.ok(arbitrator, dispute["id"], "claim")
-    world.ok(arbitrator, dispute["id"], "decide", outcome="buyer_full_refund", **RULING)
-    services: Services = app.extensions["arbitration"]
-    clock: ManualClock = services.clock  # type: ignore[assignment]
-    clock.advance(services.policy.deadlines.appeal_window + timedelta(minutes=1))
-    sweep.sweep_due_deadlines(services.database, policy=services.policy, clock=clock)
+    ruling = {**RULING, "refund_amount": 1_000}
+    world.ok(arbitrator, dispute["id"], "decide", outcome="buyer_partial_refund", **ruling)
+    confirm = f"/v1/disputes/{dispute['id']}/refund-confirmation"
+    assert world.call("platform", "POST", confirm).status_code == 200
+    world.ok(buyer, dispute["id"], "appeal", reason="The arbitrator missed my evidence.")
+    senior = world.account("senior_arbitrator")
+    world.ok(senior, dispute["id"], "claim")
+    world.ok(
+        senior,
+        dispute["id"],
+        "appeal-decision",
+        result="overturn",
+        decision={"outcome": "buyer_full_refund", **RULING},
+        rationale="The listing promised a working lamp.",
+    )
+    assert world.call("platform", "POST", confirm).status_code == 200
     return str(dispute["id"])
 
 
@@ -96,8 +108,9 @@ def test_every_state_change_of_a_contested_dispute_arrives_signed_and_in_order(
     mine = [e for e in hooks.events() if e["data"].get("dispute_id") == dispute_id]
     types = [e["type"] for e in mine]
     assert types[0] == "dispute.created"
-    for expected in ("dispute.updated", "decision.made", "refund.instructed"):
+    for expected in ("dispute.updated", "decision.made", "decision.overturned"):
         assert expected in types
+    assert types.count("refund.instructed") == 2
     # Every link of the timeline reached the receiver once, in the timeline's order.
     linked = [e["data"]["seq"] for e in mine if "seq" in e["data"]]
     assert linked == timeline_seqs(world, dispute_id)
@@ -272,3 +285,20 @@ def test_deadline_approaching_is_sent_once_ahead_of_the_deadline(
 def _outbox(services: Services) -> list[OutboxEvent]:
     with services.database.unit_of_work(read_only=True) as session:
         return list(session.scalars(select(OutboxEvent).order_by(OutboxEvent.position)))
+
+
+def test_two_workers_delivering_at_once_post_each_event_once(
+    world: World, services: Services
+) -> None:
+    with receiver() as hooks:
+        register(world, hooks.url)
+        for _ in range(6):
+            world.dispute()
+        runners = [threading.Thread(target=drain, args=(services,)) for _ in range(2)]
+        for runner in runners:
+            runner.start()
+        for runner in runners:
+            runner.join(60)
+        drain(services)
+    ids = [e["id"] for e in hooks.events()]
+    assert len(ids) == len(set(ids)) == len(_outbox(services))
