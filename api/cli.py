@@ -32,7 +32,7 @@ from penalties import chain as seller_chain
 from penalties import simulate
 from webhooks import checkpoints
 from webhooks import service as webhook_service
-from webhooks.delivery import deliver_due
+from webhooks.delivery import deliver_until_idle
 from webhooks.models import DELIVERY_STATUSES
 
 # The what-if shows a progress bar (on stderr) past this many sellers.
@@ -350,7 +350,9 @@ def webhooks_redeliver(delivery_id: str) -> None:
 def webhooks_deliver() -> None:
     """Attempt every due delivery once, now (the scheduler does this every interval)."""
     services = _services()
-    report = deliver_due(services.database, policy=services.policy.webhooks, clock=services.clock)
+    report = deliver_until_idle(
+        services.database, policy=services.policy.webhooks, clock=services.clock
+    )
     click.echo(f"{report.delivered} delivered, {report.retrying} to retry, {report.dead} dead")
 
 

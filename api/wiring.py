@@ -75,7 +75,7 @@ def scheduled_jobs(services: Services) -> dict[str, Callable[[], object]]:
     policy = services.policy.webhooks
     jobs: dict[str, Callable[[], object]] = {
         "deliver-webhooks": functools.partial(
-            delivery.deliver_due, services.database, policy=policy, clock=services.clock
+            delivery.deliver_until_idle, services.database, policy=policy, clock=services.clock
         )
     }
     if services.config.audit_signing_key:

@@ -100,6 +100,7 @@ TIMELINE_TYPES = {"file": "dispute.created", "deadline-approaching": "deadline.a
 
 
 def _timeline(session: Session, event: TimelineEventAppended) -> Sequence[Outgoing]:
+    session.flush()  # the dispute as it now stands in this transaction, not as first loaded
     dispute = session.scalars(
         select(Dispute)
         .where(Dispute.id == event.dispute_id)

@@ -119,6 +119,27 @@ def deliver_due(
     return report
 
 
+# A scheduled run keeps going while deliveries succeed (each success may make its stream's next
+# event due), up to this many rounds, so a receiver back from an outage catches up in one run.
+MAX_ROUNDS = 50
+
+
+def deliver_until_idle(
+    database: Database, *, policy: WebhookPolicy, clock: Clock, send: Post = post
+) -> DeliveryReport:
+    """The scheduler's job: ``deliver_due`` again while the previous round delivered something."""
+    total = DeliveryReport()
+    for _ in range(MAX_ROUNDS):
+        report = deliver_due(database, policy=policy, clock=clock, send=send)
+        total.delivered += report.delivered
+        total.retrying += report.retrying
+        total.dead += report.dead
+        total.attempted += report.attempted
+        if report.delivered == 0:
+            break
+    return total
+
+
 def _due(at: datetime) -> Select[Delivery]:
     earlier = aliased(Delivery)
     blocked = exists().where(
