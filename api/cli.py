@@ -382,7 +382,8 @@ def privacy_purge(older_than: str | None, dry_run: bool) -> None:
             webhook_service.redact_outbox(session, dispute_ids=report.disputes)
     verb = "would purge" if dry_run else "purged"
     click.echo(
-        f"{verb} {len(report.disputes)} disputes closed before {older_than or 'retention'}; "
+        f"{verb} {len(report.disputes)} disputes closed more than {older_than or 'the retention'} "
+        "ago; "
         f"{report.events_redacted} chain events redacted (their hashes kept)"
         + (f", {report.events_kept} older events kept as hashed" if report.events_kept else "")
     )

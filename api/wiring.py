@@ -79,7 +79,10 @@ def scheduled_jobs(services: Services) -> dict[str, Callable[[], object]]:
         )
     }
     if services.config.audit_signing_key:
-        key = checkpoints.load_signing_key(services.config.audit_signing_key)
+        try:
+            key = checkpoints.load_signing_key(services.config.audit_signing_key)
+        except checkpoints.SigningKeyError as error:  # refused at start, in one line
+            raise click.ClickException(str(error)) from None
         jobs["audit-checkpoint"] = functools.partial(
             checkpoints.take_if_due, services.database, key=key, policy=policy, clock=services.clock
         )

@@ -27,6 +27,8 @@ GENESIS_HASH = "0" * 64
 PERSONAL_FIELDS = frozenset(
     {"reason", "note", "question", "description", "rationale", "tracking_number", "carrier"}
 )
+# ... except where the field holds a code, not words: the reason a dispute was filed for.
+NOT_PERSONAL = frozenset({("file", "reason")})
 REDACTED = "redacted_sha256"
 HASH_VERSION = 2
 
@@ -50,12 +52,17 @@ def is_redacted(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {REDACTED}
 
 
-def _sealed(payload: dict[str, Any]) -> dict[str, Any]:
+def is_personal(action: str, key: str) -> bool:
+    """Whether payload field ``key`` of an ``action`` event may hold personal data."""
+    return key in PERSONAL_FIELDS and (action, key) not in NOT_PERSONAL
+
+
+def _sealed(action: str, payload: dict[str, Any]) -> dict[str, Any]:
     """The payload with each personal field replaced by its digest (kept as is if redacted)."""
     return {
         key: (
             {"sha256": value[REDACTED] if is_redacted(value) else value_digest(value)}
-            if key in PERSONAL_FIELDS
+            if is_personal(action, key)
             else value
         )
         for key, value in payload.items()
@@ -71,7 +78,9 @@ def _document(event: Event) -> dict[str, Any]:
         "action": event.action,
         "from": event.from_status,
         "to": event.to_status,
-        "payload": event.payload if event.hash_version == 1 else _sealed(event.payload),
+        "payload": event.payload
+        if event.hash_version == 1
+        else _sealed(event.action, event.payload),
         "occurred_at": canonical_time(event.occurred_at),
     }
 
@@ -287,7 +296,7 @@ def redact(event: Event) -> list[str]:
     removed = [
         key
         for key, value in event.payload.items()
-        if key in PERSONAL_FIELDS and not is_redacted(value)
+        if is_personal(event.action, key) and not is_redacted(value)
     ]
     if removed:
         event.payload = {

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arbitration.accounts import ADMIN, PLATFORM, Caller
-from arbitration.audit import PERSONAL_FIELDS, REDACTED, is_redacted, value_digest
+from arbitration.audit import REDACTED, is_personal, is_redacted, value_digest
 from arbitration.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from arbitration.ids import new_id
 from arbitration.policy import WebhookPolicy
@@ -193,7 +193,8 @@ def redact_outbox(session: Session, *, dispute_ids: list[str]) -> int:
         payload = event.data.get("payload")
         if not isinstance(payload, dict):
             continue
-        personal = [k for k in payload if k in PERSONAL_FIELDS and not is_redacted(payload[k])]
+        action = str(event.data.get("action", ""))
+        personal = [k for k in payload if is_personal(action, k) and not is_redacted(payload[k])]
         if personal:
             redacted = {
                 k: {REDACTED: value_digest(v)} if k in personal else v for k, v in payload.items()
