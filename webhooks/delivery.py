@@ -165,6 +165,11 @@ def _due(at: datetime) -> Select[Delivery]:
 def _claim(database: Database, *, policy: WebhookPolicy, at: datetime) -> list[Attempt]:
     """Lease the due deliveries this run will attempt, at most ``per_endpoint`` per endpoint."""
     lease = at + 2 * policy.timeout + timedelta(seconds=30)
+    # Most runs find nothing due: ask in a read-only transaction, so an idle run never takes
+    # SQLite's write lock from the deadline sweep or a request.
+    with database.unit_of_work(read_only=True) as session:
+        if session.scalars(_due(at).limit(1)).first() is None:
+            return []
     with database.unit_of_work() as session:
         query = _due(at).limit(policy.concurrency * 4)
         candidates = session.scalars(query.with_for_update(skip_locked=True, of=Delivery)).all()
