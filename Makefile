@@ -18,13 +18,17 @@ $(STAMP): pyproject.toml
 
 # The console's session key: from the environment, else generated once and kept (git-ignored).
 SECRET_KEY_FILE := arbitration-secret-key
+# The key that signs audit checkpoints: made once, kept in .audit-signing-key (never committed).
+AUDIT_KEY_FILE := .audit-signing-key
 
 run: $(STAMP)
 	test -s $(SECRET_KEY_FILE) || $(BIN)/python -c 'import secrets; print(secrets.token_hex(32))' > $(SECRET_KEY_FILE)
 	chmod 600 $(SECRET_KEY_FILE)
 	$(BIN)/arbitration db upgrade
 	$(BIN)/arbitration demo --if-empty
+	test -s $(AUDIT_KEY_FILE) || (umask 077 && $(BIN)/arbitration audit keygen > $(AUDIT_KEY_FILE))
 	ARBITRATION_SECRET_KEY="$${ARBITRATION_SECRET_KEY:-$$(cat $(SECRET_KEY_FILE))}" \
+	ARBITRATION_AUDIT_SIGNING_KEY="$${ARBITRATION_AUDIT_SIGNING_KEY:-$$(cat $(AUDIT_KEY_FILE))}" \
 	  $(BIN)/arbitration serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)

@@ -26,6 +26,8 @@ from api.views import (
     recoveries,
     reports,
 )
+from api.views import audit as audit_views
+from api.views import webhooks as webhook_views
 from api.webhooks_doc import document_webhooks
 from api.wiring import build
 
@@ -37,7 +39,9 @@ Errors are `{"error": {"code", "message", "details"}}`. POSTs accept `Idempotenc
 
 
 # Endpoints anyone may call without a token.
-PUBLIC_ENDPOINTS = frozenset({"index", "static", "api-docs.openapi_json", "docs.docs"})
+PUBLIC_ENDPOINTS = frozenset(
+    {"index", "static", "api-docs.openapi_json", "docs.docs", "audit.public_key"}
+)
 PUBLIC_ENDPOINTS |= public.PUBLIC_ENDPOINTS | docs.PUBLIC_ENDPOINTS
 
 
@@ -72,6 +76,8 @@ def create_app(config: Config | None = None) -> Flask:
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.assets)
     for module in (recoveries, buyers):  # fairness both ways (DESIGN §5a)
+        api.register_blueprint(module.blp)
+    for module in (webhook_views, audit_views):
         api.register_blueprint(module.blp)
     register_error_handlers(app)
     # The staff console, under /console; its forms are capped like JSON bodies.

@@ -6,6 +6,8 @@ import functools
 import json
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import click
 import waitress
@@ -14,17 +16,27 @@ from api import demo as demo_data
 from api import server
 from api.app import create_app
 from api.config import Config
-from api.wiring import Services, build, check_database_writable, upgrade_schema
-from arbitration import accounts, lifecycle
+from api.wiring import (
+    Services,
+    build,
+    check_database_writable,
+    scheduled_jobs,
+    upgrade_schema,
+)
+from arbitration import accounts, lifecycle, privacy
 from arbitration.audit import verify_chains
 from arbitration.db import database_url_from_env
 from arbitration.errors import DomainError
-from arbitration.policy import PolicyError, load_policy
+from arbitration.policy import PolicyError, load_policy, parse_duration
 from arbitration.scheduler import build_scheduler
 from penalties import chain as seller_chain
 from penalties import simulate
 from reports import render as report_render
 from reports.summary import GROUPINGS, summarize
+from webhooks import checkpoints
+from webhooks import service as webhook_service
+from webhooks.delivery import deliver_until_idle
+from webhooks.models import DELIVERY_STATUSES
 
 # The what-if shows a progress bar (on stderr) past this many sellers.
 SIMULATE_PROGRESS_FROM = 200
@@ -112,6 +124,7 @@ def serve(host: str, port: int, workers: int | None, scheduler: bool | None) -> 
             policy=config.policy,
             clock=services.clock,
             interval_seconds=config.scheduler_interval,
+            extra_jobs=scheduled_jobs(services),
         ).start()
     click.echo(f"Arbitration engine listening on {url}  (API docs: /v1/docs)")
     click.echo(f"Database: {config.database_url}")
@@ -135,6 +148,7 @@ def worker() -> None:
         clock=services.clock,
         interval_seconds=config.scheduler_interval,
         blocking=True,
+        extra_jobs=scheduled_jobs(services),
     ).start()
 
 
@@ -196,20 +210,186 @@ def audit() -> None:
 
 
 @audit.command("verify")
-def audit_verify() -> None:
+@click.option(
+    "--against",
+    "against",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="a checkpoint kept earlier (JSON from GET /v1/audit/checkpoints or the audit.checkpoint "
+    "webhook): also prove every chain it names was only appended to since",
+)
+@click.option(
+    "--public-key",
+    "public_key",
+    default=None,
+    help="hex Ed25519 key that signed it (GET /v1/audit/public-key)  "
+    "[default: the key of ARBITRATION_AUDIT_SIGNING_KEY]",
+)
+def audit_verify(against: str | None, public_key: str | None) -> None:
     """Recompute every dispute's and every seller's hash chain and name the first broken link."""
+    document = _kept_checkpoint(against, public_key) if against else None
     with _services().database.unit_of_work(read_only=True) as session:
         report = verify_chains(session)
         sellers, seller_events, seller_broken = seller_chain.verify(session)
-    if report.ok and not seller_broken:
+        rewritten = checkpoints.verify_against(session, document) if document else []
+    if report.ok and not seller_broken and not rewritten:
         click.echo(
             f"OK: {report.events} events in {report.disputes} disputes verify; "
             f"{seller_events} events in {sellers} sellers' chains verify."
         )
+        if document:
+            click.echo(
+                f"OK: every chain of checkpoint {document['seq']} ({document['taken_at']}) was "
+                f"only appended to: {len(document['disputes'])} disputes, "
+                f"{len(document['sellers'])} sellers."
+            )
         return
     for link in [*report.broken, *seller_broken]:
         click.echo(f"BROKEN: {link}", err=True)
+    for change in rewritten:
+        click.echo(f"REWRITTEN: {change}", err=True)
     sys.exit(1)
+
+
+def _kept_checkpoint(path: str, public_key: str | None) -> dict[str, Any]:
+    if public_key is None:
+        configured = _config().audit_signing_key
+        if not configured:
+            raise click.UsageError(
+                f"give --public-key (GET /v1/audit/public-key) or set {checkpoints.KEY_ENV_VAR}"
+            )
+        public_key = checkpoints.public_key_hex(checkpoints.load_signing_key(configured))
+    try:
+        kept = json.loads(Path(path).read_text(encoding="utf-8"))
+        if isinstance(kept, dict) and isinstance(kept.get("data"), list):  # an API page
+            kept = kept["data"][0]
+        elif isinstance(kept, dict) and isinstance(kept.get("data"), dict):  # a webhook
+            kept = kept["data"]
+        return checkpoints.read_checkpoint(kept, public_hex=public_key)
+    except (ValueError, IndexError, checkpoints.BadCheckpoint) as error:
+        raise click.ClickException(f"{path}: {error}") from None
+
+
+@audit.command("keygen")
+def audit_keygen() -> None:
+    """Print a new Ed25519 signing key for ARBITRATION_AUDIT_SIGNING_KEY (keep it secret)."""
+    click.echo(checkpoints.new_signing_key())
+
+
+@audit.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign every chain head now (the scheduler does this every checkpoint_interval)."""
+    services = _services()
+    if not services.config.audit_signing_key:
+        raise click.ClickException(
+            f"set {checkpoints.KEY_ENV_VAR} (see `arbitration audit keygen`)"
+        )
+    key = checkpoints.load_signing_key(services.config.audit_signing_key)
+    with services.database.unit_of_work() as session:
+        taken = checkpoints.take(
+            session, key=key, policy=services.policy.webhooks, at=services.clock.now()
+        )
+        click.echo(json.dumps(checkpoints.exported(taken)))
+
+
+@main.group("webhooks")
+def webhooks_group() -> None:
+    """Webhook deliveries."""
+
+
+@webhooks_group.command("deliveries")
+@click.option("--status", type=click.Choice(DELIVERY_STATUSES), default=None)
+@click.option("--endpoint", "endpoint_id", default=None)
+@click.option("--dispute", "dispute_id", default=None)
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+def webhooks_deliveries(
+    status: str | None, endpoint_id: str | None, dispute_id: str | None, limit: int
+) -> None:
+    """List deliveries, newest first."""
+    with _services().database.unit_of_work(read_only=True) as session:
+        found = webhook_service.list_deliveries(
+            session,
+            caller=None,
+            status=status,
+            endpoint_id=endpoint_id,
+            dispute_id=dispute_id,
+            limit=limit,
+        )
+        rows = [
+            (
+                view.delivery.id,
+                view.delivery.endpoint_id,
+                view.event.type,
+                view.event.dispute_id or "",
+                view.delivery.status,
+                str(view.delivery.attempts),
+                str(view.delivery.last_status_code or view.delivery.last_error or ""),
+            )
+            for view in found
+        ]
+    headers = ("delivery", "endpoint", "event", "dispute", "status", "attempts", "last answer")
+    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
+    for row in [headers, *rows]:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+
+
+@webhooks_group.command("redeliver")
+@click.argument("delivery_id")
+def webhooks_redeliver(delivery_id: str) -> None:
+    """Send a delivery again at the next delivery run (a fresh retry window)."""
+    services = _services()
+    with services.database.unit_of_work() as session:
+        view = webhook_service.redeliver(
+            session,
+            caller=None,
+            delivery_id=delivery_id,
+            policy=services.policy.webhooks,
+            at=services.clock.now(),
+        )
+        click.echo(f"{view.delivery.id}: pending again ({view.event.type} {view.event.id})")
+
+
+@webhooks_group.command("deliver")
+def webhooks_deliver() -> None:
+    """Attempt every due delivery once, now (the scheduler does this every interval)."""
+    services = _services()
+    report = deliver_until_idle(
+        services.database, policy=services.policy.webhooks, clock=services.clock
+    )
+    click.echo(f"{report.delivered} delivered, {report.retrying} to retry, {report.dead} dead")
+
+
+@main.group("privacy")
+def privacy_group() -> None:
+    """Personal data."""
+
+
+@privacy_group.command("purge")
+@click.option(
+    "--older-than",
+    "older_than",
+    default=None,
+    help='closed longer ago than this, e.g. "730d"  [default: the policy\'s webhooks.retention]',
+)
+@click.option("--dry-run", is_flag=True, help="list what would be purged, change nothing")
+def privacy_purge(older_than: str | None, dry_run: bool) -> None:
+    """Remove personal data from closed disputes past retention; `audit verify` still passes."""
+    services = _services()
+    try:
+        window = parse_duration(older_than) if older_than else services.policy.webhooks.retention
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--older-than") from None
+    with services.database.unit_of_work() as session:
+        report = privacy.purge(session, older_than=window, at=services.clock.now(), dry_run=dry_run)
+        if not dry_run and report.disputes:
+            webhook_service.redact_outbox(session, dispute_ids=report.disputes)
+    verb = "would purge" if dry_run else "purged"
+    click.echo(
+        f"{verb} {len(report.disputes)} disputes closed more than {older_than or 'the retention'} "
+        "ago; "
+        f"{report.events_redacted} chain events redacted (their hashes kept)"
+        + (f", {report.events_kept} older events kept as hashed" if report.events_kept else "")
+    )
 
 
 @main.group()

@@ -25,6 +25,8 @@ class Config:
     plugins: tuple[str, ...] = ()
     # Signs the staff console's session cookie (``ARBITRATION_SECRET_KEY``); none: no console.
     secret_key: str | None = None
+    # Hex Ed25519 seed signing the audit checkpoints (``ARBITRATION_AUDIT_SIGNING_KEY``); none: no checkpoints.
+    audit_signing_key: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Config:
@@ -41,4 +43,5 @@ class Config:
                 if name.strip()
             ),
             secret_key=environ.get("ARBITRATION_SECRET_KEY") or None,
+            audit_signing_key=environ.get("ARBITRATION_AUDIT_SIGNING_KEY") or None,
         )

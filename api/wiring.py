@@ -11,7 +11,9 @@ comma-separated, each with a ``register(handlers)`` function.
 
 from __future__ import annotations
 
+import functools
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +34,8 @@ from evidence.storage import BlobStore, FilesystemBlobStore
 from penalties import buyers as buyer_ledger
 from penalties import handlers as penalties_handlers
 from reports import feedback as reports_feedback
+from webhooks import checkpoints, delivery
+from webhooks import outbox as webhook_outbox
 
 MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
 
@@ -57,6 +61,7 @@ def register_handlers(handlers: Handlers, config: Config) -> None:
     buyer_ledger.register(handlers, policy=config.policy)
     handlers.on_deadline(recoveries.RECOVERY_OVERDUE, recoveries.on_overdue)
     handlers.on(DecisionOverturned, recoveries.on_overturned)
+    webhook_outbox.register(handlers, policy=config.policy.webhooks)
     for module_name in config.plugins:
         importlib.import_module(module_name).register(handlers)
 
@@ -72,6 +77,26 @@ def build(config: Config) -> Services:
         config=config,
         storage=FilesystemBlobStore(config.evidence_dir),
     )
+
+
+def scheduled_jobs(services: Services) -> dict[str, Callable[[], object]]:
+    """What the scheduler runs besides the deadline sweep: webhook deliveries, and signed
+    checkpoints of every chain head when a signing key is configured."""
+    policy = services.policy.webhooks
+    jobs: dict[str, Callable[[], object]] = {
+        "deliver-webhooks": functools.partial(
+            delivery.deliver_until_idle, services.database, policy=policy, clock=services.clock
+        )
+    }
+    if services.config.audit_signing_key:
+        try:
+            key = checkpoints.load_signing_key(services.config.audit_signing_key)
+        except checkpoints.SigningKeyError as error:  # refused at start, in one line
+            raise click.ClickException(str(error)) from None
+        jobs["audit-checkpoint"] = functools.partial(
+            checkpoints.take_if_due, services.database, key=key, policy=policy, clock=services.clock
+        )
+    return jobs
 
 
 # Start-up checks ------------------------------------------------------------------------------

@@ -21,6 +21,17 @@ from arbitration.models import Dispute, Event
 
 GENESIS_HASH = "0" * 64
 
+# Payload fields that may hold a person's words or data. Since hash version 2 a link's hash
+# covers a SHA-256 of each of them, not the value, so ``privacy purge`` can remove the value,
+# keep its hash (``{"redacted_sha256": …}``) and leave the chain verifiable.
+PERSONAL_FIELDS = frozenset(
+    {"reason", "note", "question", "description", "rationale", "tracking_number", "carrier"}
+)
+# ... except where the field holds a code, not words: the reason a dispute was filed for.
+NOT_PERSONAL = frozenset({("file", "reason")})
+REDACTED = "redacted_sha256"
+HASH_VERSION = 2
+
 
 def canonical_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
@@ -29,6 +40,33 @@ def canonical_time(moment: datetime) -> str:
 def _link_hash(prev_hash: str, event: Event) -> str:
     """sha256(prev_hash + the event as sorted, compact JSON)."""
     return chain_hash(prev_hash, _document(event))
+
+
+def value_digest(value: Any) -> str:
+    """The SHA-256 of a value as sorted, compact JSON: what a redaction keeps of it."""
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def is_redacted(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {REDACTED}
+
+
+def is_personal(action: str, key: str) -> bool:
+    """Whether payload field ``key`` of an ``action`` event may hold personal data."""
+    return key in PERSONAL_FIELDS and (action, key) not in NOT_PERSONAL
+
+
+def _sealed(action: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload with each personal field replaced by its digest (kept as is if redacted)."""
+    return {
+        key: (
+            {"sha256": value[REDACTED] if is_redacted(value) else value_digest(value)}
+            if is_personal(action, key)
+            else value
+        )
+        for key, value in payload.items()
+    }
 
 
 def _document(event: Event) -> dict[str, Any]:
@@ -40,7 +78,9 @@ def _document(event: Event) -> dict[str, Any]:
         "action": event.action,
         "from": event.from_status,
         "to": event.to_status,
-        "payload": event.payload,
+        "payload": event.payload
+        if event.hash_version == 1
+        else _sealed(event.action, event.payload),
         "occurred_at": canonical_time(event.occurred_at),
     }
 
@@ -86,6 +126,7 @@ def append_event(
         payload=payload,
         occurred_at=at,
         prev_hash=prev_hash,
+        hash_version=HASH_VERSION,
     )
     event.hash = _link_hash(prev_hash, event)
     session.add(event)
@@ -243,3 +284,23 @@ def verify_chains(session: Session) -> VerifyReport:
         if problem:
             broken.append(problem)
     return VerifyReport(disputes, events, broken)
+
+
+def redact(event: Event) -> list[str]:
+    """Replace the personal fields of a version-2 event by their digests; returns their names.
+
+    The one change an event row may ever see: its hash, which covers only the digests, still holds.
+    """
+    if event.hash_version == 1:
+        return []
+    removed = [
+        key
+        for key, value in event.payload.items()
+        if is_personal(event.action, key) and not is_redacted(value)
+    ]
+    if removed:
+        event.payload = {
+            key: {REDACTED: value_digest(value)} if key in removed else value
+            for key, value in event.payload.items()
+        }
+    return removed

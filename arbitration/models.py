@@ -379,6 +379,20 @@ class Event(Base):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # 1: the hash covers the payload as is (events written before personal data could be purged);
+    # 2: it covers a SHA-256 of each personal field instead, so purging one keeps the chain whole.
+    hash_version: Mapped[int] = mapped_column(Integer, default=2, server_default="1")
+
+
+class PersonalDataPurge(Base):
+    """A closed dispute whose personal data was removed (``arbitration privacy purge``)."""
+
+    __tablename__ = "personal_data_purges"
+
+    dispute_id: Mapped[str] = mapped_column(ForeignKey("disputes.id"), primary_key=True)
+    purged_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # What was removed: names of fields and how many chain events were redacted, never the values.
+    removed: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class IdempotencyRecord(Base):

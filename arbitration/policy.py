@@ -252,6 +252,20 @@ class BuyerAbusePolicy:
 
 
 @dataclass(frozen=True)
+class WebhookPolicy:
+    """How events reach the platform's endpoints (DESIGN §7) and how history is anchored."""
+
+    timeout: timedelta  # one POST may take this long, connection included
+    concurrency: int  # at most this many POSTs at once, per delivery run
+    per_endpoint: int  # at most this many of them to one endpoint, so a slow one cannot fill them
+    first_retry: timedelta  # the first retry waits this long, each next one twice as long
+    max_retry_interval: timedelta  # ... but never longer than this
+    retry_for: timedelta  # after this long undelivered, a delivery is dead
+    checkpoint_interval: timedelta  # a signed checkpoint of every chain head this often
+    retention: timedelta  # `privacy purge` default: closed longer ago than this
+
+
+@dataclass(frozen=True)
 class Policy:
     """The whole policy, validated and immutable."""
 
@@ -264,6 +278,7 @@ class Policy:
     reports: ReportsPolicy
     advance_compensation: AdvanceCompensationPolicy
     buyer_abuse: BuyerAbusePolicy
+    webhooks: WebhookPolicy
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
 
     def due_after(self, name: str, start: datetime) -> datetime:
@@ -350,8 +365,30 @@ def _build_policy(root: _Table) -> Policy:
         calendar=_build_calendar(root.table("calendar")),
         advance_compensation=_build_advance_compensation(root.table("advance_compensation")),
         buyer_abuse=_build_buyer_abuse(root.table("buyer_abuse")),
+        webhooks=_build_webhooks(root.table("webhooks")),
     )
     root.finish()
+    return policy
+
+
+def _build_webhooks(table: _Table) -> WebhookPolicy:
+    durations = {
+        name: table.duration(name)
+        for name in (
+            "timeout",
+            "first_retry",
+            "max_retry_interval",
+            "retry_for",
+            "checkpoint_interval",
+            "retention",
+        )
+    }
+    policy = WebhookPolicy(
+        concurrency=table.integer("concurrency", minimum=1),
+        per_endpoint=table.integer("per_endpoint", minimum=1),
+        **durations,
+    )
+    table.finish()
     return policy
 
 

@@ -8,7 +8,7 @@ so deadlines that came due while nothing ran fire at the next start.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -30,8 +30,13 @@ def build_scheduler(
     interval_seconds: float,
     blocking: bool = False,
     extra_handlers: Mapping[str, Handler] | None = None,
+    extra_jobs: Mapping[str, Callable[[], object]] | None = None,
 ) -> BaseScheduler:
-    """A scheduler (not yet started) whose one job sweeps due deadlines every ``interval_seconds``."""
+    """A scheduler (not yet started) whose one job sweeps due deadlines every ``interval_seconds``.
+
+    ``extra_jobs`` (the satellites' periodic work: webhook deliveries, checkpoints; named by the
+    composition root) run at the same interval, each as its own job, so none delays another.
+    """
     scheduler: BaseScheduler = BlockingScheduler() if blocking else BackgroundScheduler(daemon=True)
 
     def sweep_until_nothing_is_due() -> None:
@@ -60,4 +65,25 @@ def build_scheduler(
         misfire_grace_time=None,
         next_run_time=SystemClock().now(),  # APScheduler runs on real time; the sweep on ``clock``
     )
+    for name, job in (extra_jobs or {}).items():
+        scheduler.add_job(
+            _logged(name, job),
+            "interval",
+            seconds=interval_seconds,
+            id=name,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+            next_run_time=SystemClock().now(),
+        )
     return scheduler
+
+
+def _logged(name: str, job: Callable[[], object]) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            job()
+        except Exception:  # the next run tries again; the database holds what is left to do
+            log.exception("scheduled job %s failed", name)
+
+    return run

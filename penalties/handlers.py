@@ -162,6 +162,7 @@ def warn(
     )
     session.add(penalty)
     session.flush()
+    ledger.announce_applied(session, penalty, at=at)
     chain.append(
         session,
         standing=standing,

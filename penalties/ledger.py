@@ -17,10 +17,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from arbitration.deadlines import CANCELLED, PENDING
+from arbitration.events import record
 from arbitration.ids import new_id
 from arbitration.models import Deadline
 from arbitration.policy import LadderStep, PenaltyPolicy
 from penalties import chain
+from penalties.events import PenaltyApplied, PenaltyLifted
 from penalties.models import (
     ACTIVE,
     EXPIRED,
@@ -323,8 +325,10 @@ def start(session: Session, penalty: Penalty, *, at: datetime) -> None:
     penalty.starts_at = at
     if penalty.duration_seconds is None:
         penalty.ends_at = None
+        announce_applied(session, penalty, at=at)
         return
     penalty.ends_at = at + timedelta(seconds=penalty.duration_seconds)
+    announce_applied(session, penalty, at=at)
     session.add(
         Deadline(
             dispute_id=None,
@@ -343,7 +347,20 @@ def end(
     session: Session, penalty: Penalty, *, status: str, at: datetime, reason: str | None = None
 ) -> None:
     """Expire, revoke or reject a penalty, and stop its expiry deadline if it has one."""
+    was_in_force = penalty.status == ACTIVE
     penalty.status = status
+    if was_in_force:
+        record(
+            session,
+            PenaltyLifted(
+                dispute_id=_dispute_of(session, penalty),
+                at=at,
+                penalty_id=penalty.id,
+                seller_id=penalty.seller_id,
+                kind=penalty.kind,
+                status=status,
+            ),
+        )
     if status == REVOKED:
         penalty.revoked_at, penalty.revoked_reason = at, reason
     if status != EXPIRED:
@@ -359,3 +376,28 @@ def end(
             .values(status=CANCELLED, settled_at=at)
             .execution_options(synchronize_session=False)
         )
+
+
+def announce_applied(session: Session, penalty: Penalty, *, at: datetime) -> None:
+    """Tell the satellites' handlers (the webhook outbox) that ``penalty`` is now in force."""
+    record(
+        session,
+        PenaltyApplied(
+            dispute_id=_dispute_of(session, penalty),
+            at=at,
+            penalty_id=penalty.id,
+            seller_id=penalty.seller_id,
+            kind=penalty.kind,
+            reason=penalty.reason,
+            starts_at=penalty.starts_at,
+            ends_at=penalty.ends_at,
+        ),
+    )
+
+
+def _dispute_of(session: Session, penalty: Penalty) -> str:
+    """The dispute whose ruling triggered ``penalty`` (its last counted violation's), or ""."""
+    if not penalty.violation_ids:
+        return ""
+    violation = session.get(Violation, penalty.violation_ids[-1])
+    return (violation.dispute_id or "") if violation is not None else ""

@@ -8,7 +8,9 @@ from datetime import timedelta
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
+from api.wiring import Services
 from arbitration.clock import ManualClock
 from arbitration.policy import Policy, load_policy
 from tests.support.assertions import assert_error
@@ -22,6 +24,7 @@ from tests.support.fairness import (
 )
 from tests.support.penalties import case_against, run_sweep, standing
 from tests.support.world import World
+from webhooks.models import OutboxEvent
 
 GRACE = timedelta(days=15)
 
@@ -256,3 +259,24 @@ def test_a_compensation_the_parties_agreed_is_the_sellers_to_fund(world: World) 
     settled = world.ok(buyer, dispute["id"], "accept-offer")
     assert [c["funded_by"] for c in settled["compensations"]] == ["seller"]
     assert standing(world, "platform", seller)["open_recoveries"] == []
+
+
+def test_what_the_platform_paid_first_and_recovered_reaches_the_outbox(
+    world: World, services: Services
+) -> None:
+    seller = world.account("seller")
+    freeze(world, seller)
+    dispute_id, _ = case_against(world, seller)
+    ruling = {**AGAINST_THE_SELLER, "compensation": {"kind": "coupon", "amount": 800}}
+    rule(world, dispute_id, ruling)
+    [owed, _] = standing(world, "platform", seller)["open_recoveries"]
+    world.call("platform", "POST", f"/v1/recoveries/{owed['id']}/recovered", json={})
+
+    with services.database.unit_of_work(read_only=True) as session:
+        sent = [(e.type, e.data) for e in session.scalars(select(OutboxEvent))]
+    types = [event_type for event_type, _ in sent]
+    assert types.count("recovery.opened") == 2 and types.count("recovery.closed") == 1
+    [compensation] = [data for event_type, data in sent if event_type == "compensation.instructed"]
+    assert (compensation["funded_by"], compensation["amount"]) == ("platform", 800)
+    [refund] = [data for event_type, data in sent if event_type == "refund.instructed"]
+    assert refund["funded_by"] == "platform"

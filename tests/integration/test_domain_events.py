@@ -107,7 +107,12 @@ def test_a_handler_hears_the_ruling_from_the_api_and_its_finality_from_the_worke
     assert heard(probe)[1:] == [
         {"dispute_id": dispute["id"], "outcome": "buyer_partial_refund", "final": True}
     ], errors.decode()
+    # The probe hears the event inside the worker's transaction, just before it commits.
     final = world.read(buyer, dispute["id"])
+    settle = time.monotonic() + 10
+    while final["status"] != "closed" and time.monotonic() < settle:
+        time.sleep(0.1)
+        final = world.read(buyer, dispute["id"])
     assert (final["status"], final["outcome"]) == ("closed", "partially_refunded")
     app.extensions["arbitration"].database.dispose()
 

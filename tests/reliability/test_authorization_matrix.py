@@ -146,6 +146,13 @@ BUYER_REVIEW = {
     "other": "          404   404   403   403   200   403   403   404   404   401",
     "missing": ALL_404,
 }
+# Webhooks: the platform (which receives them) and admins manage every endpoint; the role is
+# checked before the endpoint or delivery is looked up.
+MANAGE_WEBHOOKS = {
+    "own": "            403   403   403   403   403   200   200   403   403   401",
+    "other": "          403   403   403   403   403   200   200   403   403   401",
+    "missing": "        403   403   403   403   403   404   404   403   403   401",
+}
 
 
 def _dispute_body(target: Target) -> dict[str, Any]:
@@ -584,6 +591,35 @@ ROUTES: dict[tuple[str, str], Route] = {
         BUYER_REVIEW,
         body=_const({"note": "A pattern across sellers."}),
         mutates=True,
+    ),
+    # Webhooks and the signed checkpoints of the audit chains.
+    ("POST", "/v1/webhook-endpoints"): Route(
+        None,
+        {"own": "403   403   403   403   403   201   201   403   403   401"},
+        body=_const({"url": "http://127.0.0.1:9/hooks"}),
+        mutates=True,
+    ),
+    ("GET", "/v1/webhook-endpoints"): Route(
+        None, {"own": "403   403   403   403   403   200   200   403   403   401"}
+    ),
+    ("POST", "/v1/webhook-endpoints/<endpoint_id>/disable"): Route(
+        "webhook:endpoint", MANAGE_WEBHOOKS, mutates=True
+    ),
+    ("POST", "/v1/webhook-endpoints/<endpoint_id>/rotate-secret"): Route(
+        "webhook:endpoint", MANAGE_WEBHOOKS, mutates=True
+    ),
+    ("GET", "/v1/webhook-deliveries"): Route(
+        None, {"own": "403   403   403   403   403   200   200   403   403   401"}
+    ),
+    ("POST", "/v1/webhook-deliveries/<delivery_id>/redeliver"): Route(
+        "webhook:delivery", MANAGE_WEBHOOKS, mutates=True
+    ),
+    ("GET", "/v1/audit/checkpoints"): Route(
+        None, {"own": "403   403   200   200   200   200   200   403   403   401"}
+    ),
+    # This world has no signing key: nobody, not even anonymously, gets a public key.
+    ("GET", "/v1/audit/public-key"): Route(
+        None, {"own": "404   404   404   404   404   404   404   404   404   404"}
     ),
 }
 

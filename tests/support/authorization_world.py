@@ -65,6 +65,8 @@ class Cast:
             self.ids[key] = self._recovery()
         elif key == "buyer:under_review":
             self.ids[key] = self._buyer_under_review()
+        elif kind == "webhook":
+            self._webhook()
         else:
             raise KeyError(key)
 
@@ -200,6 +202,24 @@ class Cast:
             dispute = self._dispute("claimed")
             self.world.ok(self.arbitrator, dispute, "decide", **BUYER_AT_FAULT)
         return self.buyer
+
+    def _webhook(self) -> None:
+        """An endpoint of the platform's (nothing delivers in these tests) and one delivery to it."""
+        w = self.world
+        created = w.call(
+            w.platform, "POST", "/v1/webhook-endpoints", json={"url": "http://127.0.0.1:9/hooks"}
+        )
+        assert created.status_code == 201, created.json
+        self._file()
+        listed = w.call(
+            w.platform,
+            "GET",
+            "/v1/webhook-deliveries",
+            query_string={"endpoint_id": created.json["id"]},
+        )
+        assert listed.status_code == 200 and listed.json["data"], listed.json
+        self.ids["webhook:endpoint"] = created.json["id"]
+        self.ids["webhook:delivery"] = listed.json["data"][0]["id"]
 
 
 class Matrix:

@@ -1,0 +1,1 @@
+"""Webhooks (DESIGN §7): the outbox, signed deliveries, and signed checkpoints of the audit chains."""

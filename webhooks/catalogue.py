@@ -1,0 +1,158 @@
+"""The one table of what the platform hears: each domain event → the webhook event(s) it becomes.
+
+A new domain event (a remedy's, a recovery's, a feedback request) is one line in ``CATALOGUE``:
+``Outgoing.of(TheEvent, "the.type")`` sends its fields as the event's ``data``; a function of the
+domain event may instead build the events itself (the timeline becomes several types).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from arbitration.disputes import awaiting
+from arbitration.events import (
+    CompensationInstructed,
+    DecisionOverturned,
+    DisputeDecided,
+    DomainEvent,
+    FeedbackRequested,
+    RecoveryClosed,
+    RecoveryOpened,
+    RecoveryOverdue,
+    RefundInstructed,
+    TimelineEventAppended,
+)
+from arbitration.models import Dispute
+from penalties.events import PenaltyApplied, PenaltyLifted
+
+AUDIT_STREAM = "audit"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One webhook event: its type, the stream it is ordered in, and its ``data``."""
+
+    type: str
+    stream: str
+    dispute_id: str | None
+    data: dict[str, Any]
+
+
+Translate = Callable[[Session, Any], Sequence[Outgoing]]
+
+
+@dataclass(frozen=True)
+class Route:
+    """The webhook types a domain event may become, and how."""
+
+    types: tuple[str, ...]
+    translate: Translate
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(item) for item in value]
+    return value
+
+
+def fields_of(event: DomainEvent) -> dict[str, Any]:
+    """The domain event's fields as JSON (``at`` becomes ``occurred_at``)."""
+    data = {f.name: getattr(event, f.name) for f in dataclasses.fields(event) if f.name != "at"}
+    return {**jsonable(data), "occurred_at": event.at.isoformat()}
+
+
+def dispute_stream(dispute_id: str) -> str:
+    return f"dispute:{dispute_id}"
+
+
+def same_fields(event_type: str) -> Route:
+    """The domain event's own fields, in its dispute's stream."""
+
+    def translate(_session: Session, event: DomainEvent) -> Sequence[Outgoing]:
+        return [
+            Outgoing(
+                event_type, dispute_stream(event.dispute_id), event.dispute_id, fields_of(event)
+            )
+        ]
+
+    return Route((event_type,), translate)
+
+
+def seller_fields(event_type: str) -> Route:
+    """For events about a seller (penalties): ordered in the seller's stream."""
+
+    def translate(_session: Session, event: Any) -> Sequence[Outgoing]:
+        data = fields_of(event)
+        data["dispute_id"] = event.dispute_id or None
+        return [Outgoing(event_type, f"seller:{event.seller_id}", event.dispute_id or None, data)]
+
+    return Route((event_type,), translate)
+
+
+# Timeline actions that have a type of their own; every other link is ``dispute.updated``.
+TIMELINE_TYPES = {"file": "dispute.created", "deadline-approaching": "deadline.approaching"}
+
+
+def _timeline(session: Session, event: TimelineEventAppended) -> Sequence[Outgoing]:
+    session.flush()  # the dispute as it now stands in this transaction, not as first loaded
+    dispute = session.scalars(
+        select(Dispute)
+        .where(Dispute.id == event.dispute_id)
+        .execution_options(populate_existing=True)
+    ).one()
+    data = {
+        "dispute_id": event.dispute_id,
+        "order_id": dispute.order_id,
+        "buyer_id": dispute.buyer_id,
+        "seller_id": dispute.seller_id,
+        "seq": event.seq,
+        "action": event.action,
+        "actor_id": event.actor_id,
+        "from_status": event.from_status,
+        "status": event.to_status,
+        "awaiting": awaiting(dispute) if dispute.status == event.to_status else None,
+        "outcome": dispute.outcome,
+        "deadline": (
+            {"action": dispute.deadline_action, "due_at": dispute.deadline_due_at.isoformat()}
+            if dispute.deadline_due_at and dispute.deadline_action
+            else None
+        ),
+        "payload": event.payload,
+        "occurred_at": event.at.isoformat(),
+    }
+    event_type = TIMELINE_TYPES.get(event.action, "dispute.updated")
+    return [Outgoing(event_type, dispute_stream(event.dispute_id), event.dispute_id, data)]
+
+
+CATALOGUE: tuple[tuple[type[DomainEvent], Route], ...] = (
+    (TimelineEventAppended, Route((*TIMELINE_TYPES.values(), "dispute.updated"), _timeline)),
+    (RefundInstructed, same_fields("refund.instructed")),
+    (DisputeDecided, same_fields("decision.made")),
+    (DecisionOverturned, same_fields("decision.overturned")),
+    (PenaltyApplied, seller_fields("penalty.applied")),
+    (PenaltyLifted, seller_fields("penalty.lifted")),
+    (CompensationInstructed, same_fields("compensation.instructed")),
+    (RecoveryOpened, same_fields("recovery.opened")),
+    (RecoveryOverdue, same_fields("recovery.overdue")),
+    (RecoveryClosed, same_fields("recovery.closed")),
+    (FeedbackRequested, same_fields("feedback.requested")),
+)
+
+CHECKPOINT_TYPE = "audit.checkpoint"  # sent by the checkpoint job, not by a domain event
+
+# Every type an endpoint may filter on.
+EVENT_TYPES: tuple[str, ...] = (
+    *dict.fromkeys(t for _, route in CATALOGUE for t in route.types),
+    CHECKPOINT_TYPE,
+)
