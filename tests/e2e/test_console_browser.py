@@ -335,3 +335,19 @@ def test_the_case_page_speaks_chinese_to_a_chinese_browser(
     _shot(phone, "17-case-phone-zh")
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], "the case page scrolls sideways on a phone"
+
+
+def test_the_api_docs_render_in_a_browser_from_the_engine_alone(
+    engine: RunningEngine, browser: Any
+) -> None:
+    """Swagger UI draws every operation and the webhooks, fetching nothing but the engine's files."""
+    page = _page(browser, engine)
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url))
+    page.goto("/v1/docs")
+    page.wait_for_selector(".opblock-summary", timeout=20_000)
+    assert page.locator(".opblock-summary").count() >= 40  # the operations, drawn
+    assert "Arbitration-Signature" in page.content() or page.locator("text=webhook").count() >= 1
+    _shot(page, "api-docs")
+    assert fetched and all(url.startswith(engine.url) for url in fetched), fetched
+    page.context.close()
