@@ -58,6 +58,7 @@ DECISION_FIELDS = (
     "return_shipping_paid_by",
     "responsibility",
     "violation",
+    "buyer_violation",
     "rationale",
 )
 # Each form the case page can post: the action, the API's schema for it, and its fields.
@@ -143,6 +144,7 @@ class CaseFile:
     precedents: list[queue.Precedent]
     colleagues: list[Account]
     violations: list[str]
+    buyer_violations: list[str]
 
 
 def case_file(db: Session, who: Caller, dispute_id: str) -> CaseFile:
@@ -174,6 +176,7 @@ def case_file(db: Session, who: Caller, dispute_id: str) -> CaseFile:
         precedents=queue.precedents(db, caller=who, dispute_id=dispute_id) if arbitrators else [],
         colleagues=_colleagues(db, who),
         violations=sorted(services().policy.penalties.violations),
+        buyer_violations=sorted(services().policy.buyer_abuse.violations),
     )
 
 

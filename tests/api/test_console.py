@@ -254,3 +254,23 @@ def test_trust_and_safety_shorten_a_freeze_but_never_lengthen_it(
     assert (approved["status"], approved["duration_seconds"]) == ("active", 7 * 24 * 3600)
     page = browser.get(f"/console/sellers/{seller}").get_data(as_text=True)
     assert 'data-flag="frozen">frozen<' in page
+
+
+def test_an_arbitrator_names_the_buyers_violation_from_the_ruling_form(
+    console: Flask, world: World
+) -> None:
+    dispute, buyer, _ = world.awaiting_decision()
+    world.account("arbitrator", "arun")
+    browser = _signed_in(console, world, "arun")
+    page = f"/console/cases/{dispute['id']}"
+    _post(browser, page, f"{page}/claim", {})
+    assert 'name="buyer_violation"' in browser.get(page).get_data(as_text=True)
+    ruling = {
+        "outcome": "seller_favored",
+        "responsibility": "buyer",
+        "buyer_violation": "unjustified_claim",
+        "rationale": "The item matches the listing.",
+    }
+    assert _post(browser, page, f"{page}/decide", ruling).status_code == 302
+    standing = world.call("platform", "GET", f"/v1/buyers/{buyer}/standing").json
+    assert standing["points"] == 2
