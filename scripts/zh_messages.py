@@ -51,7 +51,6 @@ ZH = {
     "repaired": "已维修",
     "sent again": "已补发",
     "unjustified claim": "无理投诉",
-    "fabricated evidence": "伪造证据",
     "missed fulfilment": "未按时履约",
     "return in transit": "退货运输中",
     "gathering evidence": "举证中",

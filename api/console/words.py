@@ -95,7 +95,6 @@ LABELS = {
     "repaired": N_("repaired"),
     "reshipped": N_("sent again"),
     "unjustified_claim": N_("unjustified claim"),
-    "fabricated_evidence": N_("fabricated evidence"),
     "missed_fulfilment": N_("missed fulfilment"),
     "product": N_("product"),
     "service": N_("service"),
