@@ -49,7 +49,7 @@ class _Operation(NamedTuple):
     parameters: list[dict[str, Any]]
 
 
-def render_docs_page(spec: dict) -> str:
+def render_docs_page(spec: dict[str, Any]) -> str:
     """Return the HTML documentation page for `spec`, an OpenAPI 3 document as a dict."""
     info, components = spec.get("info", {}), spec.get("components", {})
     title, schemes = _text(info.get("title", "API")), components.get("securitySchemes", {})
@@ -73,7 +73,7 @@ def render_docs_page(spec: dict) -> str:
     )
 
 
-def _group_by_tag(spec: dict) -> list[tuple[str, str, list[_Operation]]]:
+def _group_by_tag(spec: dict[str, Any]) -> list[tuple[str, str, list[_Operation]]]:
     """Operations per tag: declared tags first, in order, then the others; untagged in 'default'."""
     descriptions = {tag["name"]: tag.get("description", "") for tag in spec.get("tags", [])}
     grouped: dict[str, list[_Operation]] = {name: [] for name in descriptions}
@@ -91,7 +91,7 @@ def _group_by_tag(spec: dict) -> list[tuple[str, str, list[_Operation]]]:
     return [(tag, descriptions.get(tag, ""), ops) for tag, ops in grouped.items() if ops]
 
 
-def _resolve(spec: dict, node: dict) -> dict:
+def _resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     """Follow a local `$ref` (to a response, parameter or request body) to what it points at."""
     ref = node.get("$ref", "")
     if not ref.startswith("#/"):
@@ -101,7 +101,9 @@ def _resolve(spec: dict, node: dict) -> dict:
     return spec
 
 
-def _nav(groups: list, schemas: dict, has_security: bool) -> str:
+def _nav(
+    groups: list[tuple[str, str, list[_Operation]]], schemas: dict[str, Any], has_security: bool
+) -> str:
     parts = ["<nav>"]
     if has_security:
         parts.append('<ul><li><a class="tag" href="#authentication">Authentication</a></li></ul>')
@@ -120,7 +122,7 @@ def _nav(groups: list, schemas: dict, has_security: bool) -> str:
     return "".join(parts) + "</nav>"
 
 
-def _security_section(schemes: dict) -> str:
+def _security_section(schemes: dict[str, Any]) -> str:
     rows = []
     for name, scheme in schemes.items():
         if scheme.get("type") == "http" and str(scheme.get("scheme", "")).lower() == "bearer":
@@ -136,13 +138,15 @@ def _security_section(schemes: dict) -> str:
     return f'<section id="authentication"><h2>Authentication</h2>{table}</section>'
 
 
-def _tag_section(spec: dict, tag: str, description: str, operations: list[_Operation]) -> str:
+def _tag_section(
+    spec: dict[str, Any], tag: str, description: str, operations: list[_Operation]
+) -> str:
     body = "".join(_operation(spec, tag, op) for op in operations)
     heading = f'<section id="{_tag_anchor(tag)}"><h2>{_text(tag)}</h2>'
     return f"{heading}{_paragraph(description)}{body}</section>"
 
 
-def _operation(spec: dict, tag: str, op: _Operation) -> str:
+def _operation(spec: dict[str, Any], tag: str, op: _Operation) -> str:
     details = op.details
     struck = ' class="deprecated"' if details.get("deprecated") else ""
     parts = [
@@ -169,7 +173,7 @@ def _operation(spec: dict, tag: str, op: _Operation) -> str:
     return "".join(parts) + "</article>"
 
 
-def _parameter_row(parameter: dict) -> list[str]:
+def _parameter_row(parameter: dict[str, Any]) -> list[str]:
     schema = parameter.get("schema", {})
     required = "yes" if parameter.get("required") else "no"
     notes = _notes(schema) + _paragraph(parameter.get("description"))
@@ -182,12 +186,12 @@ def _parameter_row(parameter: dict) -> list[str]:
     ]
 
 
-def _response_row(status: str, response: dict) -> list[str]:
+def _response_row(status: str, response: dict[str, Any]) -> list[str]:
     description = _paragraph(response.get("description"))
     return [_code(status), description, _content(response.get("content", {}))]
 
 
-def _security_note(requirements: list | None) -> str:
+def _security_note(requirements: list[dict[str, Any]] | None) -> str:
     if requirements is None:
         return ""
     names = sorted({name for requirement in requirements for name in requirement})
@@ -197,7 +201,7 @@ def _security_note(requirements: list | None) -> str:
     return f'<p class="muted">Requires {links}.</p>'
 
 
-def _content(content: dict, with_properties: bool = False) -> str:
+def _content(content: dict[str, Any], with_properties: bool = False) -> str:
     """Each media type with its schema; an inline object schema also gets its property table."""
     parts = []
     for media_type, media in content.items():
@@ -208,7 +212,7 @@ def _content(content: dict, with_properties: bool = False) -> str:
     return "".join(parts)
 
 
-def _schemas_section(schemas: dict) -> str:
+def _schemas_section(schemas: dict[str, Any]) -> str:
     if not schemas:
         return ""
     parts = ['<section id="schemas"><h2>Schemas</h2>']
@@ -222,7 +226,7 @@ def _schemas_section(schemas: dict) -> str:
     return "".join(parts) + "</section>"
 
 
-def _properties_table(schema: dict) -> str:
+def _properties_table(schema: dict[str, Any]) -> str:
     required = set(schema.get("required", []))
     rows = [
         [
@@ -243,7 +247,7 @@ def _table(headers: tuple[str, ...], rows: list[list[str]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _schema_type(schema: dict) -> str:
+def _schema_type(schema: dict[str, Any]) -> str:
     """A short HTML description of a schema's type: links for refs, 'array of X' for arrays."""
     if "$ref" in schema:
         return _schema_link(schema["$ref"].removeprefix(_SCHEMA_REF))
@@ -263,7 +267,7 @@ def _schema_type(schema: dict) -> str:
     return _text(f"{kind} ({schema['format']})" if schema.get("format") else kind)
 
 
-def _notes(schema: dict) -> str:
+def _notes(schema: dict[str, Any]) -> str:
     """Enum values, read-only, nullable, default and limits, as labels above a description."""
     notes = []
     enum = schema.get("enum") or schema.get("items", {}).get("enum")
@@ -276,7 +280,7 @@ def _notes(schema: dict) -> str:
     return "".join(f'<div class="muted">{note}</div>' for note in notes)
 
 
-def _is_nullable(schema: dict) -> bool:
+def _is_nullable(schema: dict[str, Any]) -> bool:
     kinds = schema.get("type")
     alternatives = [*schema.get("anyOf", []), *schema.get("oneOf", [])]
     return (
@@ -286,7 +290,7 @@ def _is_nullable(schema: dict) -> bool:
     )
 
 
-def _is_null_marker(part: dict) -> bool:
+def _is_null_marker(part: dict[str, Any]) -> bool:
     """True for `{type: null}` and for apispec's `{type: object, nullable: true}` beside a ref."""
     nullable_only = bool(part.get("nullable")) and set(part) <= {"type", "nullable"}
     return part.get("type") == "null" or nullable_only

@@ -81,7 +81,8 @@ def dispute_body(session: Session, dispute: Dispute, who: Caller) -> dict[str, A
             party for party in ("buyer", "seller") if getattr(dispute, f"{party}_extension_used")
         ],
     }
-    return DisputeOut().dump(view)
+    dumped: dict[str, Any] = DisputeOut().dump(view)
+    return dumped
 
 
 @blp.route("/disputes", methods=["POST"])
@@ -172,7 +173,7 @@ def _event_view(event: Event, who: Caller) -> dict[str, Any]:
     shown = evidence_service.shown_in_timeline(
         action=event.action, actor_id=event.actor_id, payload=event.payload, caller=who
     )
-    view = EVENT_OUT.dump(event) | {"redacted": not shown}
+    view: dict[str, Any] = EVENT_OUT.dump(event) | {"redacted": not shown}
     if not shown:
         view["payload"] = {"visibility": event.payload.get("visibility")}
     return view
