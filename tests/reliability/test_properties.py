@@ -21,6 +21,7 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from hypothesis import event as note_event
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -47,6 +48,9 @@ from penalties.models import LadderCrossing, Violation
 from tests.support import databases
 from tests.support.evidence import PNG
 from tests.support.world import World
+
+# Hundreds of generated steps: make test runs it, the quick loop does not.
+pytestmark = pytest.mark.slow
 
 PARTY_ACTIONS = (
     "accept",
