@@ -24,7 +24,7 @@ def clone(template: str) -> str:
     if POSTGRES_ADMIN_URL:
         name = f"arbitration_clone_{os.getpid()}_{next(_clones)}"
         source = make_url(template).database
-        _admin(f"CREATE DATABASE {name} TEMPLATE {source}")
+        _admin(f"CREATE DATABASE {name} TEMPLATE {source}", copy=True)
         return make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     folder = tempfile.mkdtemp(prefix="arbitration-clone-")
     path = Path(folder) / "arbitration.db"
@@ -41,10 +41,13 @@ def drop(url: str) -> None:
         shutil.rmtree(Path(parsed.database).parent, ignore_errors=True)
 
 
-def _admin(statement: str) -> None:
+def _admin(statement: str, *, copy: bool = False) -> None:
     engine = create_engine(POSTGRES_ADMIN_URL or "", isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
+            if copy:  # file by file, as tests/conftest.py clones (PostgreSQL 15+)
+                version = int(connection.execute(text("SHOW server_version_num")).scalar_one())
+                statement += " STRATEGY FILE_COPY" if version >= 150000 else ""
             connection.execute(text(statement))
     finally:
         engine.dispose()
