@@ -92,7 +92,11 @@ def test_a_handler_hears_the_ruling_from_the_api_and_its_finality_from_the_worke
     )
     try:
         deadline = time.monotonic() + 60
-        while len(heard(probe)) < 2 and time.monotonic() < deadline and worker.poll() is None:
+        # The handler hears the finality before the worker commits it: wait for both, or a
+        # terminate between the two would roll the sweep back (and a busy machine widens the gap).
+        while time.monotonic() < deadline and worker.poll() is None:
+            if len(heard(probe)) >= 2 and world.read(buyer, dispute["id"])["status"] == "closed":
+                break
             time.sleep(0.1)
     finally:
         worker.terminate()
