@@ -9,6 +9,8 @@ PORT ?= 8000
 POSTGRES_SUITES := tests/api tests/integration tests/reliability tests/e2e/test_many_processes.py
 # Test processes (pytest-xdist): the machine's two cores. JOBS=0 runs in one process.
 JOBS ?= 2
+# Keep compiled modules (and pytest's rewritten test modules) between runs: seconds per process.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test test-fast lint format bench clean
 
