@@ -7,6 +7,10 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # The suites that touch a database run a second time on a real PostgreSQL server.
 POSTGRES_SUITES := tests/api tests/integration tests/reliability tests/e2e/test_many_processes.py
+# Test processes (pytest-xdist): the machine's two cores. JOBS=0 runs in one process.
+JOBS ?= 2
+# Keep compiled modules (and pytest's rewritten test modules) between runs: seconds per process.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test test-fast lint format bench clean
 
@@ -36,12 +40,13 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest
-	scripts/with-postgres $(BIN)/pytest $(POSTGRES_SUITES)
+	$(BIN)/pytest -n $(JOBS)
+	scripts/with-postgres $(BIN)/pytest -n $(JOBS) $(POSTGRES_SUITES)
 
-# The developer's quick loop: SQLite only, without the tests that start processes or run long.
+# The developer's quick loop: SQLite only, without the tests that start processes or run long
+# (the property test and the fuzzing: `make test` runs them).
 test-fast: $(STAMP)
-	$(BIN)/pytest -m "not slow" -x
+	$(BIN)/pytest -n $(JOBS) -m "not slow" -x
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -26,7 +26,8 @@ FINGERPRINT_CHUNK_BYTES = 64 * 1024
 
 
 def services() -> Services:
-    return current_app.extensions[EXTENSION_KEY]
+    found: Services = current_app.extensions[EXTENSION_KEY]
+    return found
 
 
 def caller() -> Caller:
@@ -40,7 +41,8 @@ def caller() -> Caller:
                 token=token.strip() if scheme.lower() == "bearer" else None,
                 on_behalf_of=request.headers.get("On-Behalf-Of"),
             )
-    return g.caller
+    who: Caller = g.caller
+    return who
 
 
 def read(work: Callable[[Session], Any]) -> Any:

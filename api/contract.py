@@ -107,7 +107,7 @@ class ContractPlugin(BasePlugin):
         return {"required": list(properties)}
 
     def operation_helper(
-        self, path: str | None = None, operations: dict | None = None, **kwargs: Any
+        self, path: str | None = None, operations: dict[str, Any] | None = None, **kwargs: Any
     ) -> None:
         for method, operation in (operations or {}).items():
             if method not in {"get", "head", *WRITE_METHODS}:

@@ -23,7 +23,7 @@ WORKER_CLASS = "gthread"
 THREADS_PER_WORKER = 4  # within SQLAlchemy's default pool of 5 connections per process
 
 
-class GunicornServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
+class GunicornServer(BaseApplication):
     """gunicorn, configured from the command line, then from ``GUNICORN_CMD_ARGS`` if set."""
 
     def __init__(self, config: Config, *, host: str, port: int, workers: int) -> None:
@@ -51,7 +51,8 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships n
             if value is not None and key != "args":
                 self.cfg.set(key.lower(), value)
 
-    def load(self) -> Flask:
+    # types-gunicorn's WSGI callable takes a narrower start_response than the WSGI spec's (Flask's).
+    def load(self) -> Flask:  # type: ignore[override]
         """Runs in each worker, after the fork: the engine and its pool belong to this process."""
         return create_app(self.config)
 

@@ -125,7 +125,17 @@ def confirm_refund(
     if caller.role != PLATFORM or caller.via is not None:
         raise Forbidden("only the platform confirms refunds")
     dispute = get_dispute(session, caller=caller, dispute_id=dispute_id)
-    refunds = list(session.scalars(select(Refund).where(Refund.dispute_id == dispute.id)))
+    # Locked (PostgreSQL), so a second confirmation at the same moment waits for the first and
+    # then sees the refunds confirmed: a 409, not a second confirmation (SQLite: BEGIN IMMEDIATE).
+    refunds = list(
+        session.scalars(
+            select(Refund)
+            .where(Refund.dispute_id == dispute.id)
+            .order_by(Refund.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
     if not refunds:
         raise Conflict("this dispute has no refund to confirm", code="no_refund")
     unpaid = [refund for refund in refunds if refund.confirmed_at is None]

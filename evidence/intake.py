@@ -10,7 +10,7 @@ import hashlib
 import tempfile
 import unicodedata
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO
 
 from arbitration.errors import ValidationFailed
 from arbitration.policy import EvidencePolicy
@@ -28,7 +28,7 @@ KIND_FAMILIES = {"photo": "image/", "video": "video/"}
 class CheckedFile:
     """An upload that passed every check, ready to store: ``stream`` is rewound to its start."""
 
-    stream: BinaryIO
+    stream: IO[bytes]
     sha256: str
     size: int
     media_type: str
@@ -58,7 +58,7 @@ def check_display_name(filename: str | None) -> str | None:
 
 
 def check_upload(
-    source: BinaryIO,
+    source: IO[bytes],
     *,
     filename: str | None,
     declared_type: str | None,
@@ -134,13 +134,13 @@ def _check_kind(kind: str, media_type: str) -> None:
         )
 
 
-def _seekable(source: BinaryIO) -> bool:
+def _seekable(source: IO[bytes]) -> bool:
     try:
         return source.seekable()
     except (AttributeError, ValueError):
         return False
 
 
-def _close_copy(stream: BinaryIO, source: BinaryIO) -> None:
+def _close_copy(stream: IO[bytes], source: IO[bytes]) -> None:
     if stream is not source:
         stream.close()

@@ -18,7 +18,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import IO, BinaryIO, Protocol
 
 CHUNK_BYTES = 64 * 1024
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -40,7 +40,7 @@ _UNAVAILABLE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 class BlobStore(Protocol):
     """Bytes kept under their SHA-256 (lower-case hex)."""
 
-    def put(self, source: BinaryIO) -> str:
+    def put(self, source: IO[bytes]) -> str:
         """Store everything ``source`` yields (read from its current position); return the SHA-256.
 
         Atomic: the blob appears whole or not at all. Storing bytes already there is harmless.
@@ -80,7 +80,7 @@ class FilesystemBlobStore:
         check_sha256(sha256)
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
-    def put(self, source: BinaryIO) -> str:
+    def put(self, source: IO[bytes]) -> str:
         try:
             return self._put(source)
         except OSError as error:
@@ -88,7 +88,7 @@ class FilesystemBlobStore:
                 raise StorageUnavailable(f"evidence store {self.root}: {error}") from error
             raise
 
-    def _put(self, source: BinaryIO) -> str:
+    def _put(self, source: IO[bytes]) -> str:
         staging = self.root / "tmp"
         staging.mkdir(parents=True, exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(dir=staging, prefix="upload-")

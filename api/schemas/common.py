@@ -89,7 +89,7 @@ def count(**kwargs: Any) -> fields.Integer:
     return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_QUANTITY), **kwargs)
 
 
-def lines(nested: type[Schema], **kwargs: Any) -> fields.List:
+def lines(nested: type[Schema], **kwargs: Any) -> fields.List[Any]:
     """Order lines, at most ``MAX_ORDER_LINES`` of them."""
     return fields.List(
         fields.Nested(nested), validate=validate.Length(max=MAX_ORDER_LINES), **kwargs

@@ -40,7 +40,8 @@ def list_checkpoints(query: dict[str, Any]) -> ResponseReturnValue:
             select(Checkpoint).order_by(Checkpoint.seq.desc()).limit(query["limit"])
         )
         data = [{**checkpoints.exported(c), "taken_at": c.taken_at} for c in found]
-        return CHECKPOINT_PAGE_OUT.dump({"data": data})
+        dumped: dict[str, Any] = CHECKPOINT_PAGE_OUT.dump({"data": data})
+        return dumped
 
     return read(work), 200
 

@@ -28,13 +28,14 @@ def _standing(session: Session, buyer_id: str) -> dict[str, Any]:
         policy=services().policy,
         at=services().clock.now(),
     )
-    return STANDING_OUT.dump(
+    dumped: dict[str, Any] = STANDING_OUT.dump(
         {
             **{name: getattr(found, name) for name in STANDING_OUT.fields if hasattr(found, name)},
             "flags": found.flags,
             "under_review": found.under_review,
         }
     )
+    return dumped
 
 
 @blp.route("/buyers/<buyer_id>/standing", methods=["GET"])

@@ -100,7 +100,8 @@ def dispute_body(session: Session, dispute: Dispute, who: Caller) -> dict[str, A
             party for party in ("buyer", "seller") if getattr(dispute, f"{party}_extension_used")
         ],
     }
-    return DISPUTE_OUT.dump(view)
+    dumped: dict[str, Any] = DISPUTE_OUT.dump(view)
+    return dumped
 
 
 def _offer_view(offer: Offer) -> dict[str, Any]:
@@ -223,7 +224,7 @@ def _event_view(event: Event, who: Caller, seller_id: str) -> dict[str, Any]:
     shown = evidence_service.shown_in_timeline(
         action=event.action, actor_id=event.actor_id, payload=event.payload, caller=who
     )
-    view = EVENT_OUT.dump(event) | {"redacted": not shown}
+    view: dict[str, Any] = EVENT_OUT.dump(event) | {"redacted": not shown}
     if not shown:
         view["payload"] = {"visibility": event.payload.get("visibility")}
     elif "buyer_violation" in event.payload and who.id == seller_id:

@@ -138,7 +138,8 @@ def list_evidence(dispute_id: str) -> ResponseReturnValue:
 
     def work(session: Session) -> dict[str, Any]:
         items = service.list_evidence(session, caller=who, dispute_id=dispute_id)
-        return LIST_OUT.dump({"data": items})
+        dumped: dict[str, Any] = LIST_OUT.dump({"data": items})
+        return dumped
 
     return read(work), 200
 
@@ -177,7 +178,8 @@ def evidence_content(evidence_id: str) -> Response:
 
 def _load(schema: Schema, data: Any) -> dict[str, Any]:
     try:
-        return schema.load(data)
+        loaded: dict[str, Any] = schema.load(data)
+        return loaded
     except ValidationError as error:
         messages = error.messages if isinstance(error.messages, dict) else {"_body": error.messages}
         raise ValidationFailed("the request has invalid fields", details=messages) from None

@@ -80,7 +80,7 @@ def get_standing(seller_id: str) -> ResponseReturnValue:
         found = seller_standing.standing(
             session, caller=who, seller_id=seller_id, policy=services().policy, at=at
         )
-        return STANDING_OUT.dump(
+        dumped: dict[str, Any] = STANDING_OUT.dump(
             {
                 "seller_id": found.seller_id,
                 "can_list": found.can_list,
@@ -94,6 +94,7 @@ def get_standing(seller_id: str) -> ResponseReturnValue:
                 "open_recoveries": [recovery_view(owed, at) for owed in found.open_recoveries],
             }
         )
+        return dumped
 
     return read(work), 200
 
@@ -166,9 +167,10 @@ def list_penalties(query: dict[str, Any]) -> ResponseReturnValue:
             cursor=cursor,
             limit=limit,
         )
-        return PENALTY_PAGE_OUT.dump(
+        dumped: dict[str, Any] = PENALTY_PAGE_OUT.dump(
             {"data": penalty_views(session, page.penalties, at), "next_cursor": page.next_cursor}
         )
+        return dumped
 
     return read(work), 200
 
@@ -183,7 +185,8 @@ def get_penalty(penalty_id: str) -> ResponseReturnValue:
 
     def work(session: Session) -> dict[str, Any]:
         penalty = browse.get_penalty(session, caller=who, penalty_id=penalty_id)
-        return PENALTY_OUT.dump(penalty_views(session, [penalty], at)[0])
+        dumped: dict[str, Any] = PENALTY_OUT.dump(penalty_views(session, [penalty], at)[0])
+        return dumped
 
     return read(work), 200
 

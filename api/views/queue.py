@@ -68,6 +68,9 @@ def list_precedents(dispute_id: str) -> ResponseReturnValue:
 
     def work(session: Session) -> dict[str, Any]:
         found = queue.precedents(session, caller=who, dispute_id=dispute_id)
-        return PrecedentPageOut().dump({"data": [asdict(precedent) for precedent in found]})
+        dumped: dict[str, Any] = PrecedentPageOut().dump(
+            {"data": [asdict(precedent) for precedent in found]}
+        )
+        return dumped
 
     return read(work), 200

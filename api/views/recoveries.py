@@ -40,7 +40,8 @@ def get_recovery(recovery_id: str) -> ResponseReturnValue:
 
     def work(session: Session) -> dict[str, Any]:
         found = recoveries.get_recovery(session, caller=who, recovery_id=recovery_id)
-        return RECOVERY_OUT.dump(recovery_view(found, at))
+        dumped: dict[str, Any] = RECOVERY_OUT.dump(recovery_view(found, at))
+        return dumped
 
     return read(work), 200
 

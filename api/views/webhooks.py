@@ -97,7 +97,10 @@ def list_endpoints() -> ResponseReturnValue:
 
     def work(session: Session) -> dict[str, Any]:
         found = service.list_endpoints(session, caller=who)
-        return ENDPOINT_PAGE_OUT.dump({"data": [_fields(endpoint) for endpoint in found]})
+        dumped: dict[str, Any] = ENDPOINT_PAGE_OUT.dump(
+            {"data": [_fields(endpoint) for endpoint in found]}
+        )
+        return dumped
 
     return read(work), 200
 
@@ -151,12 +154,13 @@ def list_deliveries(query: dict[str, Any]) -> ResponseReturnValue:
 
     def work(session: Session) -> dict[str, Any]:
         found = service.list_deliveries(session, caller=who, limit=limit, **query)
-        return DELIVERY_PAGE_OUT.dump(
+        dumped: dict[str, Any] = DELIVERY_PAGE_OUT.dump(
             {
                 "data": [delivery_body(view) for view in found],
                 "next_before": found[-1].delivery.id if len(found) == limit else None,
             }
         )
+        return dumped
 
     return read(work), 200
 

@@ -8,7 +8,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.e2e.conftest import RunningEngine, start_engine
+
+pytestmark = pytest.mark.slow  # a real server and worker, in processes of their own
 
 FAST_POLICY = """
 [deadlines]

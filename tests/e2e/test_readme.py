@@ -10,8 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from arbitration.lifecycle import mermaid_diagram
 from tests.e2e.conftest import RunningEngine
+
+pytestmark = pytest.mark.slow  # real servers and commands, in processes of their own
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

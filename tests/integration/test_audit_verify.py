@@ -7,11 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from arbitration.db import make_engine
 from tests.support.penalties import rule_against
 from tests.support.world import World
+
+pytestmark = pytest.mark.slow  # each test runs `arbitration audit verify` in a process of its own
 
 ARBITRATION = str(Path(sys.executable).parent / "arbitration")
 

@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # each test runs the arbitration command in a process of its own
+
 ARBITRATION = str(Path(sys.executable).parent / "arbitration")
 
 

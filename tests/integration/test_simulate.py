@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from api.wiring import Services
@@ -32,6 +33,8 @@ from penalties.models import (
     SellerStanding,
     Violation,
 )
+
+pytestmark = pytest.mark.slow  # each test runs the arbitration command in a process of its own
 
 ARBITRATION = str(Path(sys.executable).parent / "arbitration")
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask
 
+from arbitration.audit import verify_chains
 from tests.support.world import World
 
 ROUNDS = 12
@@ -82,3 +83,77 @@ def test_two_buyers_filing_on_one_order_at_once_open_one_dispute(app: Flask, wor
     assert sorted(r.status_code for r in responses) == [201, 409, 409]
     refused = [r for r in responses if r.status_code == 409]
     assert all(r.json["error"]["code"] == "open_dispute_exists" for r in refused)
+
+
+# Many at once -----------------------------------------------------------------------------------
+
+CROWD = 50
+# What either party might press on a fresh dispute, and on the states it leads to.
+CROWD_MOVES = (
+    ("seller", "accept", {}),
+    ("seller", "reject", {"reason": "Works as described."}),
+    ("seller", "offer", {"amount": 1_000}),
+    ("buyer", "withdraw", {}),
+    ("buyer", "escalate", {}),
+    ("buyer", "accept-offer", {}),
+)
+
+
+def test_fifty_parallel_actions_on_one_dispute_make_one_chain_of_winners(
+    app: Flask, world: World
+) -> None:
+    """Each state is left once: every 200 is the next link of the timeline, the rest are 409s,
+    nothing is a 5xx, the version counts the winners and the chain verifies."""
+    dispute, buyer, seller = world.dispute()
+    base = f"/v1/disputes/{dispute['id']}"
+    who = {"buyer": buyer, "seller": seller}
+    calls = [
+        (f"{base}/{action}", body, world.headers(who[party]))
+        for party, action, body in (CROWD_MOVES[n % len(CROWD_MOVES)] for n in range(CROWD))
+    ]
+
+    responses = _race(app, calls)
+
+    codes = Counter(r.status_code for r in responses)
+    assert set(codes) <= {200, 409}, codes
+    events = world.call(buyer, "GET", f"{base}/events").json["data"]
+    moves = events[1:]
+    assert codes[200] == len(moves) >= 1, (codes, [e["action"] for e in events])
+    for previous, event in zip(events, moves, strict=False):
+        assert event["from_status"] == previous["to_status"], events  # each state left once
+        assert event["prev_hash"] == previous["hash"]
+    won = sorted(r.request.path.rsplit("/", 1)[-1] for r in responses if r.status_code == 200)
+    assert won == sorted(e["action"] for e in moves)
+    final = world.read(buyer, dispute["id"])
+    assert (final["status"], final["version"]) == (events[-1]["to_status"], len(events))
+    refunds = [e for e in events if e["action"] in ("accept", "accept-offer")]
+    assert len(refunds) <= 1, refunds
+    assert _disputes_chains_verify(app) == 1
+
+
+def test_two_refund_confirmations_at_once_confirm_the_refund_once(app: Flask, world: World) -> None:
+    rounds = 6
+    for _ in range(rounds):
+        dispute, buyer, seller = world.dispute()
+        world.ok(seller, dispute["id"], "accept")
+        path = f"/v1/disputes/{dispute['id']}/refund-confirmation"
+
+        first, second = _race(app, [(path, {}, world.headers("platform"))] * 2)
+
+        assert sorted([first.status_code, second.status_code]) == [200, 409], (
+            first.json,
+            second.json,
+        )
+        refused = first if first.status_code == 409 else second
+        assert refused.json["error"]["code"] == "refund_already_confirmed"
+        events = world.call(buyer, "GET", f"/v1/disputes/{dispute['id']}/events").json["data"]
+        assert [e["action"] for e in events].count("refund-confirmed") == 1, events
+    assert _disputes_chains_verify(app) == rounds
+
+
+def _disputes_chains_verify(app: Flask) -> int:
+    """Every dispute's hash chain verifies; returns how many disputes there are."""
+    with app.extensions["arbitration"].database.unit_of_work(read_only=True) as session:
+        report = verify_chains(session)
+    assert report.ok, [str(link) for link in report.broken]
+    return report.disputes

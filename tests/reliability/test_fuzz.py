@@ -32,6 +32,9 @@ from arbitration.accounts import ROLES
 from tests.support.assertions import assert_error
 from tests.support.world import World
 
+# Thousands of generated requests: make test runs it, the quick loop does not.
+pytestmark = pytest.mark.slow
+
 EXAMPLES_PER_OPERATION = 4
 CHECKS = [
     not_a_server_error,

@@ -1,37 +1,56 @@
 """The lifecycle keeps its promises whatever the parties and the clock do (STYLE.md, "Tests").
 
 A hypothesis state machine files disputes on a few orders, lets random parties take random actions
-over the real HTTP app on a real SQLite file, lets time pass and the deadline sweep fire, and after
-every step checks: refunds never exceed the order, a closed dispute never reopens, every audit chain
-verifies, an order has at most one open dispute, ``allowed_actions`` tells the truth, and a dispute's
-version counts its lifecycle actions exactly.
+(filings, answers, evidence, rulings, appeals), lets trust & safety confirm violations, review
+penalties and hear penalty appeals, over the real HTTP app on a real database (SQLite, and
+PostgreSQL when ``ARBITRATION_TEST_POSTGRES_URL`` is set), lets time pass and the deadline sweep
+fire, and after every step checks: refunds never exceed the order, a closed dispute never reopens,
+every audit chain verifies, an order has at most one open dispute, ``allowed_actions`` tells the
+truth, a dispute's version counts its lifecycle actions exactly, its status is the last timeline
+event's target, a dispute has at most one ruling and one appeal ruling, every accepted piece of
+evidence is listed, and a seller's standing is what their violation ledger implies.
 """
 
 from __future__ import annotations
 
-import atexit
-import functools
+import io
+import os
 import shutil
 import tempfile
+from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import event as note_event
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from api.app import create_app
 from api.config import Config
-from api.wiring import upgrade_schema
 from arbitration import lifecycle
 from arbitration.audit import GENESIS_HASH, verify_chains
 from arbitration.clock import ManualClock
+from arbitration.models import Decision
 from arbitration.policy import REASONS, load_policy
 from arbitration.sweep import sweep_due_deadlines
+from penalties.ledger import period_of
+from penalties.models import LadderCrossing, Violation
+from tests.support import databases
+from tests.support.evidence import PNG
 from tests.support.world import World
+
+# Hundreds of generated steps: make test runs it, the quick loop does not.
+pytestmark = pytest.mark.slow
 
 PARTY_ACTIONS = (
     "accept",
@@ -56,6 +75,8 @@ RULED_OR_CLOSED = ("decided", "under_appeal", "closed")
 LIFECYCLE_EVENTS = frozenset({"file", *ROUTED_ACTIONS})
 
 TEXTS = ("The grille arrived cracked.", "Not what the listing showed", "x", "déjà vu ✓")
+LIVE_PENALTIES = ("pending_review", "active")
+MAX_FILES_PER_PARTY = 20  # the default policy's [evidence] max_files_per_party
 
 
 def money_up_to(low: int, high: int) -> st.SearchStrategy[int]:
@@ -64,31 +85,24 @@ def money_up_to(low: int, high: int) -> st.SearchStrategy[int]:
     return st.one_of(st.sampled_from(sorted({low, high})), st.integers(low, high))
 
 
-@functools.cache
-def migrated_template() -> Path:
-    """Run the Alembic revisions once per module; every example starts from a copy."""
-    directory = tempfile.mkdtemp(prefix="arbitration-properties-")
-    atexit.register(shutil.rmtree, directory, ignore_errors=True)
-    path = Path(directory) / "template.db"
-    upgrade_schema(f"sqlite:///{path}")
-    return path
-
-
 class DisputeLifecycle(RuleBasedStateMachine):
     """A small marketplace: one seller, a buyer per order, an arbitrator, a clock that jumps."""
 
+    # The migrated database every example starts from a copy of (set by the test below).
+    template = ""
+
     def __init__(self) -> None:
         super().__init__()
-        self.directory = tempfile.mkdtemp(prefix="arbitration-example-")
-        database = Path(self.directory) / "arbitration.db"
-        shutil.copyfile(migrated_template(), database)
+        self.database_url = databases.clone(self.template)
+        self.evidence_dir = tempfile.mkdtemp(prefix="arbitration-evidence-")
         self.clock = ManualClock()
         self.policy = load_policy()
         self.app = create_app(
             Config(
-                database_url=f"sqlite:///{database}",
+                database_url=self.database_url,
                 policy=self.policy,
                 clock=self.clock,
+                evidence_dir=self.evidence_dir,
                 testing=True,
             )
         )
@@ -96,6 +110,8 @@ class DisputeLifecycle(RuleBasedStateMachine):
         self.seller = self.world.account("seller", "seller-acme")
         self.arbitrator = self.world.account("arbitrator", "arbitrator-ann")
         self.senior = self.world.account("senior_arbitrator", "senior-sam")
+        self.trust_safety = self.world.account("trust_safety", "ts-tess")
+        self.evidence_of: Counter[tuple[str, str]] = Counter()  # (dispute, party) -> files
         self.buyer_of: dict[str, str] = {}
         self.lines_of: dict[str, list[dict[str, Any]]] = {}
         self.disputes_of: dict[str, list[str]] = {}
@@ -106,7 +122,8 @@ class DisputeLifecycle(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         self.app.extensions["arbitration"].database.dispose()
-        shutil.rmtree(self.directory, ignore_errors=True)
+        databases.drop(self.database_url)
+        shutil.rmtree(self.evidence_dir, ignore_errors=True)
 
     # Talking to the app ------------------------------------------------------------------------
 
@@ -451,6 +468,119 @@ class DisputeLifecycle(RuleBasedStateMachine):
                 paid = max(ruled["refund_amount"], before["refund_amount"] or 0)
                 assert (response.json["refund_amount"] or 0) == paid
 
+    @rule(data=st.data())
+    def a_party_adds_evidence(self, data: st.DataObject) -> None:
+        """Accepted (201) exactly when the party is offered add-evidence; refused, nothing kept."""
+        if not self.order_of:
+            return
+        dispute_id = data.draw(st.sampled_from(list(self.order_of)), label="dispute")
+        party = data.draw(st.sampled_from(lifecycle.PARTIES), label="party")
+        who = self.party_id(dispute_id, party)
+        if self.evidence_of[dispute_id, who] >= MAX_FILES_PER_PARTY:
+            return
+        before = self.get(who, f"/v1/disputes/{dispute_id}")
+        everything_before = self.snapshot()
+        salt = bytes([len(self.evidence_of), self.evidence_of[dispute_id, who]])
+        form = {"kind": "photo", "file": (io.BytesIO(PNG + salt), "photo.png")}
+
+        response = self.write(
+            who,
+            "POST",
+            f"/v1/disputes/{dispute_id}/evidence",
+            data=form,
+            content_type="multipart/form-data",
+        )
+
+        if "add-evidence" in before["allowed_actions"]:
+            assert response.status_code == 201, (party, before, response.json)
+            self.evidence_of[dispute_id, who] += 1
+            note_event("evidence added")
+        else:
+            assert response.status_code == 409, (party, before, response.json)
+            assert self.snapshot() == everything_before, "refused evidence changed something"
+
+    @rule(data=st.data())
+    def trust_and_safety_confirms_a_violation(self, data: st.DataObject) -> None:
+        kind = data.draw(st.sampled_from(sorted(self.policy.penalties.violations)), label="kind")
+
+        response = self.write(
+            self.trust_safety,
+            "POST",
+            f"/v1/sellers/{self.seller}/violations",
+            json={"kind": kind, "note": "Found on review."},
+        )
+
+        assert response.status_code == 201, response.json
+        assert (response.json["kind"], response.json["status"]) == (kind, "active")
+
+    def penalties(self, **filters: str) -> list[dict[str, Any]]:
+        query = "&".join(f"{key}={value}" for key, value in filters.items())
+        path = f"/v1/penalties?seller_id={self.seller}&limit=200&{query}"
+        found: list[dict[str, Any]] = self.get(self.trust_safety, path)["data"]
+        return found
+
+    @rule(data=st.data())
+    def trust_and_safety_reviews_a_penalty(self, data: st.DataObject) -> None:
+        pending = self.penalties(status="pending_review")
+        if not pending:
+            return
+        penalty = data.draw(st.sampled_from(pending), label="penalty")
+        verdict = data.draw(st.sampled_from(("approve", "reject")), label="verdict")
+        body = {} if verdict == "approve" else {"note": "Not warranted."}
+
+        response = self.write(
+            self.trust_safety, "POST", f"/v1/penalties/{penalty['id']}/{verdict}", json=body
+        )
+
+        assert response.status_code == 200, (verdict, penalty, response.json)
+        expected = ("active", "expired") if verdict == "approve" else ("rejected",)
+        assert response.json["status"] in expected, response.json
+        note_event(f"penalty review: {verdict}")
+
+    @rule(data=st.data())
+    def the_seller_appeals_a_penalty(self, data: st.DataObject) -> None:
+        penalties = self.penalties()
+        if not penalties:
+            return
+        penalty = data.draw(st.sampled_from(penalties), label="penalty")
+
+        response = self.write(
+            self.seller,
+            "POST",
+            f"/v1/penalties/{penalty['id']}/appeal",
+            json={"reason": data.draw(st.sampled_from(TEXTS))},
+        )
+
+        if penalty["appeal_status"] is not None or penalty["status"] not in LIVE_PENALTIES:
+            assert response.status_code == 409, (penalty, response.json)
+        elif response.status_code == 409:  # the window may have passed as time jumped
+            assert response.json["error"]["code"] == "penalty_appeal_window_closed", response.json
+        else:
+            assert response.status_code == 200, (penalty, response.json)
+            assert response.json["appeal_status"] == "pending"
+            note_event("penalty appealed")
+
+    @rule(data=st.data())
+    def trust_and_safety_rules_on_a_penalty_appeal(self, data: st.DataObject) -> None:
+        appealed = [p for p in self.penalties() if p["appeal_status"] == "pending"]
+        if not appealed:
+            return
+        penalty = data.draw(st.sampled_from(appealed), label="appealed penalty")
+        result = data.draw(st.sampled_from(("uphold", "grant")), label="result")
+
+        response = self.write(
+            self.trust_safety,
+            "POST",
+            f"/v1/penalties/{penalty['id']}/appeal-decision",
+            json={"result": result, "rationale": "Reviewed."},
+        )
+
+        assert response.status_code == 200, (penalty, response.json)
+        assert response.json["appeal_status"] == ("granted" if result == "grant" else "upheld")
+        if result == "grant":
+            assert response.json["status"] == "revoked", response.json
+        note_event(f"penalty appeal: {result}")
+
     @rule(
         minutes=st.one_of(
             st.integers(1, 60),
@@ -522,8 +652,78 @@ class DisputeLifecycle(RuleBasedStateMachine):
             moves = [e for e in seen["events"][dispute_id] if e["action"] in LIFECYCLE_EVENTS]
             assert dispute["version"] == len(moves), (dispute_id, dispute["version"], moves)
 
+    @invariant()
+    def the_status_is_the_last_events_target(self) -> None:
+        seen = self.snapshot()
+        for dispute_id, dispute in seen["disputes"].items():
+            last = seen["events"][dispute_id][-1]
+            assert dispute["status"] == last["to_status"], (dispute_id, dispute["status"], last)
 
-DisputeLifecycle.TestCase.settings = settings(
-    max_examples=25, stateful_step_count=25, deadline=None
+    @invariant()
+    def one_ruling_and_one_appeal_ruling_per_dispute(self) -> None:
+        with self.app.extensions["arbitration"].database.unit_of_work(read_only=True) as session:
+            counts = session.execute(
+                select(Decision.dispute_id, Decision.kind, func.count()).group_by(
+                    Decision.dispute_id, Decision.kind
+                )
+            ).all()
+        assert all(count == 1 for _, _, count in counts), counts
+
+    @invariant()
+    def every_accepted_piece_of_evidence_is_listed(self) -> None:
+        for dispute_id in self.order_of:
+            listed = self.get(self.arbitrator, f"/v1/disputes/{dispute_id}/evidence")["data"]
+            by_party = Counter(item["author_id"] for item in listed)
+            expected = {
+                who: count for (d, who), count in self.evidence_of.items() if d == dispute_id
+            }
+            assert dict(by_party) == {w: c for w, c in expected.items() if c}, (dispute_id, listed)
+
+    @invariant()
+    def the_standing_is_what_the_violation_ledger_implies(self) -> None:
+        """Points recomputed from the violation rows, and the ladder's crossings those points reach."""
+        rules = self.policy.penalties
+        now = self.clock.now()
+        period = period_of(now, rules)
+        with self.app.extensions["arbitration"].database.unit_of_work(read_only=True) as session:
+            query = select(Violation).where(
+                Violation.seller_id == self.seller, Violation.status == "active"
+            )
+            if rules.points_window == "calendar_year":
+                query = query.where(Violation.period == period)
+            else:
+                query = query.where(Violation.recorded_at > now - rules.rolling_window)
+            counted = list(session.scalars(query))
+            crossings = session.execute(
+                select(LadderCrossing.ledger, LadderCrossing.points).where(
+                    LadderCrossing.seller_id == self.seller, LadderCrossing.period == period
+                )
+            ).all()
+        points = {ledger: 0 for ledger in ("general", "severe")}
+        for violation in counted:
+            points[violation.ledger] += violation.points
+        standing = self.get(self.trust_safety, f"/v1/sellers/{self.seller}/standing")
+        assert standing["points"] == points, (standing["points"], points)
+        reached = {
+            (ledger, step.points)
+            for ledger, steps in rules.ladder.items()
+            for step in steps
+            if step.points <= points[ledger]
+        }
+        assert set(map(tuple, crossings)) == reached, (crossings, points)
+
+
+# ARBITRATION_PROPERTY_EXAMPLES=200 for a longer search; 25 in make test.
+SETTINGS = settings(
+    max_examples=int(os.environ.get("ARBITRATION_PROPERTY_EXAMPLES", "25")),
+    stateful_step_count=25,
+    deadline=None,
 )
-TestTheLifecycleKeepsItsInvariantsWhateverPartiesAndTheClockDo = DisputeLifecycle.TestCase
+
+
+def test_the_lifecycle_keeps_its_invariants_whatever_parties_and_the_clock_do(
+    migrated_template: str,
+) -> None:
+    """On this run's database: SQLite, or PostgreSQL under ``scripts/with-postgres``."""
+    DisputeLifecycle.template = migrated_template
+    run_state_machine_as_test(DisputeLifecycle, settings=SETTINGS)

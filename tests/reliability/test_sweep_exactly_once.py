@@ -11,6 +11,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select, text
 
 from api.config import Config
@@ -97,6 +98,7 @@ def _worker(database_url: str) -> subprocess.Popen[bytes]:
     )
 
 
+@pytest.mark.slow
 def test_worker_killed_mid_sweep_loses_and_doubles_nothing(
     database_url: str, policy: Policy
 ) -> None:
