@@ -9,20 +9,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from arbitration.accounts import PLATFORM, Caller
-from arbitration.audit import note
-from arbitration.deadlines import CANCELLED, COMPENSATION_OVERDUE, PENDING, watch_compensation
-from arbitration.disputes import get_dispute
-from arbitration.errors import Conflict, Forbidden, ValidationFailed
+from arbitration.accounts import Caller
+from arbitration.deadlines import COMPENSATION_OVERDUE, watch_compensation
+from arbitration.errors import ValidationFailed
 from arbitration.events import CompensationInstructed, record
 from arbitration.ids import new_id
-from arbitration.models import Compensation, Deadline, Dispute
+from arbitration.models import Compensation, Dispute
 from arbitration.policy import Policy
 from arbitration.recoveries import open_recovery
-from arbitration.refunds import PLATFORM_FUNDED, funded_by
+from arbitration.refunds import PLATFORM_FUNDED, confirm_instructed, funded_by
 
 KINDS = ("store_credit", "coupon")
 
@@ -108,41 +106,12 @@ def compensations_of(session: Session, dispute_id: str) -> list[Compensation]:
 def confirm_compensation(
     session: Session, *, caller: Caller, dispute_id: str, at: datetime
 ) -> list[Compensation]:
-    """The platform says the dispute's compensations were granted: the overdue watch stops and
-    the timeline records it."""
-    if caller.role != PLATFORM or caller.via is not None:
-        raise Forbidden("only the platform confirms compensations")
-    dispute = get_dispute(session, caller=caller, dispute_id=dispute_id)
-    compensations = compensations_of(session, dispute.id)
-    if not compensations:
-        raise Conflict("this dispute has no compensation to confirm", code="no_compensation")
-    unconfirmed = [c for c in compensations if c.confirmed_at is None]
-    if not unconfirmed:
-        raise Conflict(
-            "the compensation was already confirmed", code="compensation_already_confirmed"
-        )
-    for compensation in unconfirmed:
-        compensation.confirmed_at = at
-    session.execute(
-        update(Deadline)
-        .where(
-            Deadline.dispute_id == dispute.id,
-            Deadline.action == COMPENSATION_OVERDUE,
-            Deadline.status == PENDING,
-        )
-        .values(status=CANCELLED, settled_at=at)
-        .execution_options(synchronize_session=False)
-    )
-    note(
+    """The platform says the dispute's compensations were granted."""
+    return confirm_instructed(
         session,
-        dispute_id=dispute.id,
-        status=dispute.status,
-        actor_id=caller.id,
-        action="compensation-confirmed",
-        payload={
-            "compensation_ids": [c.id for c in unconfirmed],
-            "amount": sum(c.amount for c in unconfirmed),
-        },
+        caller=caller,
+        dispute_id=dispute_id,
+        model=Compensation,
+        watch=COMPENSATION_OVERDUE,
         at=at,
     )
-    return unconfirmed

@@ -10,6 +10,7 @@ amount is small enough (``advance_compensation.max_amount``); a recovery is then
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -21,10 +22,13 @@ from arbitration.disputes import get_dispute
 from arbitration.errors import Conflict, Forbidden
 from arbitration.events import RefundInstructed, record
 from arbitration.ids import new_id
-from arbitration.models import Deadline, Decision, Dispute, Order, Refund
+from arbitration.models import Compensation, Deadline, Decision, Dispute, Order, Refund
 from arbitration.party_standing import party_standing
 from arbitration.policy import Policy
 from arbitration.recoveries import open_recovery
+
+# What the platform is told to pay or grant, and then confirms.
+Instructed = TypeVar("Instructed", Refund, Compensation)
 
 # What orders a refund when no ruling does: the parties agreed, or the system acted for one.
 AGREEMENT = "agreement"
@@ -120,34 +124,52 @@ def instruct_refund(
 def confirm_refund(
     session: Session, *, caller: Caller, dispute_id: str, at: datetime
 ) -> list[Refund]:
-    """The platform says the dispute's refunds were paid: the overdue watch stops and the
-    timeline records it."""
+    """The platform says the dispute's refunds were paid."""
+    return confirm_instructed(
+        session, caller=caller, dispute_id=dispute_id, model=Refund, watch=REFUND_OVERDUE, at=at
+    )
+
+
+def confirm_instructed(
+    session: Session,
+    *,
+    caller: Caller,
+    dispute_id: str,
+    model: type[Instructed],
+    watch: str,
+    at: datetime,
+) -> list[Instructed]:
+    """The platform says what the dispute instructed it to pay or grant (its refunds, or its
+    compensations) was done: the overdue watch (``watch``) stops and the timeline records it.
+
+    The rows are locked (PostgreSQL), so a second confirmation at the same moment waits for the
+    first and then sees them confirmed: a 409, not a second confirmation (SQLite: BEGIN IMMEDIATE).
+    """
+    noun = model.__tablename__.removesuffix("s")  # refund, compensation
     if caller.role != PLATFORM or caller.via is not None:
-        raise Forbidden("only the platform confirms refunds")
+        raise Forbidden(f"only the platform confirms {noun}s")
     dispute = get_dispute(session, caller=caller, dispute_id=dispute_id)
-    # Locked (PostgreSQL), so a second confirmation at the same moment waits for the first and
-    # then sees the refunds confirmed: a 409, not a second confirmation (SQLite: BEGIN IMMEDIATE).
-    refunds = list(
+    instructed = list(
         session.scalars(
-            select(Refund)
-            .where(Refund.dispute_id == dispute.id)
-            .order_by(Refund.id)
+            select(model)
+            .where(model.dispute_id == dispute.id)
+            .order_by(model.id)
             .with_for_update()
             .execution_options(populate_existing=True)
         )
     )
-    if not refunds:
-        raise Conflict("this dispute has no refund to confirm", code="no_refund")
-    unpaid = [refund for refund in refunds if refund.confirmed_at is None]
-    if not unpaid:
-        raise Conflict("the refund was already confirmed", code="refund_already_confirmed")
-    for refund in unpaid:
-        refund.confirmed_at = at
+    if not instructed:
+        raise Conflict(f"this dispute has no {noun} to confirm", code=f"no_{noun}")
+    unconfirmed = [row for row in instructed if row.confirmed_at is None]
+    if not unconfirmed:
+        raise Conflict(f"the {noun} was already confirmed", code=f"{noun}_already_confirmed")
+    for row in unconfirmed:
+        row.confirmed_at = at
     session.execute(
         update(Deadline)
         .where(
             Deadline.dispute_id == dispute.id,
-            Deadline.action == REFUND_OVERDUE,
+            Deadline.action == watch,
             Deadline.status == PENDING,
         )
         .values(status=CANCELLED, settled_at=at)
@@ -158,11 +180,11 @@ def confirm_refund(
         dispute_id=dispute.id,
         status=dispute.status,
         actor_id=caller.id,
-        action="refund-confirmed",
+        action=f"{noun}-confirmed",
         payload={
-            "refund_ids": [refund.id for refund in unpaid],
-            "amount": sum(refund.amount for refund in unpaid),
+            f"{noun}_ids": [row.id for row in unconfirmed],
+            "amount": sum(row.amount for row in unconfirmed),
         },
         at=at,
     )
-    return unpaid
+    return unconfirmed
