@@ -135,12 +135,17 @@ class Database:
 
     engine: Engine
     handlers: Handlers = field(default_factory=Handlers)
+    # The same engine, marked for deferred BEGINs; made once, not on every read (it is not free).
+    reader: Engine = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reader", self.engine.execution_options(read_only=True))
 
     @contextmanager
     def unit_of_work(self, *, read_only: bool = False) -> Iterator[Session]:
         """One transaction: the handlers of the events it recorded run in it, then it commits;
         if anything raises, everything rolls back."""
-        bind = self.engine.execution_options(read_only=True) if read_only else self.engine
+        bind = self.reader if read_only else self.engine
         with Session(bind=bind, expire_on_commit=False, autoflush=True) as session, session.begin():
             session.info[party_standing.SESSION_KEY] = self.handlers.party_standing
             yield session
