@@ -100,7 +100,9 @@ def serve(host: str, port: int, workers: int | None, scheduler: bool | None) -> 
     config = _config()
     url = f"http://{host}:{port}"
     if workers is not None:
-        click.echo(f"Arbitration engine listening on {url}  (API docs: /v1/docs)")
+        click.echo(
+            f"Arbitration engine listening on {url}  (API docs: {url}/v1/docs, staff console: {url}/console)"
+        )
         click.echo(f"Database: {config.database_url}")
         click.echo(
             f"{workers} gunicorn worker processes ({server.WORKER_CLASS}, "
@@ -126,7 +128,9 @@ def serve(host: str, port: int, workers: int | None, scheduler: bool | None) -> 
             interval_seconds=config.scheduler_interval,
             extra_jobs=scheduled_jobs(services),
         ).start()
-    click.echo(f"Arbitration engine listening on {url}  (API docs: /v1/docs)")
+    click.echo(
+        f"Arbitration engine listening on {url}  (API docs: {url}/v1/docs, staff console: {url}/console)"
+    )
     click.echo(f"Database: {config.database_url}")
     if sweeping:
         click.echo(f"Deadlines are swept every {config.scheduler_interval:g}s in this process.")
