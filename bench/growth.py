@@ -1,0 +1,5 @@
+"""stub."""
+
+
+def main(argv: list[str]) -> None:
+    raise NotImplementedError
