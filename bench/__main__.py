@@ -1,6 +1,8 @@
 """``python -m bench [http] [lifecycles] [sweep] [standing] [growth] [memory] [--quick]``: run the named benchmarks (every one by default).
 
-Each benchmark measures its baseline in the same run and prints a ratio against it.
+Each benchmark measures its baseline in the same run and prints a ratio against it. Options take
+the ``--name=value`` form (``python -m bench growth --large=200000``); each module's ``main`` lists
+its own. ``make bench BENCH="growth --quick"`` runs the same. Figures: ``docs/performance.md``.
 """
 
 from __future__ import annotations
