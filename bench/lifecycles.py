@@ -6,7 +6,8 @@ by the buyer and by the seller, claim, decide (its order is placed beforehand, u
 answered against ``arbitration serve`` (waitress, one process, SQLite); every request must answer
 its success status. The baseline is the bare app of ``bench.bare`` served the same way, each of
 its "lifecycles" seven insert-and-commit requests, at the same client count: the ratio is its
-lifecycles per second divided by the engine's.
+lifecycles per second divided by the engine's. The baseline runs just before and just after the
+engine at each client count, and the better of the two is kept.
 
 Writes ``docs/lifecycles.csv`` and ``docs/lifecycles.svg`` (throughput and p99 against clients).
 """
@@ -249,11 +250,14 @@ def main(argv: list[str]) -> None:
                     (engine_port, tokens, batch[i::clients], f"arbitrator-{i}")
                     for i in range(clients)
                 ]
+                bare_work = [(bare_port, per_client)] * clients
+                before = _figure(clients, count, *_round(context, clients, bare_work, _bare_client))
                 engine_rounds.append(
                     _figure(clients, count, *_round(context, clients, work, _engine_client))
                 )
-                bare = _round(context, clients, [(bare_port, per_client)] * clients, _bare_client)
-                bare_rounds.append(_figure(clients, count, *bare))
+                after = _figure(clients, count, *_round(context, clients, bare_work, _bare_client))
+                # The better of the two: noise on a shared machine can only flatter the engine.
+                bare_rounds.append(max(before, after, key=lambda r: r.per_second))
         finally:
             for server in servers:
                 server.terminate()
