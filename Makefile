@@ -57,8 +57,11 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Every benchmark; one or some by name, or a smoke run: make bench BENCH="growth memory --quick"
+# (http, lifecycles, sweep, standing, growth, memory; see docs/performance.md).
+BENCH ?=
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

@@ -1,15 +1,24 @@
-"""``python -m bench [http] [sweep] [standing] [--quick]``: run the named benchmarks (every one by default).
+"""``python -m bench [http] [lifecycles] [sweep] [standing] [growth] [memory] [--quick]``: run the named benchmarks (every one by default).
 
-Each benchmark measures its baseline in the same run and prints a ratio against it.
+Each benchmark measures its baseline in the same run and prints a ratio against it. Options take
+the ``--name=value`` form (``python -m bench growth --large=200000``); each module's ``main`` lists
+its own. ``make bench BENCH="growth --quick"`` runs the same. Figures: ``docs/performance.md``.
 """
 
 from __future__ import annotations
 
 import sys
 
-from bench import http_cost, standing, sweep
+from bench import growth, http_cost, lifecycles, memory, standing, sweep
 
-BENCHMARKS = {"http": http_cost.main, "sweep": sweep.main, "standing": standing.main}
+BENCHMARKS = {
+    "http": http_cost.main,
+    "lifecycles": lifecycles.main,
+    "sweep": sweep.main,
+    "standing": standing.main,
+    "growth": growth.main,
+    "memory": memory.main,
+}
 
 
 def main(argv: list[str]) -> None:

@@ -1,0 +1,272 @@
+"""Reads and filings cost the same however many disputes there are (issue 13, item 5).
+
+Two measurements, each a ratio of a large case to a small one measured in the same run (goal: at
+most 1.5), through ``arbitration serve`` (waitress, one process, SQLite) and one keep-alive client:
+
+- the queue's first page (``GET /v1/queue``), a filtered list (``GET /v1/disputes?status=``) and
+  the summary report (``GET /v1/reports/summary``) with 10,000 disputes and with 1,000,000
+  (``--quick``: 100,000);
+- filing a dispute on a listing that already has 10 open disputes of the same reason (a batch) and
+  on one that has 10,000.
+
+The disputes are cloned in SQL from one filed through the real use case (so a million takes a
+minute, not hours), half of them closed and the rest spread over the open states; the two batches
+are cloned the same way onto their listings, already flagged systemic, filed now.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+from api.config import Config
+from api.wiring import build, upgrade_schema
+from arbitration import accounts
+from arbitration.clock import ManualClock
+from arbitration.models import Dispute
+from arbitration.policy import load_policy
+from bench.http_cost import ARBITRATION, free_port, wait_until_up
+from bench.lifecycles import Client, order_body
+from tests.support.seed import seed_disputes
+
+GOAL = 1.5
+SMALL = 10_000
+BATCHES = (10, 10_000)
+# Half closed, the rest over the open states the queue and the lists show.
+STATUS_BY_TENTH = (
+    "closed",
+    "closed",
+    "closed",
+    "closed",
+    "closed",
+    "awaiting_seller",
+    "seller_rejected",
+    "gathering_evidence",
+    "awaiting_decision",
+    "decided",
+)
+READS = (
+    ("queue first page", "/v1/queue", "arbitrator"),
+    ("disputes?status=", "/v1/disputes?status=awaiting_decision", "platform"),
+    ("report summary", "/v1/reports/summary", "platform"),
+)
+
+
+@dataclass(frozen=True)
+class Timing:
+    requests: int
+    mean_ms: float
+    p50_ms: float
+
+
+def _status_case(column: str = "n.i") -> str:
+    whens = " ".join(
+        f"WHEN {tenth} THEN '{status}'" for tenth, status in enumerate(STATUS_BY_TENTH)
+    )
+    return f"CASE {column} % 10 {whens} END"
+
+
+def _clone_disputes(
+    engine: Engine, template: str, prefix: str, count: int, listing: str | None, status: str
+) -> None:
+    """``count`` copies of the template dispute with its order, order line and dispute line."""
+    listing_sql = f"'{listing}'" if listing else f"'{prefix}-lst-' || n.i"
+    order = f"'{prefix}-o-' || n.i"
+    dispute = f"'{prefix}-d-' || n.i"
+    series = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count)"
+    systemic = "1" if listing else "t.systemic"
+    scope = "'batch'" if listing else "t.scope"
+    statements = [
+        f"""{series} INSERT INTO orders (id, buyer_id, seller_id, amount, currency, status,
+            refunded_amount, created_at, updated_at)
+            SELECT {order}, buyer_id, seller_id, amount, currency, status, refunded_amount,
+            created_at, updated_at FROM orders AS t JOIN n
+            WHERE t.id = (SELECT order_id FROM disputes WHERE id = :template)""",
+        f"""{series} INSERT INTO order_items (order_id, position, listing_id, title, quantity,
+            unit_price)
+            SELECT {order}, position, {listing_sql}, title, quantity, unit_price
+            FROM order_items AS t JOIN n
+            WHERE t.order_id = (SELECT order_id FROM disputes WHERE id = :template)""",
+    ]
+    columns = [column.name for column in Dispute.__table__.columns]
+    overrides = {
+        "id": dispute,
+        "order_id": order,
+        "status": status,
+        "open_order_id": f"CASE WHEN ({status}) = 'closed' THEN NULL ELSE {order} END",
+        "closed_at": f"CASE WHEN ({status}) = 'closed' THEN t.updated_at ELSE NULL END",
+        "outcome": f"CASE WHEN ({status}) IN ('closed', 'decided') THEN 'buyer_full_refund' END",
+        "sla_due_at": f"CASE WHEN ({status}) = 'awaiting_decision' THEN t.created_at END",
+        "systemic": systemic,
+        "scope": scope,
+    }
+    select_list = ", ".join(overrides.get(c, f"t.{c}") for c in columns)
+    statements.append(
+        f"""{series} INSERT INTO disputes ({", ".join(columns)})
+            SELECT {select_list} FROM disputes AS t JOIN n WHERE t.id = :template"""
+    )
+    statements.append(
+        f"""{series} INSERT INTO dispute_items (dispute_id, listing_id, quantity, value)
+            SELECT {dispute}, {listing_sql}, quantity, value FROM dispute_items AS t JOIN n
+            WHERE t.dispute_id = :template"""
+    )
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.execute(text(statement), {"count": count, "template": template})
+
+
+def build_database(folder: Path, size: int, batches: bool) -> tuple[str, dict[str, str]]:
+    """``size`` disputes, or (``batches``) the template and the two batches only."""
+    url = f"sqlite:///{folder / f'growth-{size}-{batches}.db'}"
+    upgrade_schema(url)
+    policy = load_policy()
+    clock = ManualClock(datetime.now(UTC))
+    services = build(Config(database_url=url, policy=policy, clock=clock))
+    tokens = {}
+    with services.database.unit_of_work() as session:
+        for role, account_id in [
+            ("platform", "platform"),
+            ("arbitrator", "arbitrator"),
+            ("buyer", "buyer-0"),
+            ("seller", "seller-0"),
+        ]:
+            _, tokens[account_id] = accounts.create_account(
+                session, role=role, display_name=account_id, at=clock.now(), account_id=account_id
+            )
+    (template,) = seed_disputes(
+        services.database, policy=policy, count=1, at=clock.now(), prefix="t"
+    )
+    engine = services.database.engine
+    if size > 1:
+        _clone_disputes(engine, template, "fill", size - 1, None, _status_case())
+    if batches:
+        for batch in BATCHES:
+            _clone_disputes(
+                engine, template, f"b{batch}", batch, f"hot-{batch}", "'awaiting_seller'"
+            )
+    with engine.begin() as connection:
+        connection.exec_driver_sql("ANALYZE")
+    services.database.dispose()
+    return url, tokens
+
+
+def serve(folder: Path, url: str) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    server = subprocess.Popen(
+        [ARBITRATION, "serve", "--no-scheduler", "--port", str(port)],
+        cwd=folder,
+        env={"ARBITRATION_DATABASE_URL": url, "PATH": str(Path(ARBITRATION).parent)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_until_up(port, "/v1/openapi.json", server)
+    return server, port
+
+
+def time_reads(port: int, tokens: dict[str, str], count: int, budget: float) -> dict[str, Timing]:
+    """Each read ``count`` times (at least 5, fewer if it takes more than ``budget`` seconds)."""
+    timings = {}
+    for name, path, who in READS:
+        client = Client(port)
+        for _ in range(3):  # warm
+            client.send("GET", path, tokens[who])
+        client.latencies.clear()
+        began = time.perf_counter()
+        while len(client.latencies) < count:
+            client.send("GET", path, tokens[who])
+            if len(client.latencies) >= 5 and time.perf_counter() - began > budget:
+                break
+        latencies = client.latencies
+        timings[name] = Timing(
+            len(latencies),
+            statistics.fmean(latencies) * 1e3,
+            statistics.median(latencies) * 1e3,
+        )
+    return timings
+
+
+def time_filings(port: int, tokens: dict[str, str], listing: str, first: int, count: int) -> Timing:
+    """File ``count`` disputes on ``listing``, each on its own order (placed first, untimed)."""
+    client = Client(port)
+    for number in range(first, first + count):
+        body = order_body(0, listing) | {"buyer_id": "buyer-0", "seller_id": "seller-0"}
+        client.send("PUT", f"/v1/orders/ord-{number}", tokens["platform"], body, expect=201)
+    client.latencies.clear()
+    for number in range(first, first + count):
+        client.send(
+            "POST",
+            "/v1/disputes",
+            tokens["buyer-0"],
+            {
+                "order_id": f"ord-{number}",
+                "reason": "damaged",
+                "remedy": "refund_only",
+                "amount": 1_000,
+            },
+            expect=201,
+        )
+    latencies = client.latencies
+    return Timing(count, statistics.fmean(latencies) * 1e3, statistics.median(latencies) * 1e3)
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench growth")
+    parser.add_argument("--quick", action="store_true", help="100,000 disputes, not 1,000,000")
+    parser.add_argument("--reads", type=int, default=200, help="requests per read (default 200)")
+    parser.add_argument("--filings", type=int, default=100, help="filings per batch (default 100)")
+    parser.add_argument("--large", type=int, help="the large size (default 1,000,000)")
+    args = parser.parse_args(argv)
+    large = args.large or (100_000 if args.quick else 1_000_000)
+    reads: dict[int | str, dict[str, Timing]] = {}
+    filings: dict[int, Timing] = {}
+    with tempfile.TemporaryDirectory() as folder_name:
+        folder = Path(folder_name)
+        for size in (SMALL, large, "batches"):
+            if size == "batches":
+                print(
+                    f"loading batches of {' and '.join(f'{b:,}' for b in BATCHES)}...", flush=True
+                )
+                url, tokens = build_database(folder, 1, batches=True)
+            else:
+                print(f"loading {size:,} disputes...", flush=True)
+                began = time.perf_counter()
+                url, tokens = build_database(folder, size, batches=False)
+                print(f"  built in {time.perf_counter() - began:.0f}s", flush=True)
+            server, port = serve(folder, url)
+            try:
+                if size != "batches":
+                    reads[size] = time_reads(port, tokens, args.reads, budget=30)
+                    continue
+                for index, batch in enumerate(BATCHES):
+                    print(f"filing {args.filings} into a batch of {batch:,}...", flush=True)
+                    first = index * args.filings
+                    filings[batch] = time_filings(port, tokens, f"hot-{batch}", first, args.filings)
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+                for leftover in folder.glob("growth-*"):
+                    leftover.unlink()
+    report(reads, filings, large)
+
+
+def report(reads: dict[int, dict[str, Timing]], filings: dict[int, Timing], large: int) -> None:
+    print(f"{'request':<20}{'at 10,000':>12}{f'at {large:,}':>16}{'ratio':>8}  verdict (mean ms)")
+    rows = [(name, reads[SMALL][name], reads[large][name]) for name, _, _ in READS]
+    rows.append(("file into a batch", filings[BATCHES[0]], filings[BATCHES[1]]))
+    for name, small, big in rows:
+        ratio = big.mean_ms / small.mean_ms
+        verdict = "ok" if ratio <= GOAL else "ABOVE GOAL"
+        print(f"{name:<20}{small.mean_ms:>12.1f}{big.mean_ms:>16.1f}{ratio:>8.2f}  {verdict}")
+    print(
+        f"(the batch row: filing with {BATCHES[0]:,} and with {BATCHES[1]:,} open disputes on the "
+        f"listing; reads: {', '.join(f'{n} x{reads[large][n].requests}' for n, _, _ in READS)} "
+        "at the large size)"
+    )
