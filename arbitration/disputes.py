@@ -10,7 +10,7 @@ import base64
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session, object_session
 
 from arbitration import lifecycle
@@ -292,40 +292,55 @@ def file_dispute(
 
 
 def _flag_batches(session: Session, *, dispute: Dispute, policy: Policy, at: datetime) -> None:
-    """Many open disputes on one listing for one reason within the window form a batch (§2)."""
+    """Many open disputes on one listing for one reason within the window form a batch (§2).
+
+    A filing's cost must not grow with the batch (a bad production run of a popular product can
+    bring thousands): a listing whose batch is already flagged is joined after one indexed look-up,
+    and only a listing without a flagged batch is counted, which is then either smaller than a
+    batch or flagged, once. Nothing is loaded but the ids and statuses of what gets flagged."""
     rules = policy.classification
     since = at - rules.batch_window
     for item in dispute.items:
-        batch = list(
-            session.scalars(
-                select(Dispute)
-                .join(DisputeItem, DisputeItem.dispute_id == Dispute.id)
-                .where(
-                    DisputeItem.listing_id == item.listing_id,
-                    Dispute.reason == dispute.reason,
-                    Dispute.status != lifecycle.CLOSED,
-                    Dispute.created_at >= since,
-                )
-            )
+        same_batch = (
+            DisputeItem.listing_id == item.listing_id,
+            Dispute.reason == dispute.reason,
+            Dispute.status != lifecycle.CLOSED,
+            Dispute.created_at >= since,
         )
-        if len(batch) < rules.batch_min_disputes:
-            continue
-        for member in batch:
-            if member.systemic:
+        members = select(Dispute.id, Dispute.status).join(
+            DisputeItem, DisputeItem.dispute_id == Dispute.id
+        )
+        joined = session.scalar(
+            members.with_only_columns(Dispute.id)
+            .where(*same_batch, Dispute.systemic.is_(True))
+            .limit(1)
+        )
+        payload: dict[str, object] = {"listing_id": item.listing_id}
+        if joined is not None:
+            payload["joined"] = joined  # a member of the batch already flagged
+        else:
+            size = session.scalar(members.with_only_columns(func.count()).where(*same_batch))
+            if (size or 0) < rules.batch_min_disputes:
                 continue
+            payload["open_disputes"] = size
+        unflagged = session.execute(
+            members.where(*same_batch, Dispute.systemic.is_(False)).order_by(Dispute.id)
+        ).all()
+        for member_id, status in unflagged:
             session.execute(
-                update(Dispute).where(Dispute.id == member.id).values(scope="batch", systemic=True)
+                update(Dispute).where(Dispute.id == member_id).values(scope="batch", systemic=True)
             )
             note(
                 session,
-                dispute_id=member.id,
-                status=member.status,
+                dispute_id=member_id,
+                status=status,
                 actor_id=lifecycle.SYSTEM,
                 action="flag-systemic",
-                payload={"listing_id": item.listing_id, "open_disputes": len(batch)},
+                payload=payload,
                 at=at,
             )
-        session.expire_all()
+        if unflagged:
+            session.expire_all()
 
 
 # Listing -----------------------------------------------------------------------------------------
