@@ -317,15 +317,18 @@ def _flag_batches(session: Session, *, dispute: Dispute, policy: Policy, at: dat
         )
         payload: dict[str, object] = {"listing_id": item.listing_id}
         if joined is not None:
+            # The batch was flagged whole, and each filing since joined it: only this one is new.
             payload["joined"] = joined  # a member of the batch already flagged
+            unflagged = [] if dispute.systemic else [(dispute.id, dispute.status)]
         else:
             size = session.scalar(members.with_only_columns(func.count()).where(*same_batch))
             if (size or 0) < rules.batch_min_disputes:
                 continue
             payload["open_disputes"] = size
-        unflagged = session.execute(
-            members.where(*same_batch, Dispute.systemic.is_(False)).order_by(Dispute.id)
-        ).all()
+            rows = session.execute(
+                members.where(*same_batch, Dispute.systemic.is_(False)).order_by(Dispute.id)
+            )
+            unflagged = [(member_id, status) for member_id, status in rows]
         for member_id, status in unflagged:
             session.execute(
                 update(Dispute).where(Dispute.id == member_id).values(scope="batch", systemic=True)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
@@ -33,8 +32,8 @@ from arbitration import accounts
 from arbitration.clock import ManualClock
 from arbitration.models import Dispute
 from arbitration.policy import load_policy
-from bench.http_cost import ARBITRATION, free_port, wait_until_up
 from bench.lifecycles import Client, order_body
+from bench.servers import start_engine, stop
 from tests.support.seed import seed_disputes
 
 GOAL = 1.5
@@ -158,19 +157,6 @@ def build_database(folder: Path, size: int, batches: bool) -> tuple[str, dict[st
     return url, tokens
 
 
-def serve(folder: Path, url: str) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    server = subprocess.Popen(
-        [ARBITRATION, "serve", "--no-scheduler", "--port", str(port)],
-        cwd=folder,
-        env={"ARBITRATION_DATABASE_URL": url, "PATH": str(Path(ARBITRATION).parent)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_until_up(port, "/v1/openapi.json", server)
-    return server, port
-
-
 def time_reads(port: int, tokens: dict[str, str], count: int, budget: float) -> dict[str, Timing]:
     """Each read ``count`` times (at least 5, fewer if it takes more than ``budget`` seconds)."""
     timings = {}
@@ -240,7 +226,8 @@ def main(argv: list[str]) -> None:
                 began = time.perf_counter()
                 url, tokens = build_database(folder, size, batches=False)
                 print(f"  built in {time.perf_counter() - began:.0f}s", flush=True)
-            server, port = serve(folder, url)
+            server = start_engine(folder, url)
+            port = server[1]
             try:
                 if size != "batches":
                     reads[size] = time_reads(port, tokens, args.reads, budget=30)
@@ -250,8 +237,7 @@ def main(argv: list[str]) -> None:
                     first = index * args.filings
                     filings[batch] = time_filings(port, tokens, f"hot-{batch}", first, args.filings)
             finally:
-                server.terminate()
-                server.wait(timeout=30)
+                stop(server)
                 for leftover in folder.glob("growth-*"):
                     leftover.unlink()
     report(reads, filings, large)

@@ -21,10 +21,7 @@ import argparse
 import http.client
 import json
 import multiprocessing
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -36,10 +33,10 @@ from api.wiring import build, upgrade_schema
 from arbitration import accounts
 from arbitration.clock import ManualClock
 from arbitration.policy import load_policy
+from bench.servers import start_bare, start_engine, stop
 
 CLIENTS = 4
 WRITE_GOAL, READ_GOAL, TAIL_GOAL = 3.0, 2.0, 5.0
-ARBITRATION = str(Path(sys.executable).parent / "arbitration")
 RULING = {
     "outcome": "buyer_full_refund",
     "responsibility": "seller",
@@ -99,29 +96,6 @@ def run(pool: multiprocessing.pool.Pool, name: str, port: int, calls: Sequence[C
     return Figure(name, len(latencies) / elapsed, cuts[49] * 1000, cuts[98] * 1000)
 
 
-def wait_until_up(port: int, path: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server on port {port} exited")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            connection.request("GET", path)
-            connection.getresponse().read()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"nothing answered on port {port}")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def prepare_engine(folder: Path, sellers: int) -> tuple[str, dict[str, str]]:
     """A migrated engine database with a platform, an arbitrator, and buyers and sellers."""
     url = f"sqlite:///{folder / 'engine.db'}"
@@ -156,35 +130,11 @@ def main(argv: list[str]) -> None:
         folder = Path(folder_name)
         print(f"preparing an engine database with {sellers} buyers and sellers...", flush=True)
         url, tokens = prepare_engine(folder, sellers)
-        engine_port, bare_port = free_port(), free_port()
-        env = {**os.environ, "ARBITRATION_DATABASE_URL": url}
-        servers = [
-            subprocess.Popen(
-                [ARBITRATION, "serve", "--no-scheduler", "--port", str(engine_port)],
-                cwd=folder,
-                env=env,
-                stdout=subprocess.DEVNULL,
-            ),
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "bench.bare",
-                    f"sqlite:///{folder / 'bare.db'}",
-                    str(bare_port),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            ),
-        ]
+        engine, bare = start_engine(folder, url), start_bare(folder)
         try:
-            wait_until_up(engine_port, "/v1/openapi.json", servers[0])
-            wait_until_up(bare_port, "/rows/none", servers[1])
-            figures = measure(engine_port, bare_port, tokens, disputes, reads, sellers)
+            figures = measure(engine[1], bare[1], tokens, disputes, reads, sellers)
         finally:
-            for server in servers:
-                server.terminate()
-                server.wait(timeout=30)
+            stop(engine, bare)
     report(figures)
 
 

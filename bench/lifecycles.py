@@ -20,10 +20,7 @@ import csv
 import http.client
 import json
 import multiprocessing
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -34,7 +31,8 @@ from api.wiring import build, upgrade_schema
 from arbitration import accounts
 from arbitration.clock import ManualClock
 from arbitration.policy import load_policy
-from bench.http_cost import ARBITRATION, RULING, free_port, wait_until_up
+from bench.http_cost import RULING
+from bench.servers import start_bare, start_engine, stop
 
 CLIENT_COUNTS = (1, 2, 4, 8)
 SELLERS = 50
@@ -207,31 +205,9 @@ def main(argv: list[str]) -> None:
         folder = Path(folder_name)
         print("preparing an engine database...", flush=True)
         url, tokens = prepare(folder, max(CLIENT_COUNTS))
-        engine_port, bare_port = free_port(), free_port()
-        env = {**os.environ, "ARBITRATION_DATABASE_URL": url}
-        servers = [
-            subprocess.Popen(
-                [ARBITRATION, "serve", "--no-scheduler", "--port", str(engine_port)],
-                cwd=folder,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,  # waitress warns of its queue depth at 8 clients
-            ),
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "bench.bare",
-                    f"sqlite:///{folder / 'bare.db'}",
-                    str(bare_port),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            ),
-        ]
+        engine, bare = start_engine(folder, url), start_bare(folder)
+        engine_port, bare_port = engine[1], bare[1]
         try:
-            wait_until_up(engine_port, "/v1/openapi.json", servers[0])
-            wait_until_up(bare_port, "/rows/none", servers[1])
             total = per_client * sum(CLIENT_COUNTS)
             print(f"placing {total} orders...", flush=True)
             numbers = list(range(total))
@@ -260,9 +236,7 @@ def main(argv: list[str]) -> None:
                 # The better of the two: noise on a shared machine can only flatter the engine.
                 bare_rounds.append(max(before, after, key=lambda r: r.per_second))
         finally:
-            for server in servers:
-                server.terminate()
-                server.wait(timeout=30)
+            stop(engine, bare)
     report(engine_rounds, bare_rounds)
     if args.quick or args.per_client:
         print("(a smoke run: docs/lifecycles.* left as they are)")

@@ -21,17 +21,15 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
 import statistics
-import subprocess
 import tempfile
 import threading
 import time
 from pathlib import Path
 
 from arbitration.policy import load_policy
-from bench.http_cost import ARBITRATION, free_port, wait_until_up
 from bench.lifecycles import Client, lifecycle, order_body, prepare
+from bench.servers import start_engine, stop
 
 CLIENTS = 2
 GOAL = 1.10
@@ -124,16 +122,8 @@ def main(argv: list[str]) -> None:
         folder = Path(folder_name)
         print("preparing an engine database...", flush=True)
         url, tokens = prepare(folder, CLIENTS)
-        port = free_port()
-        server = subprocess.Popen(
-            [ARBITRATION, "serve", "--no-scheduler", "--port", str(port)],
-            cwd=folder,
-            env={**os.environ, "ARBITRATION_DATABASE_URL": url},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        server, port = start_engine(folder, url)
         try:
-            wait_until_up(port, "/v1/openapi.json", server)
             sampler = Sampler(server.pid)
             sampler.start()
             seconds = minutes * 60
@@ -161,8 +151,7 @@ def main(argv: list[str]) -> None:
             peak = max([kib for _, kib in sampler.samples[mark:]] + [after])
             sampler.stopped.set()
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            stop((server, port))
     ratio = last / second
     verdict = "ok" if ratio <= GOAL else "ABOVE GOAL"
     print(

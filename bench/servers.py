@@ -1,0 +1,74 @@
+"""The servers a benchmark measures: the engine as ``arbitration serve`` runs it, and the bare app.
+
+Both are waitress, one process, on a free local port, with their output dropped (waitress warns of
+its queue depth under many clients); ``wait_until_up`` returns once the server answers.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ARBITRATION = str(Path(sys.executable).parent / "arbitration")
+REPOSITORY = Path(__file__).resolve().parents[1]
+Server = tuple[subprocess.Popen[bytes], int]  # the process and its port
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_up(port: int, path: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server on port {port} exited")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            connection.request("GET", path)
+            connection.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing answered on port {port}")
+
+
+def _start(argv: list[str], cwd: Path, env: dict[str, str], ready_path: str) -> Server:
+    port = free_port()
+    process = subprocess.Popen(
+        [*argv, str(port)],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_until_up(port, ready_path, process)
+    return process, port
+
+
+def start_engine(folder: Path, database_url: str) -> Server:
+    """``arbitration serve`` (no scheduler: nothing but the requests measured) over the database."""
+    env = {**os.environ, "ARBITRATION_DATABASE_URL": database_url}
+    argv = [ARBITRATION, "serve", "--no-scheduler", "--port"]
+    return _start(argv, folder, env, "/v1/openapi.json")
+
+
+def start_bare(folder: Path) -> Server:
+    """``bench.bare`` over its own SQLite file in ``folder`` (run from the repository, where the
+    ``bench`` package is)."""
+    argv = [sys.executable, "-m", "bench.bare", f"sqlite:///{folder / 'bare.db'}"]
+    return _start(argv, REPOSITORY, dict(os.environ), "/rows/none")
+
+
+def stop(*servers: Server) -> None:
+    for process, _ in servers:
+        process.terminate()
+    for process, _ in servers:
+        process.wait(timeout=30)
