@@ -8,7 +8,7 @@ to the working directory so ``make run`` can show them again on later starts.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -124,22 +124,25 @@ def create(database: Database, *, policy: Policy) -> dict[str, str]:
             _, tokens[account_id] = accounts.create_account(
                 session, role=role, display_name=name, account_id=account_id, at=clock.now()
             )
-        platform = Caller(session.get_one(Account, "platform"))
-        for order_id, buyer, seller, status, lines in ORDERS:
-            snapshot = orders.OrderIn(
-                buyer_id=buyer,
-                seller_id=seller,
-                amount=sum(quantity * price for _, _, quantity, price in lines),
-                currency="USD",
-                status=status,
-                items=tuple(orders.LineIn(*line) for line in lines),
-            )
-            orders.put_order(
-                session, caller=platform, order_id=order_id, order_in=snapshot, at=clock.now()
-            )
+        _place_orders(session, ORDERS, at=clock.now())
     _play_history(database, policy=policy, start=clock.now() - HISTORY_BACK)
     _play_disputes(database, policy=policy, clock=clock)
     return tokens
+
+
+def _place_orders(session: Session, placed: list[Any], *, at: datetime) -> None:
+    """The platform sends each order's snapshot, as a marketplace would (``PUT /v1/orders``)."""
+    platform = Caller(session.get_one(Account, "platform"))
+    for order_id, buyer, seller, status, lines in placed:
+        snapshot = orders.OrderIn(
+            buyer_id=buyer,
+            seller_id=seller,
+            amount=sum(quantity * price for _, _, quantity, price in lines),
+            currency="USD",
+            status=status,
+            items=tuple(orders.LineIn(*line) for line in lines),
+        )
+        orders.put_order(session, caller=platform, order_id=order_id, order_in=snapshot, at=at)
 
 
 # Closed disputes from weeks back, so the reports have every figure (arbitration report).
@@ -163,19 +166,7 @@ def _play_history(database: Database, *, policy: Policy, start: Any) -> None:
         return Caller(session.get_one(Account, account_id))
 
     with database.unit_of_work() as session:
-        platform = Caller(session.get_one(Account, "platform"))
-        for order_id, buyer, seller, status, lines in HISTORY_ORDERS:
-            snapshot = orders.OrderIn(
-                buyer_id=buyer,
-                seller_id=seller,
-                amount=sum(quantity * price for _, _, quantity, price in lines),
-                currency="USD",
-                status=status,
-                items=tuple(orders.LineIn(*line) for line in lines),
-            )
-            orders.put_order(
-                session, caller=platform, order_id=order_id, order_in=snapshot, at=clock.now()
-            )
+        _place_orders(session, HISTORY_ORDERS, at=clock.now())
 
     def file(order_id: str, buyer: str, reason: str, amount: int, channel: str) -> str:
         clock.advance(STEP)
