@@ -31,6 +31,7 @@ PERSONAL_FIELDS = frozenset(
 NOT_PERSONAL = frozenset({("file", "reason")})
 REDACTED = "redacted_sha256"
 HASH_VERSION = 2
+_HELD_HEADS = "arbitration.audit.held_heads"
 
 
 def canonical_time(moment: datetime) -> str:
@@ -91,6 +92,13 @@ def chain_hash(prev_hash: str, document: dict[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode() + canonical.encode()).hexdigest()
 
 
+def hold_head(session: Session, dispute: Dispute) -> None:
+    """This transaction holds ``dispute``'s row (it won the compare-and-set, or it is filing it),
+    and ``dispute.event_count``/``last_event_hash`` are the row's: its links are counted on the
+    object from now on and written with the row's other changes, not two statements a link."""
+    session.info.setdefault(_HELD_HEADS, {})[dispute.id] = dispute
+
+
 def append_event(
     session: Session,
     *,
@@ -104,16 +112,21 @@ def append_event(
 ) -> Event:
     """Add the next link of the dispute's chain, in the caller's transaction.
 
-    The dispute row holds the chain's head; bumping it first locks the row (PostgreSQL), so two
-    writers never take the same sequence number.
+    The dispute row holds the chain's head. Unless this transaction already holds the row
+    (``hold_head``), bumping the head first locks it (PostgreSQL), so two writers never take the
+    same sequence number.
     """
-    seq, prev_hash = session.execute(
-        update(Dispute)
-        .where(Dispute.id == dispute_id)
-        .values(event_count=Dispute.event_count + 1)
-        .returning(Dispute.event_count, Dispute.last_event_hash)
-        .execution_options(synchronize_session=False)
-    ).one()
+    held: Dispute | None = session.info.get(_HELD_HEADS, {}).get(dispute_id)
+    if held is not None:
+        seq, prev_hash = held.event_count + 1, held.last_event_hash
+    else:
+        seq, prev_hash = session.execute(
+            update(Dispute)
+            .where(Dispute.id == dispute_id)
+            .values(event_count=Dispute.event_count + 1)
+            .returning(Dispute.event_count, Dispute.last_event_hash)
+            .execution_options(synchronize_session=False)
+        ).one()
     # Round-trip the payload through JSON so the hash covers exactly what the database returns.
     payload = json.loads(json.dumps(payload))
     event = Event(
@@ -130,12 +143,16 @@ def append_event(
     )
     event.hash = _link_hash(prev_hash, event)
     session.add(event)
-    session.execute(
-        update(Dispute)
-        .where(Dispute.id == dispute_id)
-        .values(last_event_hash=event.hash)
-        .execution_options(synchronize_session=False)
-    )
+    if held is not None:
+        held.event_count = seq
+        held.last_event_hash = event.hash
+    else:
+        session.execute(
+            update(Dispute)
+            .where(Dispute.id == dispute_id)
+            .values(last_event_hash=event.hash)
+            .execution_options(synchronize_session=False)
+        )
     record(
         session,
         TimelineEventAppended(

@@ -37,6 +37,10 @@ SQLITE_CACHE_KIB = 65_536
 # PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
 _POSTGRES_BUSY_STATES = frozenset({"40001", "40P01", "55P03"})
 _HOLDS_WRITER_LOCK = "arbitration.holds_writer_lock"
+_KEPT = "arbitration.kept"
+# How many loaded rows a write unit of work keeps alive (see ``WriteSession``): a request's handful,
+# not a bulk command's thousands (those fall back to the identity map's weak references).
+KEEP_AT_MOST = 1_000
 _SQLITE_BUSY_MESSAGES = ("database is locked", "database table is locked", "database is busy")
 
 
@@ -125,6 +129,23 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class WriteSession(Session):
+    """The session of a write unit of work: it keeps the rows it loaded or wrote alive until it ends.
+
+    SQLAlchemy's identity map holds clean objects weakly, so an order looked up by one step of a
+    use case and dropped was selected again by the next (three times in a ruling). A unit of work
+    lives for one request: keeping its few objects costs nothing and saves those round trips.
+    """
+
+
+@event.listens_for(WriteSession, "loaded_as_persistent")
+@event.listens_for(WriteSession, "pending_to_persistent")
+def _keep(session: Session, instance: object) -> None:
+    kept: list[object] = session.info.setdefault(_KEPT, [])
+    if len(kept) < KEEP_AT_MOST:
+        kept.append(instance)
+
+
 @dataclass(frozen=True)
 class Database:
     """The engine and the domain-event handlers every unit of work on it runs before commit.
@@ -146,7 +167,8 @@ class Database:
         """One transaction: the handlers of the events it recorded run in it, then it commits;
         if anything raises, everything rolls back."""
         bind = self.reader if read_only else self.engine
-        with Session(bind=bind, expire_on_commit=False, autoflush=True) as session, session.begin():
+        factory = Session if read_only else WriteSession
+        with factory(bind=bind, expire_on_commit=False, autoflush=True) as session, session.begin():
             session.info[party_standing.SESSION_KEY] = self.handlers.party_standing
             yield session
             self.handlers.dispatch(session)

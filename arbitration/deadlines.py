@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from arbitration.lifecycle import AWAITING_FULFILMENT, SLA_STATES, TIMERS
@@ -59,6 +59,20 @@ def cancel_pending(session: Session, *, dispute_id: str, at: datetime) -> None:
     )
 
 
+def _row(
+    *, dispute_id: str, action: str, party: str | None, due_at: datetime, at: datetime
+) -> dict[str, object]:
+    return {
+        "dispute_id": dispute_id,
+        "action": action,
+        "party": party,
+        "due_at": due_at,
+        "status": PENDING,
+        "created_at": at,
+        "attempts": 0,
+    }
+
+
 def _add(
     session: Session,
     *,
@@ -69,58 +83,57 @@ def _add(
     at: datetime,
 ) -> None:
     session.add(
-        Deadline(
-            dispute_id=dispute_id,
-            action=action,
-            party=party,
-            due_at=due_at,
-            status=PENDING,
-            created_at=at,
-            attempts=0,
-        )
+        Deadline(**_row(dispute_id=dispute_id, action=action, party=party, due_at=due_at, at=at))
     )
+
+
+def depends_on_shipping(status: str) -> bool:
+    """Whether the timer ``status`` runs is longer once the order shipped (so the order is read)."""
+    timer = TIMERS.get(status)
+    return timer is not None and timer.duration_key_when_shipped is not None
 
 
 def start_timer(
-    session: Session, *, dispute: Dispute, order_shipped: bool, policy: Policy, at: datetime
+    session: Session,
+    *,
+    dispute: Dispute,
+    order_shipped: bool,
+    policy: Policy,
+    at: datetime,
+    cancelled: bool = False,
 ) -> None:
-    """Replace whatever was running with what ``dispute.status`` runs, starting now."""
-    cancel_pending(session, dispute_id=dispute.id, at=at)
+    """Replace whatever was running with what ``dispute.status`` runs, starting now.
+
+    ``cancelled``: the caller already cancelled what ran (or the dispute is being filed, so
+    nothing ran). The rows are written in one statement, which flushes nothing else unless the
+    dispute itself is still to be inserted (its fields go with the rest of its changes).
+    """
+    if not cancelled:
+        cancel_pending(session, dispute_id=dispute.id, at=at)
     dispute.deadline_action = None
     dispute.deadline_due_at = None
     dispute.sla_due_at = None
+    rows: list[dict[str, object]] = []
+
+    def add(action: str, party: str | None, due_at: datetime) -> None:
+        rows.append(_row(dispute_id=dispute.id, action=action, party=party, due_at=due_at, at=at))
+
     if dispute.status in SLA_STATES:
         sla = policy.sla.decision_window(dispute.priority)
         dispute.sla_due_at = at + sla
-        _add(session, dispute_id=dispute.id, action=SLA_BREACH, party=None, due_at=at + sla, at=at)
-        escalate_at = at + sla * policy.sla.senior_escalation_factor
-        _add(
-            session,
-            dispute_id=dispute.id,
-            action=SLA_ESCALATE,
-            party=None,
-            due_at=escalate_at,
-            at=at,
-        )
+        add(SLA_BREACH, None, at + sla)
+        add(SLA_ESCALATE, None, at + sla * policy.sla.senior_escalation_factor)
     due_at = due_at_for(dispute, order_shipped=order_shipped, policy=policy, at=at)
-    if due_at is None:
-        return
-    timer = TIMERS[dispute.status]
-    _add(
-        session, dispute_id=dispute.id, action=timer.action, party=timer.party, due_at=due_at, at=at
-    )
-    if timer.party is not None and due_at - at > policy.deadlines.reminder_before:
-        remind_at = due_at - policy.deadlines.reminder_before
-        _add(
-            session,
-            dispute_id=dispute.id,
-            action=REMIND,
-            party=timer.party,
-            due_at=remind_at,
-            at=at,
-        )
-    dispute.deadline_action = timer.action
-    dispute.deadline_due_at = due_at
+    if due_at is not None:
+        timer = TIMERS[dispute.status]
+        add(timer.action, timer.party, due_at)
+        if timer.party is not None and due_at - at > policy.deadlines.reminder_before:
+            add(REMIND, timer.party, due_at - policy.deadlines.reminder_before)
+        dispute.deadline_action = timer.action
+        dispute.deadline_due_at = due_at
+    if rows:
+        pending = inspect(dispute).pending  # the rows refer to it: insert it first
+        session.execute(insert(Deadline), rows, execution_options={"autoflush": pending})
 
 
 def extend_timer(session: Session, *, dispute: Dispute, policy: Policy) -> timedelta:

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.util import identity_key
 
 from arbitration import lifecycle
 from arbitration.accounts import (
@@ -21,7 +22,7 @@ from arbitration.accounts import (
     SENIOR_ARBITRATOR,
     Caller,
 )
-from arbitration.audit import append_event, note
+from arbitration.audit import GENESIS_HASH, append_event, hold_head, note
 from arbitration.classification import classify
 from arbitration.deadlines import start_timer
 from arbitration.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -32,6 +33,7 @@ from arbitration.policy import Policy
 
 REMEDIES = lifecycle.REMEDIES
 CHANNELS = ("web", "app", "hotline", "email", "social", "chat")
+_CONFLICTS = "arbitration.disputes.conflicts"
 
 
 @dataclass(frozen=True)
@@ -70,17 +72,25 @@ def actor_of(dispute: Dispute, caller: Caller | None) -> str | None:
 
 
 def is_conflicted(session: Session, *, staff_id: str, dispute: Dispute) -> bool:
-    """Is the staff member related to either party (DESIGN §4: they may not take the case)?"""
-    return bool(
-        session.scalar(
-            select(
-                exists().where(
-                    AccountLink.staff_id == staff_id,
-                    AccountLink.related_id.in_((dispute.buyer_id, dispute.seller_id)),
+    """Is the staff member related to either party (DESIGN §4: they may not take the case)?
+
+    Asked once per transaction and pair of parties (an action asks, then the buttons it answers
+    with ask again); links are recorded by an admin's own request, never during an action.
+    """
+    asked: dict[tuple[str, str, str], bool] = session.info.setdefault(_CONFLICTS, {})
+    key = (staff_id, dispute.buyer_id, dispute.seller_id)
+    if key not in asked:
+        asked[key] = bool(
+            session.scalar(
+                select(
+                    exists().where(
+                        AccountLink.staff_id == staff_id,
+                        AccountLink.related_id.in_((dispute.buyer_id, dispute.seller_id)),
+                    )
                 )
             )
         )
-    )
+    return asked[key]
 
 
 def facts_for(dispute: Dispute, actor: str, caller_id: str) -> lifecycle.Facts:
@@ -264,10 +274,11 @@ def file_dispute(
         created_at=at,
         updated_at=at,
         items=items,
+        event_count=0,
+        last_event_hash=GENESIS_HASH,
     )
     session.add(dispute)
-    start_timer(session, dispute=dispute, order_shipped=order.shipped, policy=policy, at=at)
-    session.flush()
+    hold_head(session, dispute)  # a new row: its first link is written with it
     append_event(
         session,
         dispute_id=dispute.id,
@@ -286,6 +297,9 @@ def file_dispute(
             **({"via": caller.via.id} if caller.via else {}),
         },
         at=at,
+    )
+    start_timer(
+        session, dispute=dispute, order_shipped=order.shipped, policy=policy, at=at, cancelled=True
     )
     _flag_batches(session, dispute=dispute, policy=policy, at=at)
     return dispute
@@ -342,8 +356,12 @@ def _flag_batches(session: Session, *, dispute: Dispute, policy: Policy, at: dat
                 payload=payload,
                 at=at,
             )
-        if unflagged:
-            session.expire_all()
+        for member_id, _status in unflagged:
+            # Flagging synchronised the rows in the session; a link noted on a row this
+            # transaction does not hold was counted in SQL: such a row is read again if used.
+            member = session.identity_map.get(identity_key(Dispute, member_id))
+            if member is not None and member is not dispute:
+                session.expire(member, ["event_count", "last_event_hash"])
 
 
 # Listing -----------------------------------------------------------------------------------------

@@ -9,18 +9,18 @@ audit event, all in the caller's unit of work.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from arbitration import lifecycle
 from arbitration.accounts import Caller
 from arbitration.actions import Action, ActionContext
-from arbitration.audit import append_event
+from arbitration.audit import append_event, hold_head
 from arbitration.compensations import instruct_compensation
-from arbitration.deadlines import cancel_pending, start_timer
+from arbitration.deadlines import cancel_pending, depends_on_shipping, start_timer
 from arbitration.disputes import actor_of, allowed_actions, facts_for, get_dispute
 from arbitration.errors import Conflict, Forbidden, InvalidTransition, NotFound
 from arbitration.events import DisputeClosed, record
@@ -101,16 +101,26 @@ def act(
     _compare_and_set(
         session, dispute, from_status=from_status, version=version, to=rule.dest, at=at
     )
+    moves = rule.dest != from_status
+    if moves:
+        # What ran in the state it leaves is over; no effect reads or adds a dispute's deadline
+        # rows, so they are cancelled now, before the effect changes anything to flush.
+        cancel_pending(session, dispute_id=dispute.id, at=at)
 
     change = effect(ActionContext(session, dispute, actor, caller_id, params or {}, policy, at))
     for name, value in change.fields.items():
         setattr(dispute, name, value)
     if rule.dest == lifecycle.CLOSED:
         _close(session, dispute, outcome=change.outcome or rule.outcome, at=at)
-    elif rule.dest != from_status or change.restart_timer:
-        order = session.get(Order, dispute.order_id)
-        assert order is not None
-        start_timer(session, dispute=dispute, order_shipped=order.shipped, policy=policy, at=at)
+    elif moves or change.restart_timer:
+        start_timer(
+            session,
+            dispute=dispute,
+            order_shipped=_order_shipped(session, dispute, rule.dest),
+            policy=policy,
+            at=at,
+            cancelled=moves,
+        )
     if change.refund_amount is not None:
         # After the timers are replaced, so the refund's own watch is not cancelled with them.
         instruct_refund(
@@ -152,27 +162,39 @@ def act(
 def _compare_and_set(
     session: Session, dispute: Dispute, *, from_status: str, version: int, to: str, at: datetime
 ) -> None:
-    """Claim the move: the row must still be in ``from_status`` at ``version``, or we lost a race."""
-    result = cast(
-        "CursorResult[Any]",
-        session.execute(
-            update(Dispute)
-            .where(
-                Dispute.id == dispute.id, Dispute.status == from_status, Dispute.version == version
-            )
-            .values(status=to, version=version + 1, updated_at=at)
-            .execution_options(synchronize_session=False)
-        ),
-    )
-    if result.rowcount != 1:
+    """Claim the move: the row must still be in ``from_status`` at ``version``, or we lost a race.
+
+    The row is then this transaction's (locked on PostgreSQL, the whole file on SQLite): its audit
+    chain head comes back with the claim, and the links appended from now on are counted on it.
+    """
+    claimed = session.execute(
+        update(Dispute)
+        .where(Dispute.id == dispute.id, Dispute.status == from_status, Dispute.version == version)
+        .values(status=to, version=version + 1, updated_at=at)
+        .returning(Dispute.event_count, Dispute.last_event_hash)
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
+    if claimed is None:
         raise Conflict("the dispute changed while you were acting; reload it and try again")
     set_committed_value(dispute, "status", to)
     set_committed_value(dispute, "version", version + 1)
     set_committed_value(dispute, "updated_at", at)
+    set_committed_value(dispute, "event_count", claimed.event_count)
+    set_committed_value(dispute, "last_event_hash", claimed.last_event_hash)
+    hold_head(session, dispute)
+
+
+def _order_shipped(session: Session, dispute: Dispute, status: str) -> bool:
+    """Whether the order shipped, read only when the timer of ``status`` depends on it."""
+    if not depends_on_shipping(status):
+        return False
+    order = session.get(Order, dispute.order_id)
+    assert order is not None
+    return order.shipped
 
 
 def _close(session: Session, dispute: Dispute, *, outcome: str | None, at: datetime) -> None:
-    cancel_pending(session, dispute_id=dispute.id, at=at)
+    """Close the dispute (its deadlines were cancelled as it left its state)."""
     dispute.outcome = outcome
     dispute.closed_at = at
     dispute.open_order_id = None

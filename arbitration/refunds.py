@@ -53,7 +53,7 @@ def funded_by(
     banned or the amount is at most the policy's ``max_amount``; otherwise the seller pays."""
     if ordered_by == AGREEMENT:
         return SELLER_FUNDED
-    decision = session.get(Decision, ordered_by)
+    decision = _decision(session, ordered_by)
     if decision is None or decision.responsibility not in SELLER_RESPONSIBLE:
         return SELLER_FUNDED
     if amount <= policy.advance_compensation.max_amount:
@@ -62,6 +62,14 @@ def funded_by(
         session, seller_id=dispute.seller_id, at=at
     )
     return PLATFORM_FUNDED if cannot_pay else SELLER_FUNDED
+
+
+def _decision(session: Session, decision_id: str) -> Decision | None:
+    """The decision, taken from the session when this transaction is recording it (no round trip)."""
+    for pending in session.new:
+        if isinstance(pending, Decision) and pending.id == decision_id:
+            return pending
+    return session.get(Decision, decision_id)
 
 
 def instruct_refund(

@@ -1,9 +1,13 @@
-"""Profiles of the growth benchmark's worst cases, in process through Flask's test client.
+"""Profiles of the growth benchmark's worst cases, and of the writes, in process through Flask's
+test client.
 
-``python -m bench.profile [batch] [report] [queue] [--disputes=300000]``: pyinstrument (not a
-project dependency: ``.venv/bin/pip install pyinstrument``) over 30 filings into a batch of
-10,000 open disputes, or 3 summary reports, or 3 first pages of the queue, on the databases
-``bench.growth`` builds. The profiler's 1 ms sampling inflates the times; the shape is the point.
+``python -m bench.profile [batch] [report] [queue] [file] [reject] [escalate] [decide]
+[--disputes=300000] [--writes=200]``: pyinstrument (not a project dependency: ``.venv/bin/pip
+install pyinstrument``) over 30 filings into a batch of 10,000 open disputes, or 3 summary
+reports, or 3 first pages of the queue, on the databases ``bench.growth`` builds; or over the
+writes ``bench.http_cost`` measures (each preceded by the SQL statements one of them runs, counted
+with a ``before_cursor_execute`` listener). The profiler's 1 ms sampling inflates the times; the
+shape is the point.
 """
 
 from __future__ import annotations
@@ -14,14 +18,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pyinstrument import Profiler
+from sqlalchemy import Engine, event
 
 from api.app import create_app
 from api.config import Config
 from arbitration.policy import load_policy
 from bench.growth import build_database
+from bench.http_cost import RULING, prepare_engine
 from bench.lifecycles import order_body
 
 FILINGS = 30
+WRITES = ("file", "reject", "escalate", "decide")
 
 
 def _profiled(work: Callable[[], None]) -> None:
@@ -79,17 +86,84 @@ def reads(folder: Path, disputes: int, names: list[str]) -> None:
         _profiled(get)
 
 
+def writes(folder: Path, count: int, names: list[str]) -> None:
+    """Profile each write ``bench.http_cost`` measures (``count`` of each), after counting the SQL
+    statements the first of them runs."""
+    url, tokens = prepare_engine(folder, 1)
+    app = create_app(Config(database_url=url, policy=load_policy(), evidence_dir=str(folder)))
+    client = app.test_client()
+    engine: Engine = app.extensions["arbitration"].database.engine
+    statements: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _count(_conn, _cursor, statement, _params, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    def auth(who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {tokens[who]}"}
+
+    total = count + 1
+    for number in range(total):
+        order = order_body(0) | {"buyer_id": "buyer-0", "seller_id": "seller-0"}
+        response = client.put(f"/v1/orders/wr-{number}", json=order, headers=auth("platform"))
+        assert response.status_code == 201, response.data
+    ids: list[str] = []
+    filing = {"reason": "not_as_described", "remedy": "refund_only", "amount": 5_000}
+    steps: list[tuple[str, str, str, dict[str, object]]] = [
+        ("file", "buyer-0", "", filing),
+        ("reject", "seller-0", "reject", {"reason": "Works as described."}),
+        ("escalate", "buyer-0", "escalate", {"reason": "It does not."}),
+        ("evidence-done", "buyer-0", "evidence-done", {}),
+        ("evidence-done", "seller-0", "evidence-done", {}),
+        ("claim", "arbitrator", "claim", {}),
+        ("decide", "arbitrator", "decide", dict(RULING)),
+    ]
+    for name, who, action, body in steps:
+
+        def send(number: int, name: str = name, who: str = who, action: str = action,
+                 body: dict[str, object] = body) -> None:
+            if name == "file":
+                response = client.post(
+                    "/v1/disputes", json=body | {"order_id": f"wr-{number}"}, headers=auth(who)
+                )
+                assert response.status_code == 201, response.data
+                ids.append(response.get_json()["id"])
+            else:
+                path = f"/v1/disputes/{ids[number]}/{action}"
+                response = client.post(path, json=body, headers=auth(who))
+                assert response.status_code == 200, response.data
+
+        statements.clear()
+        send(0)
+        if name not in names:
+            for number in range(1, total):
+                send(number)
+            continue
+        print(f"{name}: {len(statements)} SQL statements")
+        for statement in statements:
+            print("   ", " ".join(statement.split())[:150])
+        print(f"{count} x {name}")
+        _profiled(lambda: [send(number) for number in range(1, total)] and None)
+
+
 def main(argv: list[str]) -> None:
     names = [arg for arg in argv if not arg.startswith("-")] or ["batch", "report", "queue"]
     disputes = 300_000
+    count = 200
     for arg in argv:
         if arg.startswith("--disputes="):
             disputes = int(arg.split("=", 1)[1])
+        if arg.startswith("--writes="):
+            count = int(arg.split("=", 1)[1])
     with tempfile.TemporaryDirectory() as folder_name:
         folder = Path(folder_name)
         if "batch" in names:
             (folder / "batch").mkdir()
             batch(folder / "batch")
+        write_names = [name for name in names if name in WRITES]
+        if write_names:
+            (folder / "writes").mkdir()
+            writes(folder / "writes", count, write_names)
         read_names = [name for name in names if name in ("report", "queue")]
         if read_names:
             (folder / "reads").mkdir()

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arbitration.disputes import awaiting
@@ -105,12 +104,10 @@ TIMELINE_TYPES = {"file": "dispute.created", "deadline-approaching": "deadline.a
 
 
 def _timeline(session: Session, event: TimelineEventAppended) -> Sequence[Outgoing]:
-    session.flush()  # the dispute as it now stands in this transaction, not as first loaded
-    dispute = session.scalars(
-        select(Dispute)
-        .where(Dispute.id == event.dispute_id)
-        .execution_options(populate_existing=True)
-    ).one()
+    # The dispute as it now stands in this transaction: the session's own copy, which every
+    # change to a dispute's status, outcome and deadline goes through (or keeps in step).
+    dispute = session.get(Dispute, event.dispute_id)
+    assert dispute is not None
     data = {
         "dispute_id": event.dispute_id,
         "order_id": dispute.order_id,

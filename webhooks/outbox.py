@@ -19,6 +19,8 @@ from arbitration.policy import WebhookPolicy
 from webhooks.catalogue import CATALOGUE, Outgoing, Route, jsonable
 from webhooks.models import ACTIVE, PENDING, Delivery, OutboxEvent, WebhookEndpoint
 
+_ENDPOINTS = "webhooks.outbox.active_endpoints"
+
 
 def register(handlers: Handlers, *, policy: WebhookPolicy) -> None:
     """Write the catalogue's webhook events for every domain event it names."""
@@ -37,7 +39,11 @@ def _writer(route: Route, policy: WebhookPolicy) -> Callable[[Session, Any], Non
 def write(
     session: Session, outgoing: Outgoing, *, policy: WebhookPolicy, at: datetime
 ) -> OutboxEvent:
-    """Put one event in the outbox with a delivery to each endpoint that wants it."""
+    """Put one event in the outbox with a delivery to each endpoint that wants it.
+
+    The event is inserted with the rest of the transaction's changes; only when an endpoint wants
+    it is it inserted at once, for the position its deliveries are ordered by.
+    """
     event = OutboxEvent(
         id=new_id("evt", at),
         type=outgoing.type,
@@ -47,17 +53,19 @@ def write(
         occurred_at=at,
     )
     session.add(event)
+    wanting = [
+        endpoint_id
+        for endpoint_id, event_types in active_endpoints(session)
+        if event_types is None or event.type in event_types
+    ]
+    if not wanting:
+        return event
     session.flush()  # the position orders deliveries
-    endpoints = session.scalars(
-        select(WebhookEndpoint).where(WebhookEndpoint.status == ACTIVE)
-    ).all()
-    for endpoint in endpoints:
-        if endpoint.event_types is not None and event.type not in endpoint.event_types:
-            continue
+    for endpoint_id in wanting:
         session.add(
             Delivery(
                 id=new_id("dlv", at),
-                endpoint_id=endpoint.id,
+                endpoint_id=endpoint_id,
                 event_position=event.position,
                 position=event.position,
                 stream=event.stream,
@@ -69,6 +77,27 @@ def write(
             )
         )
     return event
+
+
+def active_endpoints(session: Session) -> list[tuple[str, list[str] | None]]:
+    """The active endpoints (id, the types they want, None for all), read once per transaction:
+    a change writes several events, and the endpoints do not change while it runs (registering
+    or disabling one calls ``forget_endpoints``)."""
+    found: list[tuple[str, list[str] | None]] | None = session.info.get(_ENDPOINTS)
+    if found is None:
+        rows = session.execute(
+            select(WebhookEndpoint.id, WebhookEndpoint.event_types)
+            .where(WebhookEndpoint.status == ACTIVE)
+            .order_by(WebhookEndpoint.id)
+        )
+        found = [(endpoint_id, event_types) for endpoint_id, event_types in rows]
+        session.info[_ENDPOINTS] = found
+    return found
+
+
+def forget_endpoints(session: Session) -> None:
+    """The endpoints changed in this transaction: the next event reads them again."""
+    session.info.pop(_ENDPOINTS, None)
 
 
 def envelope(event: OutboxEvent) -> dict[str, Any]:
