@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from arbitration.events import TimelineEventAppended, record
@@ -92,6 +92,22 @@ def chain_hash(prev_hash: str, document: dict[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode() + canonical.encode()).hexdigest()
 
 
+# Built once: building a statement costs more than running it.
+_BUMP_HEAD = (
+    update(Dispute)
+    .where(Dispute.id == bindparam("dispute_id"))
+    .values(event_count=Dispute.event_count + 1)
+    .returning(Dispute.event_count, Dispute.last_event_hash)
+    .execution_options(synchronize_session=False)
+)
+_SET_HEAD_HASH = (
+    update(Dispute)
+    .where(Dispute.id == bindparam("dispute_id"))
+    .values(last_event_hash=bindparam("hash"))
+    .execution_options(synchronize_session=False)
+)
+
+
 def hold_head(session: Session, dispute: Dispute) -> None:
     """This transaction holds ``dispute``'s row (it won the compare-and-set, or it is filing it),
     and ``dispute.event_count``/``last_event_hash`` are the row's: its links are counted on the
@@ -120,13 +136,7 @@ def append_event(
     if held is not None:
         seq, prev_hash = held.event_count + 1, held.last_event_hash
     else:
-        seq, prev_hash = session.execute(
-            update(Dispute)
-            .where(Dispute.id == dispute_id)
-            .values(event_count=Dispute.event_count + 1)
-            .returning(Dispute.event_count, Dispute.last_event_hash)
-            .execution_options(synchronize_session=False)
-        ).one()
+        seq, prev_hash = session.execute(_BUMP_HEAD, {"dispute_id": dispute_id}).one()
     # Round-trip the payload through JSON so the hash covers exactly what the database returns.
     payload = json.loads(json.dumps(payload))
     event = Event(
@@ -147,12 +157,7 @@ def append_event(
         held.event_count = seq
         held.last_event_hash = event.hash
     else:
-        session.execute(
-            update(Dispute)
-            .where(Dispute.id == dispute_id)
-            .values(last_event_hash=event.hash)
-            .execution_options(synchronize_session=False)
-        )
+        session.execute(_SET_HEAD_HASH, {"dispute_id": dispute_id, "hash": event.hash})
     record(
         session,
         TimelineEventAppended(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, inspect, select, update
+from sqlalchemy import bindparam, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from arbitration.lifecycle import AWAITING_FULFILMENT, SLA_STATES, TIMERS
@@ -50,13 +50,18 @@ def due_at_for(
     return None if key is None else policy.due_after(key, at)
 
 
+# Built once: building a statement costs more than running it (the hot path runs this one on
+# every move of a dispute).
+_CANCEL_PENDING = (
+    update(Deadline)
+    .where(Deadline.dispute_id == bindparam("of_dispute"), Deadline.status == PENDING)
+    .values(status=CANCELLED, settled_at=bindparam("at"))
+    .execution_options(synchronize_session=False)
+)
+
+
 def cancel_pending(session: Session, *, dispute_id: str, at: datetime) -> None:
-    session.execute(
-        update(Deadline)
-        .where(Deadline.dispute_id == dispute_id, Deadline.status == PENDING)
-        .values(status=CANCELLED, settled_at=at)
-        .execution_options(synchronize_session=False)
-    )
+    session.execute(_CANCEL_PENDING, {"of_dispute": dispute_id, "at": at})
 
 
 def _row(

@@ -10,7 +10,7 @@ import base64
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.util import identity_key
 
@@ -71,6 +71,14 @@ def actor_of(dispute: Dispute, caller: Caller | None) -> str | None:
     return None
 
 
+_LINKED = select(
+    exists().where(
+        AccountLink.staff_id == bindparam("staff_id"),
+        AccountLink.related_id.in_([bindparam("buyer_id"), bindparam("seller_id")]),
+    )
+)
+
+
 def is_conflicted(session: Session, *, staff_id: str, dispute: Dispute) -> bool:
     """Is the staff member related to either party (DESIGN §4: they may not take the case)?
 
@@ -80,16 +88,8 @@ def is_conflicted(session: Session, *, staff_id: str, dispute: Dispute) -> bool:
     asked: dict[tuple[str, str, str], bool] = session.info.setdefault(_CONFLICTS, {})
     key = (staff_id, dispute.buyer_id, dispute.seller_id)
     if key not in asked:
-        asked[key] = bool(
-            session.scalar(
-                select(
-                    exists().where(
-                        AccountLink.staff_id == staff_id,
-                        AccountLink.related_id.in_((dispute.buyer_id, dispute.seller_id)),
-                    )
-                )
-            )
-        )
+        parties = {"staff_id": staff_id, "buyer_id": dispute.buyer_id}
+        asked[key] = bool(session.scalar(_LINKED, parties | {"seller_id": dispute.seller_id}))
     return asked[key]
 
 
@@ -240,7 +240,7 @@ def file_dispute(
         raise ValidationFailed(
             "no such order of yours", details={"order_id": [f"no order {dispute_in.order_id}"]}
         )
-    open_dispute = session.scalar(select(Dispute.id).where(Dispute.open_order_id == order.id))
+    open_dispute = session.scalar(_OPEN_DISPUTE, {"order_id": order.id})
     if open_dispute:
         raise Conflict(
             "this order already has an open dispute",
@@ -305,6 +305,26 @@ def file_dispute(
     return dispute
 
 
+# Built once (building a statement costs more than running it): the open disputes filed within
+# the window on one listing for one reason, i.e. one batch.
+_BATCH_MEMBERS = (
+    select(Dispute.id, Dispute.status)
+    .join(DisputeItem, DisputeItem.dispute_id == Dispute.id)
+    .where(
+        DisputeItem.listing_id == bindparam("listing_id"),
+        Dispute.reason == bindparam("reason"),
+        Dispute.status != lifecycle.CLOSED,
+        Dispute.created_at >= bindparam("since"),
+    )
+)
+_FLAGGED_MEMBER = (
+    _BATCH_MEMBERS.with_only_columns(Dispute.id).where(Dispute.systemic.is_(True)).limit(1)
+)
+_BATCH_SIZE = _BATCH_MEMBERS.with_only_columns(func.count())
+_UNFLAGGED_MEMBERS = _BATCH_MEMBERS.where(Dispute.systemic.is_(False)).order_by(Dispute.id)
+_OPEN_DISPUTE = select(Dispute.id).where(Dispute.open_order_id == bindparam("order_id"))
+
+
 def _flag_batches(session: Session, *, dispute: Dispute, policy: Policy, at: datetime) -> None:
     """Many open disputes on one listing for one reason within the window form a batch (§2).
 
@@ -315,33 +335,19 @@ def _flag_batches(session: Session, *, dispute: Dispute, policy: Policy, at: dat
     rules = policy.classification
     since = at - rules.batch_window
     for item in dispute.items:
-        same_batch = (
-            DisputeItem.listing_id == item.listing_id,
-            Dispute.reason == dispute.reason,
-            Dispute.status != lifecycle.CLOSED,
-            Dispute.created_at >= since,
-        )
-        members = select(Dispute.id, Dispute.status).join(
-            DisputeItem, DisputeItem.dispute_id == Dispute.id
-        )
-        joined = session.scalar(
-            members.with_only_columns(Dispute.id)
-            .where(*same_batch, Dispute.systemic.is_(True))
-            .limit(1)
-        )
+        batch = {"listing_id": item.listing_id, "reason": dispute.reason, "since": since}
+        joined = session.scalar(_FLAGGED_MEMBER, batch)
         payload: dict[str, object] = {"listing_id": item.listing_id}
         if joined is not None:
             # The batch was flagged whole, and each filing since joined it: only this one is new.
             payload["joined"] = joined  # a member of the batch already flagged
             unflagged = [] if dispute.systemic else [(dispute.id, dispute.status)]
         else:
-            size = session.scalar(members.with_only_columns(func.count()).where(*same_batch))
+            size = session.scalar(_BATCH_SIZE, batch)
             if (size or 0) < rules.batch_min_disputes:
                 continue
             payload["open_disputes"] = size
-            rows = session.execute(
-                members.where(*same_batch, Dispute.systemic.is_(False)).order_by(Dispute.id)
-            )
+            rows = session.execute(_UNFLAGGED_MEMBERS, batch)
             unflagged = [(member_id, status) for member_id, status in rows]
         for member_id, status in unflagged:
             session.execute(

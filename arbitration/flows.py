@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -159,6 +159,24 @@ def act(
     return dispute
 
 
+# Built once: building a statement costs more than running it.
+_CLAIM = (
+    update(Dispute)
+    .where(
+        Dispute.id == bindparam("dispute_id"),
+        Dispute.status == bindparam("from_status"),
+        Dispute.version == bindparam("at_version"),
+    )
+    .values(
+        status=bindparam("to_status"),
+        version=bindparam("next_version"),
+        updated_at=bindparam("at"),
+    )
+    .returning(Dispute.event_count, Dispute.last_event_hash)
+    .execution_options(synchronize_session=False)
+)
+
+
 def _compare_and_set(
     session: Session, dispute: Dispute, *, from_status: str, version: int, to: str, at: datetime
 ) -> None:
@@ -168,11 +186,15 @@ def _compare_and_set(
     chain head comes back with the claim, and the links appended from now on are counted on it.
     """
     claimed = session.execute(
-        update(Dispute)
-        .where(Dispute.id == dispute.id, Dispute.status == from_status, Dispute.version == version)
-        .values(status=to, version=version + 1, updated_at=at)
-        .returning(Dispute.event_count, Dispute.last_event_hash)
-        .execution_options(synchronize_session=False)
+        _CLAIM,
+        {
+            "dispute_id": dispute.id,
+            "from_status": from_status,
+            "at_version": version,
+            "to_status": to,
+            "next_version": version + 1,
+            "at": at,
+        },
     ).one_or_none()
     if claimed is None:
         raise Conflict("the dispute changed while you were acting; reload it and try again")

@@ -104,7 +104,7 @@ def writes(folder: Path, count: int, names: list[str]) -> None:
 
     total = count + 1
     for number in range(total):
-        order = order_body(0) | {"buyer_id": "buyer-0", "seller_id": "seller-0"}
+        order = order_body(number) | {"buyer_id": "buyer-0", "seller_id": "seller-0"}
         response = client.put(f"/v1/orders/wr-{number}", json=order, headers=auth("platform"))
         assert response.status_code == 201, response.data
     ids: list[str] = []

@@ -20,6 +20,11 @@ from webhooks.catalogue import CATALOGUE, Outgoing, Route, jsonable
 from webhooks.models import ACTIVE, PENDING, Delivery, OutboxEvent, WebhookEndpoint
 
 _ENDPOINTS = "webhooks.outbox.active_endpoints"
+_ACTIVE_ENDPOINTS = (
+    select(WebhookEndpoint.id, WebhookEndpoint.event_types)
+    .where(WebhookEndpoint.status == ACTIVE)
+    .order_by(WebhookEndpoint.id)
+)
 
 
 def register(handlers: Handlers, *, policy: WebhookPolicy) -> None:
@@ -85,11 +90,7 @@ def active_endpoints(session: Session) -> list[tuple[str, list[str] | None]]:
     or disabling one calls ``forget_endpoints``)."""
     found: list[tuple[str, list[str] | None]] | None = session.info.get(_ENDPOINTS)
     if found is None:
-        rows = session.execute(
-            select(WebhookEndpoint.id, WebhookEndpoint.event_types)
-            .where(WebhookEndpoint.status == ACTIVE)
-            .order_by(WebhookEndpoint.id)
-        )
+        rows = session.execute(_ACTIVE_ENDPOINTS)
         found = [(endpoint_id, event_types) for endpoint_id, event_types in rows]
         session.info[_ENDPOINTS] = found
     return found
