@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from arbitration.db import execute_core
 from arbitration.events import TimelineEventAppended, record
 from arbitration.models import Dispute, Event
 
@@ -136,7 +137,7 @@ def append_event(
     if held is not None:
         seq, prev_hash = held.event_count + 1, held.last_event_hash
     else:
-        seq, prev_hash = session.execute(_BUMP_HEAD, {"dispute_id": dispute_id}).one()
+        seq, prev_hash = execute_core(session, _BUMP_HEAD, {"dispute_id": dispute_id}).one()
     # Round-trip the payload through JSON so the hash covers exactly what the database returns.
     payload = json.loads(json.dumps(payload))
     event = Event(
@@ -157,7 +158,7 @@ def append_event(
         held.event_count = seq
         held.last_event_hash = event.hash
     else:
-        session.execute(_SET_HEAD_HASH, {"dispute_id": dispute_id, "hash": event.hash})
+        execute_core(session, _SET_HEAD_HASH, {"dispute_id": dispute_id, "hash": event.hash})
     record(
         session,
         TimelineEventAppended(

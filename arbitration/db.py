@@ -20,8 +20,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import CursorResult, DateTime, Engine, Executable, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session
@@ -127,6 +128,24 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def execute_core(
+    session: Session,
+    statement: Executable,
+    params: dict[str, Any] | list[dict[str, Any]] | None = None,
+    *,
+    flush: bool = True,
+) -> CursorResult[Any]:
+    """Run a statement that needs no ORM objects (an UPDATE by key, a look-up of ids) on the
+    session's connection, in its transaction: a quarter of the cost of ``Session.execute``.
+
+    It flushes first, as ``Session.execute`` would (``flush=False`` when the statement cannot
+    depend on anything pending); rows it changes are not synchronised into the session.
+    """
+    if flush:
+        session.flush()
+    return session.connection().execute(statement, params)
 
 
 class WriteSession(Session):

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
+from arbitration.db import execute_core
 from arbitration.lifecycle import AWAITING_FULFILMENT, SLA_STATES, TIMERS
 from arbitration.models import Compensation, Deadline, Dispute, Refund
 from arbitration.policy import Policy
@@ -59,9 +60,11 @@ _CANCEL_PENDING = (
     .execution_options(synchronize_session=False)
 )
 
+_INSERT_DEADLINES = insert(Deadline)
+
 
 def cancel_pending(session: Session, *, dispute_id: str, at: datetime) -> None:
-    session.execute(_CANCEL_PENDING, {"of_dispute": dispute_id, "at": at})
+    execute_core(session, _CANCEL_PENDING, {"of_dispute": dispute_id, "at": at})
 
 
 def _row(
@@ -138,7 +141,7 @@ def start_timer(
         dispute.deadline_due_at = due_at
     if rows:
         pending = inspect(dispute).pending  # the rows refer to it: insert it first
-        session.execute(insert(Deadline), rows, execution_options={"autoflush": pending})
+        execute_core(session, _INSERT_DEADLINES, rows, flush=pending)
 
 
 def extend_timer(session: Session, *, dispute: Dispute, policy: Policy) -> timedelta:

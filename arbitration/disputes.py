@@ -24,6 +24,7 @@ from arbitration.accounts import (
 )
 from arbitration.audit import GENESIS_HASH, append_event, hold_head, note
 from arbitration.classification import classify
+from arbitration.db import execute_core
 from arbitration.deadlines import start_timer
 from arbitration.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from arbitration.ids import is_generated_id, new_id
@@ -89,7 +90,9 @@ def is_conflicted(session: Session, *, staff_id: str, dispute: Dispute) -> bool:
     key = (staff_id, dispute.buyer_id, dispute.seller_id)
     if key not in asked:
         parties = {"staff_id": staff_id, "buyer_id": dispute.buyer_id}
-        asked[key] = bool(session.scalar(_LINKED, parties | {"seller_id": dispute.seller_id}))
+        asked[key] = bool(
+            execute_core(session, _LINKED, parties | {"seller_id": dispute.seller_id}).scalar()
+        )
     return asked[key]
 
 
@@ -240,7 +243,7 @@ def file_dispute(
         raise ValidationFailed(
             "no such order of yours", details={"order_id": [f"no order {dispute_in.order_id}"]}
         )
-    open_dispute = session.scalar(_OPEN_DISPUTE, {"order_id": order.id})
+    open_dispute = execute_core(session, _OPEN_DISPUTE, {"order_id": order.id}).scalar()
     if open_dispute:
         raise Conflict(
             "this order already has an open dispute",
@@ -336,18 +339,18 @@ def _flag_batches(session: Session, *, dispute: Dispute, policy: Policy, at: dat
     since = at - rules.batch_window
     for item in dispute.items:
         batch = {"listing_id": item.listing_id, "reason": dispute.reason, "since": since}
-        joined = session.scalar(_FLAGGED_MEMBER, batch)
+        joined = execute_core(session, _FLAGGED_MEMBER, batch).scalar()
         payload: dict[str, object] = {"listing_id": item.listing_id}
         if joined is not None:
             # The batch was flagged whole, and each filing since joined it: only this one is new.
             payload["joined"] = joined  # a member of the batch already flagged
             unflagged = [] if dispute.systemic else [(dispute.id, dispute.status)]
         else:
-            size = session.scalar(_BATCH_SIZE, batch)
+            size = execute_core(session, _BATCH_SIZE, batch).scalar()
             if (size or 0) < rules.batch_min_disputes:
                 continue
             payload["open_disputes"] = size
-            rows = session.execute(_UNFLAGGED_MEMBERS, batch)
+            rows = execute_core(session, _UNFLAGGED_MEMBERS, batch)
             unflagged = [(member_id, status) for member_id, status in rows]
         for member_id, status in unflagged:
             session.execute(

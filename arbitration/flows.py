@@ -20,6 +20,7 @@ from arbitration.accounts import Caller
 from arbitration.actions import Action, ActionContext
 from arbitration.audit import append_event, hold_head
 from arbitration.compensations import instruct_compensation
+from arbitration.db import execute_core
 from arbitration.deadlines import cancel_pending, depends_on_shipping, start_timer
 from arbitration.disputes import actor_of, allowed_actions, facts_for, get_dispute
 from arbitration.errors import Conflict, Forbidden, InvalidTransition, NotFound
@@ -185,7 +186,8 @@ def _compare_and_set(
     The row is then this transaction's (locked on PostgreSQL, the whole file on SQLite): its audit
     chain head comes back with the claim, and the links appended from now on are counted on it.
     """
-    claimed = session.execute(
+    claimed = execute_core(
+        session,
         _CLAIM,
         {
             "dispute_id": dispute.id,

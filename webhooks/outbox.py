@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from arbitration.db import execute_core
 from arbitration.events import DomainEvent, Handlers
 from arbitration.ids import new_id
 from arbitration.policy import WebhookPolicy
@@ -90,7 +91,7 @@ def active_endpoints(session: Session) -> list[tuple[str, list[str] | None]]:
     or disabling one calls ``forget_endpoints``)."""
     found: list[tuple[str, list[str] | None]] | None = session.info.get(_ENDPOINTS)
     if found is None:
-        rows = session.execute(_ACTIVE_ENDPOINTS)
+        rows = execute_core(session, _ACTIVE_ENDPOINTS, flush=False)
         found = [(endpoint_id, event_types) for endpoint_id, event_types in rows]
         session.info[_ENDPOINTS] = found
     return found
