@@ -137,7 +137,8 @@ def append_event(
     if held is not None:
         seq, prev_hash = held.event_count + 1, held.last_event_hash
     else:
-        seq, prev_hash = execute_core(session, _BUMP_HEAD, {"dispute_id": dispute_id}).one()
+        head = execute_core(session, _BUMP_HEAD, {"dispute_id": dispute_id}).one()
+        seq, prev_hash = head[0], head[1]
     # Round-trip the payload through JSON so the hash covers exactly what the database returns.
     payload = json.loads(json.dumps(payload))
     event = Event(

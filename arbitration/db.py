@@ -136,7 +136,7 @@ def execute_core(
     params: dict[str, Any] | list[dict[str, Any]] | None = None,
     *,
     flush: bool = True,
-) -> CursorResult[Any]:
+) -> CursorResult[*tuple[Any, ...]]:
     """Run a statement that needs no ORM objects (an UPDATE by key, a look-up of ids) on the
     session's connection, in its transaction: a quarter of the cost of ``Session.execute``.
 

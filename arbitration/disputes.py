@@ -351,7 +351,7 @@ def _flag_batches(session: Session, *, dispute: Dispute, policy: Policy, at: dat
                 continue
             payload["open_disputes"] = size
             rows = execute_core(session, _UNFLAGGED_MEMBERS, batch)
-            unflagged = [(member_id, status) for member_id, status in rows]
+            unflagged = [(row[0], row[1]) for row in rows]
         for member_id, status in unflagged:
             session.execute(
                 update(Dispute).where(Dispute.id == member_id).values(scope="batch", systemic=True)

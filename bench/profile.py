@@ -120,8 +120,13 @@ def writes(folder: Path, count: int, names: list[str]) -> None:
     ]
     for name, who, action, body in steps:
 
-        def send(number: int, name: str = name, who: str = who, action: str = action,
-                 body: dict[str, object] = body) -> None:
+        def send(
+            number: int,
+            name: str = name,
+            who: str = who,
+            action: str = action,
+            body: dict[str, object] = body,
+        ) -> None:
             if name == "file":
                 response = client.post(
                     "/v1/disputes", json=body | {"order_id": f"wr-{number}"}, headers=auth(who)

@@ -92,7 +92,7 @@ def active_endpoints(session: Session) -> list[tuple[str, list[str] | None]]:
     found: list[tuple[str, list[str] | None]] | None = session.info.get(_ENDPOINTS)
     if found is None:
         rows = execute_core(session, _ACTIVE_ENDPOINTS, flush=False)
-        found = [(endpoint_id, event_types) for endpoint_id, event_types in rows]
+        found = [(row[0], row[1]) for row in rows]
         session.info[_ENDPOINTS] = found
     return found
 
