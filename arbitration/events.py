@@ -204,6 +204,7 @@ class Handlers:
 
     def __init__(self) -> None:
         self._by_type: dict[type[DomainEvent], list[Handler]] = defaultdict(list)
+        self._resolved: dict[type[DomainEvent], list[Handler]] = {}
         # Deadlines a satellite owns (``penalty-expire``…), fired by the same sweep as the core's.
         self.deadlines: dict[str, Any] = {}
         # Who answers the core's questions about the parties' standing (``party_standing``).
@@ -218,9 +219,16 @@ class Handlers:
     def on(self, event_type: type[Event], handler: Callable[[Session, Event], None]) -> None:
         """Run ``handler`` for every ``event_type`` event (and its subclasses)."""
         self._by_type[event_type].append(handler)
+        self._resolved.clear()
 
     def for_event(self, event: DomainEvent) -> list[Handler]:
-        return [h for kind in type(event).__mro__ for h in self._by_type.get(kind, ())]
+        """The handlers of the event's type and its bases, worked out once per type."""
+        kind = type(event)
+        found = self._resolved.get(kind)
+        if found is None:
+            found = [h for base in kind.__mro__ for h in self._by_type.get(base, ())]
+            self._resolved[kind] = found
+        return found
 
     def dispatch(self, session: Session) -> None:
         """Hand every pending event to its handlers, then the events those recorded, until none."""

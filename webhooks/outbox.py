@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from arbitration.db import execute_core
@@ -21,6 +21,8 @@ from webhooks.catalogue import CATALOGUE, Outgoing, Route, jsonable
 from webhooks.models import ACTIVE, PENDING, Delivery, OutboxEvent, WebhookEndpoint
 
 _ENDPOINTS = "webhooks.outbox.active_endpoints"
+_INSERT_EVENT = insert(OutboxEvent)
+_INSERT_EVENT_RETURNING = insert(OutboxEvent).returning(OutboxEvent.position)
 _ACTIVE_ENDPOINTS = (
     select(WebhookEndpoint.id, WebhookEndpoint.event_types)
     .where(WebhookEndpoint.status == ACTIVE)
@@ -42,39 +44,37 @@ def _writer(route: Route, policy: WebhookPolicy) -> Callable[[Session, Any], Non
     return handle
 
 
-def write(
-    session: Session, outgoing: Outgoing, *, policy: WebhookPolicy, at: datetime
-) -> OutboxEvent:
+def write(session: Session, outgoing: Outgoing, *, policy: WebhookPolicy, at: datetime) -> None:
     """Put one event in the outbox with a delivery to each endpoint that wants it.
 
-    The event is inserted with the rest of the transaction's changes; only when an endpoint wants
-    it is it inserted at once, for the position its deliveries are ordered by.
+    Inserted at once, in the order written, as a plain row (no ORM object to track); its
+    position comes back only when an endpoint wants it, to order the deliveries.
     """
-    event = OutboxEvent(
-        id=new_id("evt", at),
-        type=outgoing.type,
-        stream=outgoing.stream,
-        dispute_id=outgoing.dispute_id,
-        data=jsonable(outgoing.data),
-        occurred_at=at,
-    )
-    session.add(event)
+    row = {
+        "id": new_id("evt", at),
+        "type": outgoing.type,
+        "stream": outgoing.stream,
+        "dispute_id": outgoing.dispute_id,
+        "data": jsonable(outgoing.data),
+        "occurred_at": at,
+    }
     wanting = [
         endpoint_id
         for endpoint_id, event_types in active_endpoints(session)
-        if event_types is None or event.type in event_types
+        if event_types is None or outgoing.type in event_types
     ]
     if not wanting:
-        return event
-    session.flush()  # the position orders deliveries
+        execute_core(session, _INSERT_EVENT, row, flush=False)
+        return
+    position = execute_core(session, _INSERT_EVENT_RETURNING, row, flush=False).scalar_one()
     for endpoint_id in wanting:
         session.add(
             Delivery(
                 id=new_id("dlv", at),
                 endpoint_id=endpoint_id,
-                event_position=event.position,
-                position=event.position,
-                stream=event.stream,
+                event_position=position,
+                position=position,
+                stream=outgoing.stream,
                 status=PENDING,
                 attempts=0,
                 next_attempt_at=at,
@@ -82,7 +82,6 @@ def write(
                 created_at=at,
             )
         )
-    return event
 
 
 def active_endpoints(session: Session) -> list[tuple[str, list[str] | None]]:
