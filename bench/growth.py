@@ -1,7 +1,8 @@
 """Reads and filings cost the same however many disputes there are (issue 13, item 5).
 
 Two measurements, each a ratio of a large case to a small one measured in the same run (goal: at
-most 1.5), through ``arbitration serve`` (waitress, one process, SQLite) and one keep-alive client:
+most 1.5), through ``arbitration serve`` (waitress, one process, SQLite; ``--pg``: PostgreSQL) and one
+keep-alive client:
 
 - the queue's first page (``GET /v1/queue``), a filtered list (``GET /v1/disputes?status=``) and
   the summary report (``GET /v1/reports/summary``) with 10,000 disputes and with 1,000,000
@@ -32,6 +33,7 @@ from arbitration import accounts
 from arbitration.clock import ManualClock
 from arbitration.models import Dispute
 from arbitration.policy import load_policy
+from bench import databases
 from bench.lifecycles import Client, order_body
 from bench.servers import start_engine, stop
 from tests.support.seed import seed_disputes
@@ -80,19 +82,19 @@ def _clone_disputes(
     listing_sql = f"'{listing}'" if listing else f"'{prefix}-lst-' || n.i"
     order = f"'{prefix}-o-' || n.i"
     dispute = f"'{prefix}-d-' || n.i"
-    series = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count)"
-    systemic = "1" if listing else "t.systemic"
+    series, join = databases.numbered(engine)
+    systemic = "TRUE" if listing else "t.systemic"
     scope = "'batch'" if listing else "t.scope"
     statements = [
         f"""{series} INSERT INTO orders (id, buyer_id, seller_id, amount, currency, status,
             refunded_amount, created_at, updated_at)
             SELECT {order}, buyer_id, seller_id, amount, currency, status, refunded_amount,
-            created_at, updated_at FROM orders AS t JOIN n
+            created_at, updated_at FROM orders AS t {join}
             WHERE t.id = (SELECT order_id FROM disputes WHERE id = :template)""",
         f"""{series} INSERT INTO order_items (order_id, position, listing_id, title, quantity,
             unit_price)
             SELECT {order}, position, {listing_sql}, title, quantity, unit_price
-            FROM order_items AS t JOIN n
+            FROM order_items AS t {join}
             WHERE t.order_id = (SELECT order_id FROM disputes WHERE id = :template)""",
     ]
     columns = [column.name for column in Dispute.__table__.columns]
@@ -110,11 +112,11 @@ def _clone_disputes(
     select_list = ", ".join(overrides.get(c, f"t.{c}") for c in columns)
     statements.append(
         f"""{series} INSERT INTO disputes ({", ".join(columns)})
-            SELECT {select_list} FROM disputes AS t JOIN n WHERE t.id = :template"""
+            SELECT {select_list} FROM disputes AS t {join} WHERE t.id = :template"""
     )
     statements.append(
         f"""{series} INSERT INTO dispute_items (dispute_id, listing_id, quantity, value)
-            SELECT {dispute}, {listing_sql}, quantity, value FROM dispute_items AS t JOIN n
+            SELECT {dispute}, {listing_sql}, quantity, value FROM dispute_items AS t {join}
             WHERE t.dispute_id = :template"""
     )
     with engine.begin() as connection:
@@ -122,9 +124,11 @@ def _clone_disputes(
             connection.execute(text(statement), {"count": count, "template": template})
 
 
-def build_database(folder: Path, size: int, batches: bool) -> tuple[str, dict[str, str]]:
+def build_database(
+    folder: Path, size: int, batches: bool, *, postgres: bool = False
+) -> tuple[str, dict[str, str]]:
     """``size`` disputes, or (``batches``) the template and the two batches only."""
-    url = f"sqlite:///{folder / f'growth-{size}-{batches}.db'}"
+    url = databases.new_database(folder, f"growth-{size}-{batches}", postgres=postgres)
     upgrade_schema(url)
     policy = load_policy()
     clock = ManualClock(datetime.now(UTC))
@@ -209,6 +213,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--reads", type=int, default=200, help="requests per read (default 200)")
     parser.add_argument("--filings", type=int, default=100, help="filings per batch (default 100)")
     parser.add_argument("--large", type=int, help="the large size (default 1,000,000)")
+    databases.add_options(parser)
     args = parser.parse_args(argv)
     large = args.large or (100_000 if args.quick else 1_000_000)
     reads: dict[int | str, dict[str, Timing]] = {}
@@ -220,11 +225,11 @@ def main(argv: list[str]) -> None:
                 print(
                     f"loading batches of {' and '.join(f'{b:,}' for b in BATCHES)}...", flush=True
                 )
-                url, tokens = build_database(folder, 1, batches=True)
+                url, tokens = build_database(folder, 1, batches=True, postgres=args.pg)
             else:
                 print(f"loading {size:,} disputes...", flush=True)
                 began = time.perf_counter()
-                url, tokens = build_database(folder, size, batches=False)
+                url, tokens = build_database(folder, size, batches=False, postgres=args.pg)
                 print(f"  built in {time.perf_counter() - began:.0f}s", flush=True)
             server = start_engine(folder, url)
             port = server[1]
@@ -238,8 +243,7 @@ def main(argv: list[str]) -> None:
                     filings[batch] = time_filings(port, tokens, f"hot-{batch}", first, args.filings)
             finally:
                 stop(server)
-                for leftover in folder.glob("growth-*"):
-                    leftover.unlink()
+                databases.discard(url)
     report(reads, filings, large)
 
 
