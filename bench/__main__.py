@@ -35,6 +35,7 @@ BENCHMARKS = {
     "growth": growth.main,
     "memory": memory.main,
 }
+SERVED_BY_WORKERS = ("http", "lifecycles")  # the benchmarks that take --workers
 
 
 def main(argv: list[str]) -> None:
@@ -46,9 +47,15 @@ def main(argv: list[str]) -> None:
     unknown = [name for name in names if name not in BENCHMARKS]
     if unknown:
         sys.exit(f"unknown benchmark {', '.join(unknown)}; choose from: {', '.join(BENCHMARKS)}")
+    chosen = names or list(BENCHMARKS)
+    served = [name for name in chosen if name not in SERVED_BY_WORKERS]
+    if any(option.startswith("--workers") for option in options) and served:
+        sys.exit(
+            f"--workers is for {' and '.join(SERVED_BY_WORKERS)} only, not {', '.join(served)}"
+        )
     databases.run_under_postgres_if_asked(argv)
     print(f"database: {databases.describe()}", flush=True)
-    for name in names or list(BENCHMARKS):
+    for name in chosen:
         print(f"== {name}", flush=True)
         BENCHMARKS[name](options)
 
