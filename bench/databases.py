@@ -80,7 +80,7 @@ def numbered(engine: Engine) -> tuple[str, str]:
 
 
 def describe() -> str:
-    """The database of this run, for its first line: SQLite, or the server's version and settings."""
+    """The database of this run, for its first line: SQLite, or the server's version and fsync."""
     admin = os.environ.get(ADMIN_URL_VARIABLE)
     if not admin or not os.environ.get(UNDER_POSTGRES):
         return "SQLite"

@@ -1,8 +1,8 @@
 """Reads and filings cost the same however many disputes there are (issue 13, item 5).
 
 Two measurements, each a ratio of a large case to a small one measured in the same run (goal: at
-most 1.5), through ``arbitration serve`` (waitress, one process, SQLite; ``--pg``: PostgreSQL) and one
-keep-alive client:
+most 1.5), through ``arbitration serve`` (waitress, one process, SQLite; ``--pg``: PostgreSQL)
+and one keep-alive client:
 
 - the queue's first page (``GET /v1/queue``), a filtered list (``GET /v1/disputes?status=``) and
   the summary report (``GET /v1/reports/summary``) with 10,000 disputes and with 1,000,000

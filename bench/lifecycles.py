@@ -4,13 +4,15 @@ Each lifecycle is the seven requests of a contested dispute: file, reject, escal
 by the buyer and by the seller, claim, decide (its order is placed beforehand, untimed). 1, 2, 4 and
 8 clients (separate processes, one keep-alive connection each) run lifecycles as fast as they are
 answered against ``arbitration serve`` (waitress, one process; ``--workers=N``: gunicorn, N
-processes) over SQLite (``--pg``: PostgreSQL); every request must answer its success status. The baseline is the bare app of ``bench.bare`` served the same way, each of
-its "lifecycles" seven insert-and-commit requests, on the same kind of database, at the same client count: the ratio is its
-lifecycles per second divided by the engine's. The baseline runs just before and just after the
-engine at each client count, and the better of the two is kept.
+processes) over SQLite (``--pg``: PostgreSQL); every request must answer its success status. The
+baseline is the bare app of ``bench.bare`` served the same way over the same kind of database,
+each of its "lifecycles" seven insert-and-commit requests, at the same client count: the ratio is
+its lifecycles per second divided by the engine's. The baseline runs just before and just after
+the engine at each client count, and the better of the two is kept.
 
 Writes ``docs/lifecycles.csv`` and ``docs/lifecycles.svg`` (throughput and p99 against clients),
-except in a smoke run (``--quick`` or ``--per-client=``).
+except in a smoke run (``--quick`` or ``--per-client=``) or on other servers or another database
+(``--workers``, ``--pg``): the chart is of the default set-up.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """A server's resident memory stays flat under load (issue 13, item 6).
 
-One ``arbitration serve`` process (waitress, SQLite; ``--pg``: PostgreSQL) under two phases, its resident size (VmRSS
-from ``/proc/<pid>/status``) sampled every second:
+One ``arbitration serve`` process (waitress, SQLite; ``--pg``: PostgreSQL) under two phases, its
+resident size (VmRSS from ``/proc/<pid>/status``) sampled every second:
 
 1. sustained mixed load for ten minutes (``--quick``: two): two clients (separate processes,
    keep-alive) each loop over placing an order, a full contested lifecycle, reading the dispute,

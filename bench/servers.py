@@ -1,9 +1,9 @@
 """The servers a benchmark measures: the engine as ``arbitration serve`` runs it, and the bare app.
 
-Both are waitress, one process (as ``arbitration serve`` runs), or with ``workers`` both are gunicorn
-with that many worker processes (``arbitration serve --workers N``); on a free local port, with
-their output dropped (waitress warns of its queue depth under many clients); ``wait_until_up``
-returns once the server answers.
+Both are waitress, one process (as ``arbitration serve`` runs), or with ``workers`` both are
+gunicorn with that many worker processes (``arbitration serve --workers N``); on a free local port,
+with their output dropped (waitress warns of its queue depth under many clients);
+``wait_until_up`` returns once the server answers.
 """
 
 from __future__ import annotations
