@@ -16,8 +16,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from arbitration.classification import NORMAL_RANK, priority_rank
 from arbitration.db import Base, UTCDateTime
 
 ID = String(64)
@@ -94,6 +95,8 @@ class Dispute(Base):
         Index("ix_disputes_buyer_created", "buyer_id", "id"),
         Index("ix_disputes_seller_created", "seller_id", "id"),
         Index("ix_disputes_status", "status"),
+        # The queue's order within a state (arbitration/queue.py): its first page is an index walk.
+        Index("ix_disputes_queue", "status", "priority_rank", "sla_due_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
@@ -120,6 +123,9 @@ class Dispute(Base):
 
     category: Mapped[str] = mapped_column(String(16))
     priority: Mapped[str] = mapped_column(String(16))
+    # Derived from ``priority`` and only from it (``_rank_follows_priority``): an index can serve it.
+    # The server default (normal) is only for rows written around the ORM; see migration 0009.
+    priority_rank: Mapped[int] = mapped_column(Integer, server_default=str(NORMAL_RANK))
     scope: Mapped[str] = mapped_column(String(16), default="single")
     systemic: Mapped[bool] = mapped_column(Boolean, default=False)
 
@@ -170,6 +176,12 @@ class Dispute(Base):
         order_by="DisputeItem.listing_id", cascade="all, delete-orphan"
     )
     order: Mapped[Order] = relationship()
+
+    @validates("priority")
+    def _rank_follows_priority(self, _key: str, priority: str) -> str:
+        """Whoever sets the priority (filing, a modification) sets the queue's rank with it."""
+        self.priority_rank = priority_rank(priority)
+        return priority
 
 
 class DisputeItem(Base):

@@ -1,4 +1,14 @@
-"""queue rank (issue 13: reserved; filled by its branch)
+"""queue rank: the priority stored as an integer, and the index the queue's order walks (issue 13)
+
+The queue ordered by a CASE over the ``priority`` string, which no index serves, so the database
+sorted every case awaiting a decision before handing out the first page (255 ms at a million
+disputes). ``priority_rank`` is that CASE stored (``arbitration.classification.priority_rank``,
+set with the priority by the model), and ``ix_disputes_queue`` is the queue's order within one
+state, so a page is a walk of the index on SQLite and PostgreSQL alike.
+
+The column is added NOT NULL with the rank of "normal" as its server default (SQLite can add a
+NOT NULL column only with a default, and dropping a default there means rebuilding the table),
+then the rows already in the field that are more pressing than normal are backfilled.
 
 Revision ID: 0009
 Revises: 0008
@@ -7,6 +17,11 @@ Create Date: 2026-11-29
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from alembic import op
+
+from arbitration.classification import NORMAL_RANK, PRIORITIES, priority_rank
+
 revision = "0009"
 down_revision = "0008"
 branch_labels = None
@@ -14,8 +29,28 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.add_column(
+        "disputes",
+        sa.Column("priority_rank", sa.Integer(), nullable=False, server_default=str(NORMAL_RANK)),
+    )
+    disputes = sa.table("disputes", sa.column("priority", sa.String), sa.column("priority_rank"))
+    pressing = {
+        name: priority_rank(name) for name in PRIORITIES if priority_rank(name) != NORMAL_RANK
+    }
+    op.execute(
+        disputes.update()
+        .where(disputes.c.priority.in_(list(pressing)))
+        .values(priority_rank=sa.case(pressing, value=disputes.c.priority, else_=NORMAL_RANK))
+    )
+    op.create_index(
+        "ix_disputes_queue",
+        "disputes",
+        ["status", "priority_rank", "sla_due_at", "id"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index("ix_disputes_queue", table_name="disputes")
+    with op.batch_alter_table("disputes", schema=None) as batch_op:
+        batch_op.drop_column("priority_rank")
