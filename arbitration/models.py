@@ -97,6 +97,15 @@ class Dispute(Base):
         Index("ix_disputes_status", "status"),
         # The queue's order within a state (arbitration/queue.py): its first page is an index walk.
         Index("ix_disputes_queue", "status", "priority_rank", "sla_due_at", "id"),
+        # The same order for one arbitrator's own cases (``assigned=mine``), a few among many.
+        Index(
+            "ix_disputes_queue_assigned",
+            "assigned_arbitrator_id",
+            "status",
+            "priority_rank",
+            "sla_due_at",
+            "id",
+        ),
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
