@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from arbitration.classification import PRIORITIES, priority_rank
 from arbitration.clock import ManualClock
@@ -152,3 +152,33 @@ def test_a_senior_claims_in_the_queue_order_across_appeals_and_cases(
         claimed.append(response.json["id"])
     assert claimed == expected
     assert world.call(senior, "POST", "/v1/queue/claim").status_code == 404
+
+
+def statements_of(world: World, who: str, path: str) -> int:
+    """How many SQL statements the engine runs to answer ``path``."""
+    engine = world.app.extensions["arbitration"].database.engine
+    count = 0
+
+    def counted(*_args: object) -> None:
+        nonlocal count
+        count += 1
+
+    event.listen(engine, "before_cursor_execute", counted)
+    try:
+        response = world.call(who, "GET", path)
+    finally:
+        event.remove(engine, "before_cursor_execute", counted)
+    assert response.status_code == 200, response.json
+    return count
+
+
+def test_a_page_costs_the_same_statements_whatever_it_holds(world: World) -> None:
+    senior = world.account("senior_arbitrator")
+    appealed(world)
+    world.awaiting_decision()
+    few = statements_of(world, senior, "/v1/queue")
+    for _ in range(3):
+        appealed(world)
+        world.awaiting_decision(reason="safety_hazard")
+    assert len(bodies(world, senior)) == 8
+    assert statements_of(world, senior, "/v1/queue") == few
