@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
@@ -97,6 +98,16 @@ class Dispute(Base):
         Index("ix_disputes_status", "status"),
         # The queue's order within a state (arbitration/queue.py): its first page is an index walk.
         Index("ix_disputes_queue", "status", "priority_rank", "sla_due_at", "id"),
+        # The same order for the few cases past twice their SLA (the seniors' view).
+        Index(
+            "ix_disputes_escalated",
+            "status",
+            "priority_rank",
+            "sla_due_at",
+            "id",
+            sqlite_where=text("senior_escalated_at IS NOT NULL"),
+            postgresql_where=text("senior_escalated_at IS NOT NULL"),
+        ),
         # The same order for one arbitrator's own cases (``assigned=mine``), a few among many.
         Index(
             "ix_disputes_queue_assigned",

@@ -69,22 +69,25 @@ def _require_arbitrator(caller: Caller) -> None:
 
 
 def _branches(caller: Caller, filters: QueueFilters) -> list[Branch]:
-    """The view, one state at a time: each branch is a walk of ``ix_disputes_queue``."""
+    """The view as walks of ``ix_disputes_queue`` (one state each), whose cases never overlap."""
     senior = caller.role == SENIOR_ARBITRATOR
     urgent = Dispute.priority_rank == URGENT_RANK
-    states: dict[str, list[ColumnElement[bool]]]
+    view: list[Branch]
     if filters.view == "senior":
         if not senior:
             raise Forbidden("the senior view is for senior arbitrators")
-        states = {
-            lifecycle.UNDER_APPEAL: [],
-            lifecycle.AWAITING_DECISION: [or_(Dispute.senior_escalated_at.is_not(None), urgent)],
-        }
+        view = [
+            (lifecycle.UNDER_APPEAL, []),
+            # Past twice the SLA and not urgent (those come below): ``ix_disputes_escalated``.
+            (
+                lifecycle.AWAITING_DECISION,
+                [Dispute.senior_escalated_at.is_not(None), Dispute.priority_rank != URGENT_RANK],
+            ),
+        ]
         # Urgent cases from the start (DESIGN §5a): watched while the parties still talk.
-        for state in URGENT_WATCH_STATES:
-            states.setdefault(state, [urgent])
+        view += [(state, [urgent]) for state in URGENT_WATCH_STATES]
     else:
-        states = {state: [] for state in (QUEUE_STATES if senior else QUEUE_STATES[:1])}
+        view = [(state, []) for state in (QUEUE_STATES if senior else QUEUE_STATES[:1])]
     common: list[ColumnElement[bool]] = []
     if filters.assigned == "unassigned":
         common.append(Dispute.assigned_arbitrator_id.is_(None))
@@ -101,7 +104,7 @@ def _branches(caller: Caller, filters: QueueFilters) -> list[Branch]:
             common.append(getattr(Dispute, name) == value)
     return [
         (state, [*conditions, *common])
-        for state, conditions in states.items()
+        for state, conditions in view
         if filters.status in (None, state)
     ]
 

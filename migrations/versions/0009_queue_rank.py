@@ -5,7 +5,8 @@ sorted every case awaiting a decision before handing out the first page (255 ms 
 disputes). ``priority_rank`` is that CASE stored (``arbitration.classification.priority_rank``,
 set with the priority by the model), and ``ix_disputes_queue`` is the queue's order within one
 state, so a page is a walk of the index on SQLite and PostgreSQL alike;
-``ix_disputes_queue_assigned`` is the same walk for an arbitrator's own cases.
+``ix_disputes_escalated`` (partial) and ``ix_disputes_queue_assigned`` are the same walk for the
+seniors' cases past twice their SLA and for an arbitrator's own cases, a few among many.
 
 The column is added NOT NULL with the rank of "normal" as its server default (SQLite can add a
 NOT NULL column only with a default, and dropping a default there means rebuilding the table),
@@ -49,6 +50,15 @@ def upgrade() -> None:
         ["status", "priority_rank", "sla_due_at", "id"],
         unique=False,
     )
+    # The cases past twice their SLA (the seniors' view) are a few among many: their own walk.
+    op.create_index(
+        "ix_disputes_escalated",
+        "disputes",
+        ["status", "priority_rank", "sla_due_at", "id"],
+        unique=False,
+        sqlite_where=sa.text("senior_escalated_at IS NOT NULL"),
+        postgresql_where=sa.text("senior_escalated_at IS NOT NULL"),
+    )
     # An arbitrator's own cases (``assigned=mine``) are a few among many: their own walk.
     op.create_index(
         "ix_disputes_queue_assigned",
@@ -60,6 +70,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_disputes_queue_assigned", table_name="disputes")
+    op.drop_index("ix_disputes_escalated", table_name="disputes")
     op.drop_index("ix_disputes_queue", table_name="disputes")
     with op.batch_alter_table("disputes", schema=None) as batch_op:
         batch_op.drop_column("priority_rank")
