@@ -72,5 +72,6 @@ def downgrade() -> None:
     op.drop_index("ix_disputes_queue_assigned", table_name="disputes")
     op.drop_index("ix_disputes_escalated", table_name="disputes")
     op.drop_index("ix_disputes_queue", table_name="disputes")
-    with op.batch_alter_table("disputes", schema=None) as batch_op:
-        batch_op.drop_column("priority_rank")
+    # Not a batch (which rebuilds the table on SQLite, and fails once other rows point at it):
+    # SQLite drops a column in place since 3.35, once no index holds it.
+    op.drop_column("disputes", "priority_rank")
