@@ -25,7 +25,7 @@ from api.schemas.disputes import (
     EventOut,
     EventPageOut,
 )
-from arbitration import audit, compensations, disputes, flows, refunds
+from arbitration import audit, compensations, disputes, flows, queue, refunds
 from arbitration.accounts import Caller
 from arbitration.models import Decision, Dispute, Event, Offer, Refund
 from arbitration.party_actions import offer_terms
@@ -37,11 +37,17 @@ blp = Blueprint("disputes", __name__, url_prefix="/v1", description="Disputes an
 DISPUTE_OUT = DisputeOut()
 
 
-def dispute_body(session: Session, dispute: Dispute, who: Caller) -> dict[str, Any]:
-    """The dispute as the caller sees it: state, whose move, and the caller's own buttons."""
+def dispute_body(
+    session: Session, dispute: Dispute, who: Caller, parts: queue.BodyParts | None = None
+) -> dict[str, Any]:
+    """The dispute as the caller sees it: state, whose move, and the caller's own buttons.
+
+    ``parts``: what a page of bodies read at once (``queue.page_parts``) instead of row by row."""
     offer = session.get(Offer, dispute.pending_offer_id) if dispute.pending_offer_id else None
     refunds = (
-        list(
+        parts.refunds
+        if parts is not None
+        else list(
             session.scalars(
                 select(Refund)
                 .where(Refund.dispute_id == dispute.id)
@@ -58,7 +64,9 @@ def dispute_body(session: Session, dispute: Dispute, who: Caller) -> dict[str, A
             if hasattr(dispute, column)
         },
         "awaiting": disputes.awaiting(dispute),
-        "allowed_actions": disputes.allowed_actions(dispute, who),
+        "allowed_actions": disputes.allowed_actions(
+            dispute, who, conflicted=parts.conflicted if parts is not None else None
+        ),
         "deadline": (
             {
                 "action": dispute.deadline_action,
@@ -80,7 +88,11 @@ def dispute_body(session: Session, dispute: Dispute, who: Caller) -> dict[str, A
         ),
         # Only an accepted compensation offer (closing the dispute settled) or a ruling orders one.
         "compensations": (
-            compensations.compensations_of(session, dispute.id)
+            (
+                parts.compensations
+                if parts is not None
+                else compensations.compensations_of(session, dispute.id)
+            )
             if dispute.outcome == "settled" or dispute.decision_id
             else []
         ),
