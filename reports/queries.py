@@ -271,7 +271,13 @@ class FigureQueries:
     def _appeals(self, key: Any) -> Select[Any]:
         """First rulings that were appealed, and those the appeal overturned."""
         appeal = aliased(Decision)
-        overturned = exists().where(appeal.replaces_id == Decision.id, appeal.result == "overturn")
+        # An appeal is decided on the ruling's own dispute: looking it up by dispute keeps the
+        # look-up on an index whatever the planner thinks of ``replaces_id`` (mostly NULL).
+        overturned = exists().where(
+            appeal.dispute_id == Decision.dispute_id,
+            appeal.replaces_id == Decision.id,
+            appeal.result == "overturn",
+        )
         return (
             select(
                 key.label("key"),

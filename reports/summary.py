@@ -5,7 +5,8 @@ figures of §5a) for the disputes filed in a period, in total and per group.
 never loads a dispute into Python; the API, the CLI and the staff console all call it, so their
 numbers agree. What each figure counts:
 
-- **filed**: disputes filed in ``[since, until)``; every other figure is about those disputes.
+- **filed**: disputes filed in ``[since, until)`` (by default the last ``reports.default_period``);
+  every other figure is about those disputes.
 - **resolved**: of those filed, the closed ones; **outcomes**: closed ones per outcome.
 - **median hours to resolution**: from filing to closing, over the closed ones.
 - **settled by the parties**: closed without a ruling, by a party's move (an acceptance, an
@@ -87,8 +88,12 @@ def summarize(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Summary:
-    """Every KPI for the disputes filed in ``[since, until)`` (``until`` defaults to ``at``), in
-    total and, with ``by``, per reason, category, seller, channel or arbitrator."""
+    """Every KPI for the disputes filed in ``[since, until)``, in total and, with ``by``, per
+    reason, category, seller, channel or arbitrator.
+
+    ``until`` defaults to ``at``; ``since`` to ``reports.default_period`` before ``until``, so that
+    a report costs what its period holds, not what the table holds (an all-time report is an early
+    ``since`` away). The API, the CLI and the console all take this default from here."""
     # Without an ``until``, everything filed up to now, this very moment included.
     end = until if until is not None else at + timedelta(microseconds=1)
     until = until or at
@@ -96,7 +101,9 @@ def summarize(
         raise ValidationFailed(
             "unknown grouping", details={"by": [f"one of: {', '.join(GROUPINGS)}"]}
         )
-    if since is not None and since >= until:
+    if since is None:
+        since = until - policy.reports.default_period
+    if since >= until:
         raise ValidationFailed("empty period", details={"since": ["must be before until"]})
     query = FigureQueries(session, policy=policy, at=at, since=since, until=end)
     total = query.figures(None)[TOTAL]
