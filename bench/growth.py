@@ -19,8 +19,9 @@ The statuses: disputes of the last month are half closed and half spread over th
 (``STATUS_BY_TENTH``, so 10 % of them wait for a ruling); older ones are closed, except one in a
 hundred (``STRAGGLERS``: cases stuck for years, rare but real) that keeps the same spread, so the
 queue and the filtered list at the large size hold the month's open cases plus about as many old
-ones. A closed dispute closed 1 to 72 hours after it was filed (never after now). The two batches
-are cloned the same way onto their listings, already flagged systemic, filed now.
+ones. A closed dispute closed 1 to 72 hours after it was filed (never after now). Clone ids sort
+by filing time, as the engine's ULIDs do. The two batches are cloned the same way onto their
+listings, already flagged systemic, filed now.
 """
 
 from __future__ import annotations
@@ -107,7 +108,9 @@ def _clone_disputes(
     """``count`` copies of the template dispute with its order, order line and dispute line."""
     listing_sql = f"'{listing}'" if listing else f"'{prefix}-lst-' || n.i"
     order = f"'{prefix}-o-' || n.i"
-    dispute = f"'{prefix}-d-' || n.i"
+    # Numbered newest first, so that ids sort by filing time like the engine's (ULIDs): a list by
+    # id, newest first, meets the recent disputes first, as it would in production.
+    dispute = f"'{prefix}-d-' || printf('%09d', :count - n.i)"
     series = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count)"
     systemic = "1" if listing else "t.systemic"
     scope = "'batch'" if listing else "t.scope"
