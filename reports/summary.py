@@ -32,7 +32,7 @@ figures for the arbitrator who ruled on it first (or holds it now); ``None`` is 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -50,6 +50,8 @@ __all__ = ["GROUPINGS", "Day", "Figures", "Rate", "Summary", "daily_series", "su
 GROUPINGS = ("reason", "category", "seller", "channel", "arbitrator")
 # A daily series keeps at most its last this many days (a chart of ten years is not a chart).
 MAX_SERIES_DAYS = 3660
+# Fields of a Summary that ``to_dict`` converts itself rather than through ``_plain``.
+_NOT_PLAIN = ("total", "groups", "daily")
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,18 @@ class Summary:
     def to_dict(self, *, iso_times: bool = True) -> dict[str, Any]:
         """Plain data: rates carry their share; times are ISO 8601 text (or left as they are,
         for a schema to dump)."""
-        plain: dict[str, Any] = _plain(asdict(self), iso_times)
+        # ``asdict`` deep-copies: fine for the figures, slow for years of days (an all-time report).
+        figures = {"total": asdict(self.total), "groups": [asdict(g) for g in self.groups]}
+        rest = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _NOT_PLAIN}
+        plain: dict[str, Any] = _plain(rest | figures, iso_times)
+        plain["daily"] = [
+            {
+                "day": day.day.isoformat() if iso_times else day.day,
+                "filed": day.filed,
+                "closed": day.closed,
+            }
+            for day in self.daily
+        ]
         return plain
 
 
