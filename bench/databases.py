@@ -79,6 +79,28 @@ def numbered(engine: Engine) -> tuple[str, str]:
     return cte, "JOIN n"
 
 
+def zero_padded(engine: Engine, number: str, width: int) -> str:
+    """SQL text of the integer ``number`` padded with zeros to ``width`` digits (ids that sort)."""
+    if engine.dialect.name == "postgresql":
+        return f"lpad(CAST({number} AS TEXT), {width}, '0')"
+    return f"printf('%0{width}d', {number})"
+
+
+def moved(engine: Engine, moment: str, seconds: str) -> str:
+    """SQL for the time ``moment`` moved by ``seconds`` (an SQL integer), stored as ``UTCDateTime``
+    stores it: a timestamp on PostgreSQL, text on SQLite (whose comparisons as text then keep the
+    order of time)."""
+    if engine.dialect.name == "postgresql":
+        return f"({moment} + ({seconds}) * INTERVAL '1 second')"
+    return f"strftime('%Y-%m-%d %H:%M:%S', {moment}, ({seconds}) || ' seconds') || '.000000'"
+
+
+def earlier(engine: Engine, first: str, second: str) -> str:
+    """SQL for the earlier of two times."""
+    name = "LEAST" if engine.dialect.name == "postgresql" else "min"
+    return f"{name}({first}, {second})"
+
+
 def describe() -> str:
     """The database of this run, for its first line: SQLite, or the server's version and fsync."""
     admin = os.environ.get(ADMIN_URL_VARIABLE)
