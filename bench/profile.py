@@ -96,7 +96,9 @@ def decided_dispute_reads(folder: Path) -> None:
         return {"Authorization": f"Bearer {tokens[who]}"}
 
     order = order_body(0, "lst-read") | {"buyer_id": "buyer-0", "seller_id": "seller-0"}
-    assert client.put("/v1/orders/ord-read", json=order, headers=auth("platform")).status_code == 201
+    assert (
+        client.put("/v1/orders/ord-read", json=order, headers=auth("platform")).status_code == 201
+    )
     filing = {"order_id": "ord-read", "reason": "damaged", "remedy": "refund_only", "amount": 500}
     response = client.post("/v1/disputes", json=filing, headers=auth("buyer-0"))
     assert response.status_code == 201, response.data
@@ -122,7 +124,7 @@ def decided_dispute_reads(folder: Path) -> None:
     def count(_c, _cu, statement, _p, _ctx, _many) -> None:  # type: ignore[no-untyped-def]
         statements.append(statement)
 
-    for name, (path, headers) in reads.items():
+    for path, headers in reads.values():
         statements.clear()
         assert client.get(path, headers=headers).status_code == 200
         print(f"GET {path}: {len(statements)} SQL statements")

@@ -8,15 +8,15 @@ from typing import Any
 from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
 from marshmallow import Schema
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, String, bindparam, literal, select, union_all
+from sqlalchemy.orm import Session, selectinload
 
 from api.context import caller, perform, read, services
 from api.contract import documents_errors
 from api.schemas import arbitration as arbitration_schemas
 from api.schemas import common as common_schemas
 from api.schemas import disputes as dispute_schemas
-from api.schemas.common import EmptyIn, ErrorOut
+from api.schemas.common import EmptyIn, ErrorOut, plain_dumper
 from api.schemas.disputes import (
     DisputeIn,
     DisputeOut,
@@ -27,7 +27,7 @@ from api.schemas.disputes import (
 )
 from arbitration import audit, compensations, disputes, flows, refunds
 from arbitration.accounts import Caller
-from arbitration.models import Decision, Dispute, Event, Offer, Refund
+from arbitration.models import Compensation, Decision, Dispute, Event, Offer, Refund
 from arbitration.party_actions import offer_terms
 from evidence import service as evidence_service
 
@@ -35,31 +35,94 @@ blp = Blueprint("disputes", __name__, url_prefix="/v1", description="Disputes an
 
 # Built once: a schema is stateless once built, and building one costs more than a dump.
 DISPUTE_OUT = DisputeOut()
+# The body is built as plain values and dumped without marshmallow (the hot path of every read and
+# write): the same fields, the same formats (tests/api/test_dispute_body.py holds it to DisputeOut).
+_dump_dispute = plain_dumper(DISPUTE_OUT)
+# The body's fields that are the dispute's own columns.
+_DISPUTE_COLUMNS = tuple(name for name in DISPUTE_OUT.fields if name in Dispute.__table__.c)
+DECISION_FIELDS = tuple(arbitration_schemas.DecisionOut().fields)
+
+# A dispute with the parts its body reads by key, in one statement: the ruling in force, the
+# pending offer and (selectinload, a second) the order lines. Built once, run by id.
+_DISPUTE_WITH_PARTS = (
+    select(Dispute, Decision, Offer)
+    .outerjoin(Decision, Decision.id == Dispute.decision_id)
+    .outerjoin(Offer, Offer.id == Dispute.pending_offer_id)
+    .options(selectinload(Dispute.items))
+    .where(Dispute.id == bindparam("dispute_id"))
+)
+_PARTS_HELD = "api.dispute_parts"
+# Refunds and compensations, oldest first, in one statement: their columns line up, and the body
+# only reads them. ``row`` tells them apart.
+_MONEY_COLUMNS = ("id", "amount", "currency", "instructed_at", "confirmed_at", "overdue_since")
+_MONEY_ORDERED = union_all(
+    select(
+        literal("refund", String).label("row"),
+        literal(None, String).label("kind"),
+        *(Refund.__table__.c[name] for name in _MONEY_COLUMNS),
+        Refund.funded_by,
+    ).where(Refund.dispute_id == bindparam("refunds_of")),
+    select(
+        literal("compensation", String).label("row"),
+        Compensation.kind,
+        *(Compensation.__table__.c[name] for name in _MONEY_COLUMNS),
+        Compensation.funded_by,
+    ).where(Compensation.dispute_id == bindparam("compensations_of")),
+)
+_MONEY_ORDERED_STATEMENT = select(_MONEY_ORDERED.subquery("money")).order_by(
+    "row", "instructed_at", "id"
+)
+
+
+def _money_ordered(session: Session, dispute: Dispute) -> tuple[list[Row[Any]], list[Row[Any]]]:
+    """The refunds and the compensations the dispute's body shows, each oldest first; no
+    statement when it can have neither. Only an accepted compensation offer (closing the dispute
+    settled) or a ruling orders a compensation."""
+    refunds = dispute.refund_amount is not None
+    compensations = dispute.outcome == "settled" or dispute.decision_id is not None
+    if not (refunds or compensations):
+        return [], []
+    rows = session.execute(
+        _MONEY_ORDERED_STATEMENT,
+        {
+            "refunds_of": dispute.id if refunds else None,
+            "compensations_of": dispute.id if compensations else None,
+        },
+    ).all()
+    return (
+        [row for row in rows if row.row == "refund"],
+        [row for row in rows if row.row == "compensation"],
+    )
+
+
+def load_dispute(session: Session, *, caller: Caller, dispute_id: str) -> Dispute:
+    """``disputes.get_dispute``, with the ruling, the pending offer and the order lines loaded in
+    the same round trips, so building the body reads them from the session."""
+    row = session.execute(_DISPUTE_WITH_PARTS, {"dispute_id": dispute_id}).first()
+    # The session holds its objects weakly: keep the parts until the body is built.
+    session.info[_PARTS_HELD] = tuple(row) if row is not None else ()
+    return disputes.get_dispute(session, caller=caller, dispute_id=dispute_id)
 
 
 def dispute_body(session: Session, dispute: Dispute, who: Caller) -> dict[str, Any]:
     """The dispute as the caller sees it: state, whose move, and the caller's own buttons."""
-    offer = session.get(Offer, dispute.pending_offer_id) if dispute.pending_offer_id else None
-    refunds = (
-        list(
-            session.scalars(
-                select(Refund)
-                .where(Refund.dispute_id == dispute.id)
-                .order_by(Refund.instructed_at, Refund.id)
-            )
-        )
-        if dispute.refund_amount is not None
-        else []
-    )
+    return _dump_dispute(dispute_view(session, dispute, who))
+
+
+def dispute_view(session: Session, dispute: Dispute, who: Caller) -> dict[str, Any]:
+    """The body's values before dumping (``DisputeOut``'s fields, datetimes as datetimes)."""
+    loaded = dispute.__dict__  # the columns already loaded; an expired one is read as usual
     view = {
-        **{
-            column: getattr(dispute, column)
-            for column in DISPUTE_OUT.fields
-            if hasattr(dispute, column)
-        },
-        "awaiting": disputes.awaiting(dispute),
-        "allowed_actions": disputes.allowed_actions(dispute, who),
-        "deadline": (
+        name: loaded[name] if name in loaded else getattr(dispute, name)
+        for name in _DISPUTE_COLUMNS
+    }
+    offer = session.get(Offer, dispute.pending_offer_id) if dispute.pending_offer_id else None
+    refunds, compensations = _money_ordered(session, dispute)
+    view.update(
+        items=dispute.items,
+        awaiting=disputes.awaiting(dispute),
+        allowed_actions=disputes.allowed_actions(dispute, who),
+        deadline=(
             {
                 "action": dispute.deadline_action,
                 "due_at": dispute.deadline_due_at,
@@ -68,8 +131,8 @@ def dispute_body(session: Session, dispute: Dispute, who: Caller) -> dict[str, A
             if dispute.deadline_action
             else None
         ),
-        "pending_offer": _offer_view(offer) if offer is not None else None,
-        "fulfilment_shipment": (
+        pending_offer=_offer_view(offer) if offer is not None else None,
+        fulfilment_shipment=(
             {
                 "carrier": dispute.fulfilment_carrier,
                 "tracking_number": dispute.fulfilment_tracking_number,
@@ -78,15 +141,10 @@ def dispute_body(session: Session, dispute: Dispute, who: Caller) -> dict[str, A
             if dispute.fulfilment_carrier
             else None
         ),
-        # Only an accepted compensation offer (closing the dispute settled) or a ruling orders one.
-        "compensations": (
-            compensations.compensations_of(session, dispute.id)
-            if dispute.outcome == "settled" or dispute.decision_id
-            else []
-        ),
-        "refund": refunds[-1] if refunds else None,
-        "refunds": refunds,
-        "return_shipment": (
+        compensations=compensations,
+        refund=refunds[-1] if refunds else None,
+        refunds=refunds,
+        return_shipment=(
             {
                 "carrier": dispute.return_carrier,
                 "tracking_number": dispute.return_tracking_number,
@@ -95,13 +153,12 @@ def dispute_body(session: Session, dispute: Dispute, who: Caller) -> dict[str, A
             if dispute.return_carrier
             else None
         ),
-        "decision": _decision_view(session, dispute, who),
-        "extensions_used": [
+        decision=_decision_view(session, dispute, who),
+        extensions_used=[
             party for party in ("buyer", "seller") if getattr(dispute, f"{party}_extension_used")
         ],
-    }
-    dumped: dict[str, Any] = DISPUTE_OUT.dump(view)
-    return dumped
+    )
+    return view
 
 
 def _offer_view(offer: Offer) -> dict[str, Any]:
@@ -126,9 +183,6 @@ def _decision_view(session: Session, dispute: Dispute, who: Caller) -> dict[str,
     if who.id == dispute.seller_id:
         view["buyer_violation"] = None
     return view
-
-
-DECISION_FIELDS = tuple(arbitration_schemas.DecisionOut().fields)
 
 
 @blp.route("/disputes", methods=["POST"])
@@ -192,7 +246,7 @@ def get_dispute(dispute_id: str) -> ResponseReturnValue:
     who = caller()
 
     def work(session: Session) -> dict[str, Any]:
-        dispute = disputes.get_dispute(session, caller=who, dispute_id=dispute_id)
+        dispute = load_dispute(session, caller=who, dispute_id=dispute_id)
         return dispute_body(session, dispute, who)
 
     return read(work), 200
