@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
 from marshmallow import Schema
-from sqlalchemy import Row, String, bindparam, literal, select, union_all
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Integer, String, bindparam, cast, literal, null, select, union_all
+from sqlalchemy.orm import Session
 
 from api.context import caller, perform, read, services
 from api.contract import documents_errors
@@ -27,7 +28,16 @@ from api.schemas.disputes import (
 )
 from arbitration import audit, compensations, disputes, flows, refunds
 from arbitration.accounts import Caller
-from arbitration.models import Compensation, Decision, Dispute, Event, Offer, Refund
+from arbitration.db import UTCDateTime
+from arbitration.models import (
+    Compensation,
+    Decision,
+    Dispute,
+    DisputeItem,
+    Event,
+    Offer,
+    Refund,
+)
 from arbitration.party_actions import offer_terms
 from evidence import service as evidence_service
 
@@ -42,62 +52,98 @@ _dump_dispute = plain_dumper(DISPUTE_OUT)
 _DISPUTE_COLUMNS = tuple(name for name in DISPUTE_OUT.fields if name in Dispute.__table__.c)
 DECISION_FIELDS = tuple(arbitration_schemas.DecisionOut().fields)
 
-# A dispute with the parts its body reads by key, in one statement: the ruling in force, the
-# pending offer and (selectinload, a second) the order lines. Built once, run by id.
+# A dispute with the parts its body reads by key, in one statement: the ruling in force and the
+# pending offer. Built once, run by id.
 _DISPUTE_WITH_PARTS = (
     select(Dispute, Decision, Offer)
     .outerjoin(Decision, Decision.id == Dispute.decision_id)
     .outerjoin(Offer, Offer.id == Dispute.pending_offer_id)
-    .options(selectinload(Dispute.items))
     .where(Dispute.id == bindparam("dispute_id"))
 )
 _PARTS_HELD = "api.dispute_parts"
-# Refunds and compensations, oldest first, in one statement: their columns line up, and the body
-# only reads them. ``row`` tells them apart.
+
+
+def _nothing(type_: Any) -> Any:
+    return cast(null(), type_)
+
+
+# The lists a body shows, in one statement (their columns line up; ``row`` tells them apart): the
+# order lines (``id`` is the listing, ``amount`` the value), the refunds and the compensations,
+# each oldest first. A list the dispute cannot have is not asked for (its id parameter is NULL).
 _MONEY_COLUMNS = ("id", "amount", "currency", "instructed_at", "confirmed_at", "overdue_since")
-_MONEY_ORDERED = union_all(
+_LISTS = union_all(
+    select(
+        literal("item", String).label("row"),
+        _nothing(String).label("kind"),
+        DisputeItem.listing_id.label("id"),
+        DisputeItem.value.label("amount"),
+        _nothing(String).label("currency"),
+        _nothing(UTCDateTime()).label("instructed_at"),
+        _nothing(UTCDateTime()).label("confirmed_at"),
+        _nothing(UTCDateTime()).label("overdue_since"),
+        _nothing(String).label("funded_by"),
+        DisputeItem.quantity,
+    ).where(DisputeItem.dispute_id == bindparam("items_of")),
     select(
         literal("refund", String).label("row"),
-        literal(None, String).label("kind"),
+        _nothing(String).label("kind"),
         *(Refund.__table__.c[name] for name in _MONEY_COLUMNS),
         Refund.funded_by,
+        _nothing(Integer).label("quantity"),
     ).where(Refund.dispute_id == bindparam("refunds_of")),
     select(
         literal("compensation", String).label("row"),
         Compensation.kind,
         *(Compensation.__table__.c[name] for name in _MONEY_COLUMNS),
         Compensation.funded_by,
+        _nothing(Integer).label("quantity"),
     ).where(Compensation.dispute_id == bindparam("compensations_of")),
-)
-_MONEY_ORDERED_STATEMENT = select(_MONEY_ORDERED.subquery("money")).order_by(
-    "row", "instructed_at", "id"
-)
+).subquery("lists")
+_LISTS_ORDERED = select(_LISTS).order_by(_LISTS.c.row, _LISTS.c.instructed_at, _LISTS.c.id)
 
 
-def _money_ordered(session: Session, dispute: Dispute) -> tuple[list[Row[Any]], list[Row[Any]]]:
-    """The refunds and the compensations the dispute's body shows, each oldest first; no
-    statement when it can have neither. Only an accepted compensation offer (closing the dispute
-    settled) or a ruling orders a compensation."""
+@dataclass
+class _Lists:
+    items: list[Any] = field(default_factory=list)
+    refunds: list[Any] = field(default_factory=list)
+    compensations: list[Any] = field(default_factory=list)
+
+
+def _lists(session: Session, dispute: Dispute) -> _Lists:
+    """The order lines, refunds and compensations of the body, in one statement (none if the lines
+    are loaded and the dispute can have neither money list). Only an accepted compensation offer
+    (closing the dispute settled) or a ruling orders a compensation."""
+    found = _Lists()
+    items_loaded = "items" in dispute.__dict__
+    if items_loaded:
+        found.items = [
+            {"listing_id": item.listing_id, "quantity": item.quantity, "value": item.value}
+            for item in dispute.items
+        ]
     refunds = dispute.refund_amount is not None
     compensations = dispute.outcome == "settled" or dispute.decision_id is not None
-    if not (refunds or compensations):
-        return [], []
-    rows = session.execute(
-        _MONEY_ORDERED_STATEMENT,
-        {
-            "refunds_of": dispute.id if refunds else None,
-            "compensations_of": dispute.id if compensations else None,
-        },
-    ).all()
-    return (
-        [row for row in rows if row.row == "refund"],
-        [row for row in rows if row.row == "compensation"],
-    )
+    if items_loaded and not (refunds or compensations):
+        return found
+    parameters = {
+        "items_of": None if items_loaded else dispute.id,
+        "refunds_of": dispute.id if refunds else None,
+        "compensations_of": dispute.id if compensations else None,
+    }
+    for row in session.execute(_LISTS_ORDERED, parameters):
+        if row.row == "item":
+            found.items.append(
+                {"listing_id": row.id, "quantity": row.quantity, "value": row.amount}
+            )
+        elif row.row == "refund":
+            found.refunds.append(row)
+        else:
+            found.compensations.append(row)
+    return found
 
 
 def load_dispute(session: Session, *, caller: Caller, dispute_id: str) -> Dispute:
-    """``disputes.get_dispute``, with the ruling, the pending offer and the order lines loaded in
-    the same round trips, so building the body reads them from the session."""
+    """``disputes.get_dispute``, with the ruling and the pending offer loaded in the same
+    statement, so building the body finds them in the session."""
     row = session.execute(_DISPUTE_WITH_PARTS, {"dispute_id": dispute_id}).first()
     # The session holds its objects weakly: keep the parts until the body is built.
     session.info[_PARTS_HELD] = tuple(row) if row is not None else ()
@@ -117,9 +163,9 @@ def dispute_view(session: Session, dispute: Dispute, who: Caller) -> dict[str, A
         for name in _DISPUTE_COLUMNS
     }
     offer = session.get(Offer, dispute.pending_offer_id) if dispute.pending_offer_id else None
-    refunds, compensations = _money_ordered(session, dispute)
+    lists = _lists(session, dispute)
     view.update(
-        items=dispute.items,
+        items=lists.items,
         awaiting=disputes.awaiting(dispute),
         allowed_actions=disputes.allowed_actions(dispute, who),
         deadline=(
@@ -141,9 +187,9 @@ def dispute_view(session: Session, dispute: Dispute, who: Caller) -> dict[str, A
             if dispute.fulfilment_carrier
             else None
         ),
-        compensations=compensations,
-        refund=refunds[-1] if refunds else None,
-        refunds=refunds,
+        compensations=lists.compensations,
+        refund=lists.refunds[-1] if lists.refunds else None,
+        refunds=lists.refunds,
         return_shipment=(
             {
                 "carrier": dispute.return_carrier,
