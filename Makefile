@@ -58,7 +58,9 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 # Every benchmark; one or some by name, or a smoke run: make bench BENCH="growth memory --quick"
-# (http, lifecycles, sweep, standing, growth, memory; see docs/performance.md).
+# (http, lifecycles, sweep, standing, growth, memory; see docs/performance.md). On a throwaway
+# PostgreSQL server: BENCH="http --pg --quick"; under gunicorn: BENCH="http lifecycles --workers=2".
+# Every option: .venv/bin/python -m bench --help.
 BENCH ?=
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH)

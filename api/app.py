@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 
 from api.config import Config
 from api.console import install_console
-from api.context import EXTENSION_KEY, caller
+from api.context import EXTENSION_KEY, caller, close_request_work
 from api.contract import OPENAPI_VERSION, ContractPlugin
 from api.edge import install_edge
 from api.errors import register_error_handlers
@@ -93,6 +93,8 @@ def create_app(config: Config | None = None) -> Flask:
         console = request.blueprint == "console"
         if request.endpoint and request.endpoint not in PUBLIC_ENDPOINTS and not console:
             caller()
+
+    app.teardown_request(close_request_work)
 
     @app.get("/")
     def index() -> Response:

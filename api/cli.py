@@ -457,7 +457,10 @@ def _utc(moment: datetime | None) -> datetime | None:
 @main.command("report")
 @click.option("--by", type=click.Choice(GROUPINGS), default=None, help="group the figures")
 @click.option(
-    "--since", type=click.DateTime(_DAY_OR_TIME), default=None, help="filed at or after (UTC)"
+    "--since",
+    type=click.DateTime(_DAY_OR_TIME),
+    default=None,
+    help="filed at or after (UTC; default: reports.default_period before --until)",
 )
 @click.option(
     "--until", type=click.DateTime(_DAY_OR_TIME), default=None, help="filed before (UTC; now)"

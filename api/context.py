@@ -2,12 +2,18 @@
 
 ``perform`` is where a view's work runs: one transaction, with the ``Idempotency-Key`` claimed
 inside it, so the key, the change and the stored response commit or vanish together.
+
+A read finds its caller inside its own unit of work: on a request that changes nothing (``GET``,
+``HEAD``), :func:`caller` opens the request's read-only unit of work, authenticates in it and leaves
+it open for the view's :func:`read`, so the token check and the read share one transaction and one
+connection. Nothing about a token outlives the request: a revoked token fails on the next one.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from flask import current_app, g, request
@@ -30,30 +36,83 @@ def services() -> Services:
     return found
 
 
+# Methods whose views only read: their caller is found in the unit of work the view reads in.
+READ_METHODS = frozenset({"GET", "HEAD"})
+_OPEN_READ = "arbitration_open_read"
+
+
+class _OpenRead:
+    """A read-only unit of work opened by :func:`caller`, waiting for the view's :func:`read`."""
+
+    def __init__(self) -> None:
+        self._unit: AbstractContextManager[Session] = services().database.unit_of_work(
+            read_only=True
+        )
+        self.session = self._unit.__enter__()
+
+    def close(self, error: BaseException | None = None) -> None:
+        """End the transaction: as a ``with`` block would, rolled back if ``error`` is given."""
+        if error is None:
+            self._unit.__exit__(None, None, None)
+        else:
+            self._unit.__exit__(type(error), error, error.__traceback__)
+
+
 def caller() -> Caller:
     """The authenticated caller of this request (401 without a valid token)."""
     if "caller" not in g:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
-        with services().database.unit_of_work(read_only=True) as session:
+        unit = _OpenRead()
+        try:
             g.caller = authenticate(
-                session,
+                unit.session,
                 token=token.strip() if scheme.lower() == "bearer" else None,
                 on_behalf_of=request.headers.get("On-Behalf-Of"),
             )
+        except BaseException as error:
+            unit.close(error)
+            raise
+        if request.method in READ_METHODS:
+            setattr(g, _OPEN_READ, unit)  # the view's read() goes on in it
+        else:
+            unit.close()
     who: Caller = g.caller
     return who
 
 
+@contextmanager
+def _reading() -> Iterator[Session]:
+    """The request's open read-only unit of work if the caller left one, else a new one."""
+    unit: _OpenRead | None = g.pop(_OPEN_READ, None)
+    if unit is None:
+        unit = _OpenRead()
+    try:
+        yield unit.session
+    except BaseException as error:
+        unit.close(error)
+        raise
+    unit.close()
+
+
 def read(work: Callable[[Session], Any]) -> Any:
     """Run read-only work in a deferred transaction that never blocks writers."""
-    with services().database.unit_of_work(read_only=True) as session:
+    with _reading() as session:
         return work(session)
+
+
+def close_request_work(error: BaseException | None = None) -> None:
+    """End a unit of work the request opened and no view took (a refusal, a view that never
+    read): registered as a teardown, so no transaction outlives its request."""
+    unit: _OpenRead | None = g.pop(_OPEN_READ, None)
+    if unit is not None:
+        unit.close(error)
 
 
 def perform(work: Callable[[Session], tuple[Any, int]]) -> tuple[Any, int]:
     """Run a change in one unit of work, honouring ``Idempotency-Key`` (DESIGN §9)."""
     who = caller()
+    close_request_work()  # a view that read first: its snapshot ends before the write begins
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
         raise ValidationFailed(

@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from arbitration.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
@@ -134,15 +134,20 @@ class Caller:
         return self.account.role
 
 
+# One indexed look-up (the unique token hash) from a token to its account; built once.
+_ACCOUNT_BY_TOKEN = (
+    select(Account)
+    .join(ApiToken, ApiToken.account_id == Account.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
+)
+
+
 def authenticate(session: Session, *, token: str | None, on_behalf_of: str | None) -> Caller:
     """Resolve a bearer token (and an optional ``On-Behalf-Of``) to the caller."""
     if not token:
         raise Unauthorized("send 'Authorization: Bearer <token>'")
-    account = session.scalars(
-        select(Account)
-        .join(ApiToken, ApiToken.account_id == Account.id)
-        .where(ApiToken.token_hash == _hash_token(token), ApiToken.revoked_at.is_(None))
-    ).first()
+    # Never cached: a revoked token fails on the very next request, in every process.
+    account = session.scalars(_ACCOUNT_BY_TOKEN, {"token_hash": _hash_token(token)}).first()
     if account is None:
         raise Unauthorized("the token is not valid")
     if on_behalf_of is None:

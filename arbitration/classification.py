@@ -7,7 +7,7 @@ Batch scope needs the other open disputes and is detected where the database is 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 from arbitration.policy import ClassificationPolicy
 
@@ -40,3 +40,11 @@ def _priority(reason: str, amount: int, policy: ClassificationPolicy) -> Priorit
     if reason in policy.high_amount_reasons and amount >= policy.high_amount:
         return "high"
     return "normal"
+
+
+def priority_rank(priority: str) -> int:
+    """A priority's place in the queue, most pressing first (urgent 0): the stored sort key."""
+    return PRIORITIES.index(cast(Priority, priority))
+
+
+NORMAL_RANK = priority_rank("normal")

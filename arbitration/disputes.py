@@ -96,14 +96,17 @@ def is_conflicted(session: Session, *, staff_id: str, dispute: Dispute) -> bool:
     return asked[key]
 
 
-def facts_for(dispute: Dispute, actor: str, caller_id: str) -> lifecycle.Facts:
-    """The guards' view of the dispute, as seen by ``actor``."""
+def facts_for(
+    dispute: Dispute, actor: str, caller_id: str, *, conflicted: bool | None = None
+) -> lifecycle.Facts:
+    """The guards' view of the dispute, as seen by ``actor``; ``conflicted`` when already known
+    (the queue reads it for a whole page at once), else asked of the database."""
     buyer_side = actor == lifecycle.BUYER
     session = object_session(dispute)
-    conflicted = (
-        actor in lifecycle.STAFF_ACTORS
-        and session is not None
-        and is_conflicted(session, staff_id=caller_id, dispute=dispute)
+    conflicted = actor in lifecycle.STAFF_ACTORS and (
+        conflicted
+        if conflicted is not None
+        else session is not None and is_conflicted(session, staff_id=caller_id, dispute=dispute)
     )
     offer = (
         session.get(Offer, dispute.pending_offer_id)
@@ -138,13 +141,17 @@ def facts_for(dispute: Dispute, actor: str, caller_id: str) -> lifecycle.Facts:
     )
 
 
-def allowed_actions(dispute: Dispute, caller: Caller | None) -> list[str]:
+def allowed_actions(
+    dispute: Dispute, caller: Caller | None, *, conflicted: bool | None = None
+) -> list[str]:
     """The actions the table allows ``caller`` now (the buttons a client draws)."""
     actor = actor_of(dispute, caller)
     if actor is None:
         return []
     caller_id = caller.id if caller else lifecycle.SYSTEM
-    return lifecycle.allowed_actions(dispute.status, facts_for(dispute, actor, caller_id))
+    return lifecycle.allowed_actions(
+        dispute.status, facts_for(dispute, actor, caller_id, conflicted=conflicted)
+    )
 
 
 def awaiting(dispute: Dispute) -> str | None:

@@ -232,6 +232,7 @@ class ReportsPolicy:
     satisfied_from: int  # an answer at or above this is satisfied
     dissatisfied_up_to: int  # an answer at or below this is listed for the platform to review
     satisfaction_goal: float  # the share of satisfied answers the business aims for
+    default_period: timedelta  # a report without a start covers this much time before its end
 
 
 @dataclass(frozen=True)
@@ -462,6 +463,7 @@ def _build_reports(table: _Table) -> ReportsPolicy:
         satisfied_from=table.integer("satisfied_from", minimum=1),
         dissatisfied_up_to=table.integer("dissatisfied_up_to", minimum=1),
         satisfaction_goal=table.number("satisfaction_goal"),
+        default_period=table.duration("default_period"),
     )
     if not policy.dissatisfied_up_to < policy.satisfied_from <= 5:
         problem = f"must be at most 5 and above dissatisfied_up_to ({policy.dissatisfied_up_to})"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from arbitration.accounts import ADMIN, PLATFORM, SELLER, TRUST_SAFETY, Caller
@@ -101,11 +101,14 @@ def is_overdue(recovery: Recovery, at: datetime) -> bool:
     return recovery.status == OPEN and recovery.due_at <= at
 
 
+_OPEN_RECOVERIES = select(Recovery).where(
+    Recovery.seller_id == bindparam("seller_id"), Recovery.status == OPEN
+)  # built once: standing reads it on every call
+
+
 def open_recoveries(session: Session, *, seller_id: str) -> list[Recovery]:
     """The seller's open recoveries, oldest first, over the (seller, status) index."""
-    rows = session.scalars(
-        select(Recovery).where(Recovery.seller_id == seller_id, Recovery.status == OPEN)
-    ).all()
+    rows = session.scalars(_OPEN_RECOVERIES, {"seller_id": seller_id}).all()
     return sorted(rows, key=lambda recovery: (recovery.opened_at, recovery.id))
 
 

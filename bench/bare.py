@@ -3,22 +3,27 @@
 ``GET /rows/<id>`` selects one row by primary key and returns it as JSON; ``POST /rows`` inserts one
 row and commits. Both use ``arbitration.db.make_engine``, so SQLite gets the same pragmas
 (WAL, ``synchronous=FULL``) and the same ``BEGIN IMMEDIATE`` as every write of the engine. Served by
-the same server as the engine (waitress, 8 threads), this is what any endpoint costs before the
-engine adds anything: the benchmarks divide the engine's figures by these.
+the same server as the engine (waitress, 8 threads; or with ``--workers N`` gunicorn exactly as
+``arbitration serve --workers N`` configures it, the app built in each worker after the fork), this
+is what any endpoint costs before the engine adds anything: the benchmarks divide the engine's
+figures by these.
 
-Run as ``python -m bench.bare DATABASE_URL PORT``.
+Run as ``python -m bench.bare DATABASE_URL [--workers N] --port PORT``.
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
 import uuid
 
 import waitress
 from flask import Flask, abort, jsonify, request
 from sqlalchemy import Column, MetaData, String, Table, Text, insert, select
 
+from api.config import Config
+from api.server import GunicornServer
 from arbitration.db import make_engine
+from arbitration.policy import load_policy
 
 metadata = MetaData()
 rows = Table(
@@ -29,9 +34,15 @@ rows = Table(
 )
 
 
-def create_bare_app(database_url: str) -> Flask:
+def create_table(database_url: str) -> None:
+    """Once, before serving: gunicorn's workers would race each other to create it."""
     engine = make_engine(database_url)
     metadata.create_all(engine)
+    engine.dispose()
+
+
+def create_bare_app(database_url: str) -> Flask:
+    engine = make_engine(database_url)
     app = Flask("bare")
 
     @app.get("/rows/<row_id>")
@@ -53,6 +64,27 @@ def create_bare_app(database_url: str) -> Flask:
     return app
 
 
+class BareGunicornServer(GunicornServer):
+    """The engine's gunicorn set-up (worker class, threads, ``GUNICORN_CMD_ARGS``), the bare app."""
+
+    def __init__(self, database_url: str, *, port: int, workers: int) -> None:
+        self.database_url = database_url
+        config = Config(database_url=database_url, policy=load_policy())
+        super().__init__(config, host="127.0.0.1", port=port, workers=workers)
+
+    def load(self) -> Flask:
+        return create_bare_app(self.database_url)
+
+
 if __name__ == "__main__":
-    url, port = sys.argv[1], int(sys.argv[2])
-    waitress.serve(create_bare_app(url), host="127.0.0.1", port=port, threads=8, ident="bare")
+    parser = argparse.ArgumentParser(prog="python -m bench.bare")
+    parser.add_argument("url")
+    parser.add_argument("--workers", type=int)
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    create_table(args.url)
+    if args.workers is None:
+        app = create_bare_app(args.url)
+        waitress.serve(app, host="127.0.0.1", port=args.port, threads=8, ident="bare")
+    else:
+        BareGunicornServer(args.url, port=args.port, workers=args.workers).run()

@@ -1,7 +1,8 @@
 """HTTP cost: what the engine adds to what Flask and the database cost anyway (issue 13, item 1).
 
 Two servers run side by side, each as ``arbitration serve`` runs (waitress, 8 threads, one
-process): the engine over its own SQLite file, and the bare app of ``bench.bare`` over another.
+process; ``--workers=N``: gunicorn, N processes): the engine over its own database, and the bare
+app of ``bench.bare`` over another, both SQLite files or (``--pg``) both PostgreSQL databases.
 Four keep-alive clients (separate processes, so the client never shares a GIL with another client)
 send each operation's requests as fast as they are answered:
 
@@ -33,7 +34,8 @@ from api.wiring import build, upgrade_schema
 from arbitration import accounts
 from arbitration.clock import ManualClock
 from arbitration.policy import load_policy
-from bench.servers import start_bare, start_engine, stop
+from bench import databases
+from bench.servers import server_name, start_bare, start_engine, stop
 
 CLIENTS = 4
 WRITE_GOAL, READ_GOAL, TAIL_GOAL = 3.0, 2.0, 5.0
@@ -96,9 +98,8 @@ def run(pool: multiprocessing.pool.Pool, name: str, port: int, calls: Sequence[C
     return Figure(name, len(latencies) / elapsed, cuts[49] * 1000, cuts[98] * 1000)
 
 
-def prepare_engine(folder: Path, sellers: int) -> tuple[str, dict[str, str]]:
-    """A migrated engine database with a platform, an arbitrator, and buyers and sellers."""
-    url = f"sqlite:///{folder / 'engine.db'}"
+def prepare_engine(url: str, sellers: int) -> dict[str, str]:
+    """Migrate the engine database and add a platform, an arbitrator, and buyers and sellers."""
     upgrade_schema(url)
     clock = ManualClock()
     services = build(Config(database_url=url, policy=load_policy(), clock=clock))
@@ -114,13 +115,15 @@ def prepare_engine(folder: Path, sellers: int) -> tuple[str, dict[str, str]]:
                 session, role=role, display_name=account_id, at=clock.now(), account_id=account_id
             )
     services.database.dispose()
-    return url, tokens
+    return tokens
 
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench http")
     parser.add_argument("--quick", action="store_true", help="fewer requests (a smoke run)")
     parser.add_argument("--disputes", type=int, help="disputes per write operation")
+    parser.add_argument("--workers", type=int, help="gunicorn worker processes (default: waitress)")
+    databases.add_options(parser)
     args = parser.parse_args(argv)
     disputes = args.disputes or (200 if args.quick else 800)
     reads = disputes * 3
@@ -129,12 +132,22 @@ def main(argv: list[str]) -> None:
     with tempfile.TemporaryDirectory() as folder_name:
         folder = Path(folder_name)
         print(f"preparing an engine database with {sellers} buyers and sellers...", flush=True)
-        url, tokens = prepare_engine(folder, sellers)
-        engine, bare = start_engine(folder, url), start_bare(folder)
+        url = databases.new_database(folder, "engine", postgres=args.pg)
+        bare_url = databases.new_database(folder, "bare", postgres=args.pg)
+        tokens = prepare_engine(url, sellers)
+        print(f"servers: {server_name(args.workers)} each", flush=True)
+        engine = start_engine(folder, url, args.workers)
+        try:
+            bare = start_bare(bare_url, args.workers)
+        except BaseException:
+            stop(engine)
+            raise
         try:
             figures = measure(engine[1], bare[1], tokens, disputes, reads, sellers)
         finally:
             stop(engine, bare)
+            databases.discard(url)
+            databases.discard(bare_url)
     report(figures)
 
 

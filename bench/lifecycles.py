@@ -3,14 +3,16 @@
 Each lifecycle is the seven requests of a contested dispute: file, reject, escalate, evidence-done
 by the buyer and by the seller, claim, decide (its order is placed beforehand, untimed). 1, 2, 4 and
 8 clients (separate processes, one keep-alive connection each) run lifecycles as fast as they are
-answered against ``arbitration serve`` (waitress, one process, SQLite); every request must answer
-its success status. The baseline is the bare app of ``bench.bare`` served the same way, each of
-its "lifecycles" seven insert-and-commit requests, at the same client count: the ratio is its
-lifecycles per second divided by the engine's. The baseline runs just before and just after the
-engine at each client count, and the better of the two is kept.
+answered against ``arbitration serve`` (waitress, one process; ``--workers=N``: gunicorn, N
+processes) over SQLite (``--pg``: PostgreSQL); every request must answer its success status. The
+baseline is the bare app of ``bench.bare`` served the same way over the same kind of database,
+each of its "lifecycles" seven insert-and-commit requests, at the same client count: the ratio is
+its lifecycles per second divided by the engine's. The baseline runs just before and just after
+the engine at each client count, and the better of the two is kept.
 
 Writes ``docs/lifecycles.csv`` and ``docs/lifecycles.svg`` (throughput and p99 against clients),
-except in a smoke run (``--quick`` or ``--per-client=``).
+except in a smoke run (``--quick`` or ``--per-client=``) or on other servers or another database
+(``--workers``, ``--pg``): the chart is of the default set-up.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from api.wiring import build, upgrade_schema
 from arbitration import accounts
 from arbitration.clock import ManualClock
 from arbitration.policy import load_policy
+from bench import databases
 from bench.http_cost import RULING
-from bench.servers import start_bare, start_engine, stop
+from bench.servers import server_name, start_bare, start_engine, stop
 
 CLIENT_COUNTS = (1, 2, 4, 8)
 SELLERS = 50
@@ -49,9 +52,8 @@ class Round:
     lifecycle_p50_ms: float
 
 
-def prepare(folder: Path, arbitrators: int) -> tuple[str, dict[str, str]]:
-    """A migrated engine database: a platform, arbitrators, and buyers and sellers."""
-    url = f"sqlite:///{folder / 'engine.db'}"
+def prepare(url: str, arbitrators: int) -> dict[str, str]:
+    """Migrate the engine database and add a platform, arbitrators, and buyers and sellers."""
     upgrade_schema(url)
     clock = ManualClock()
     services = build(Config(database_url=url, policy=load_policy(), clock=clock))
@@ -67,7 +69,7 @@ def prepare(folder: Path, arbitrators: int) -> tuple[str, dict[str, str]]:
                 session, role=role, display_name=account_id, at=clock.now(), account_id=account_id
             )
     services.database.dispose()
-    return url, tokens
+    return tokens
 
 
 class Client:
@@ -196,6 +198,8 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench lifecycles")
     parser.add_argument("--quick", action="store_true", help="fewer lifecycles per client")
     parser.add_argument("--per-client", type=int, help="lifecycles per client per round")
+    parser.add_argument("--workers", type=int, help="gunicorn worker processes (default: waitress)")
+    databases.add_options(parser)
     args = parser.parse_args(argv)
     per_client = args.per_client or (8 if args.quick else 25)
     context = multiprocessing.get_context("fork")
@@ -204,8 +208,16 @@ def main(argv: list[str]) -> None:
     with tempfile.TemporaryDirectory() as folder_name:
         folder = Path(folder_name)
         print("preparing an engine database...", flush=True)
-        url, tokens = prepare(folder, max(CLIENT_COUNTS))
-        engine, bare = start_engine(folder, url), start_bare(folder)
+        url = databases.new_database(folder, "engine", postgres=args.pg)
+        bare_url = databases.new_database(folder, "bare", postgres=args.pg)
+        tokens = prepare(url, max(CLIENT_COUNTS))
+        print(f"servers: {server_name(args.workers)} each", flush=True)
+        engine = start_engine(folder, url, args.workers)
+        try:
+            bare = start_bare(bare_url, args.workers)
+        except BaseException:
+            stop(engine)
+            raise
         engine_port, bare_port = engine[1], bare[1]
         try:
             total = per_client * sum(CLIENT_COUNTS)
@@ -237,9 +249,13 @@ def main(argv: list[str]) -> None:
                 bare_rounds.append(max(before, after, key=lambda r: r.per_second))
         finally:
             stop(engine, bare)
+            databases.discard(url)
+            databases.discard(bare_url)
     report(engine_rounds, bare_rounds)
     if args.quick or args.per_client:
         print("(a smoke run: docs/lifecycles.* left as they are)")
+    elif args.pg or args.workers is not None:
+        print("(not the default servers and database: docs/lifecycles.* left as they are)")
     else:
         write_chart(engine_rounds, bare_rounds)
 

@@ -1,7 +1,7 @@
 """A server's resident memory stays flat under load (issue 13, item 6).
 
-One ``arbitration serve`` process (waitress, SQLite) under two phases, its resident size (VmRSS
-from ``/proc/<pid>/status``) sampled every second:
+One ``arbitration serve`` process (waitress, SQLite; ``--pg``: PostgreSQL) under two phases, its
+resident size (VmRSS from ``/proc/<pid>/status``) sampled every second:
 
 1. sustained mixed load for ten minutes (``--quick``: two): two clients (separate processes,
    keep-alive) each loop over placing an order, a full contested lifecycle, reading the dispute,
@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from arbitration.policy import load_policy
+from bench import databases
 from bench.lifecycles import Client, lifecycle, order_body, prepare
 from bench.servers import start_engine, stop
 
@@ -115,13 +116,15 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--quick", action="store_true", help="two minutes of load, not ten")
     parser.add_argument("--minutes", type=float, help="minutes of sustained load (default 10)")
     parser.add_argument("--bodies", type=int, default=200, help="near-limit bodies (default 200)")
+    databases.add_options(parser)
     args = parser.parse_args(argv)
     minutes = args.minutes or (2 if args.quick else 10)
     limit = load_policy().limits.max_json_body
     with tempfile.TemporaryDirectory() as folder_name:
         folder = Path(folder_name)
         print("preparing an engine database...", flush=True)
-        url, tokens = prepare(folder, CLIENTS)
+        url = databases.new_database(folder, "engine", postgres=args.pg)
+        tokens = prepare(url, CLIENTS)
         server, port = start_engine(folder, url)
         try:
             sampler = Sampler(server.pid)
@@ -152,6 +155,7 @@ def main(argv: list[str]) -> None:
             sampler.stopped.set()
         finally:
             stop((server, port))
+            databases.discard(url)
     ratio = last / second
     verdict = "ok" if ratio <= GOAL else "ABOVE GOAL"
     print(

@@ -1,20 +1,23 @@
-"""Profiles of the growth benchmark's worst cases, and of the writes, in process through Flask's
-test client.
+"""Profiles of the growth benchmark's worst cases, of the reads and of the writes, in process
+through Flask's test client.
 
-``python -m bench.profile [batch] [report] [queue] [file] [reject] [escalate] [decide]
-[--disputes=300000] [--writes=200]``: pyinstrument (not a project dependency: ``.venv/bin/pip
-install pyinstrument``) over 30 filings into a batch of 10,000 open disputes, or 3 summary
-reports, or 3 first pages of the queue, on the databases ``bench.growth`` builds; or over the
-writes ``bench.http_cost`` measures (each preceded by the SQL statements one of them runs, counted
-with a ``before_cursor_execute`` listener). The profiler's 1 ms sampling inflates the times; the
-shape is the point.
+``python -m bench.profile [batch] [report] [report-all] [queue] [read] [file] [reject] [escalate]
+[decide] [--disputes=300000] [--writes=200]``: pyinstrument (not a project dependency:
+``.venv/bin/pip install pyinstrument``) over 30 filings into a batch of 10,000 open disputes, or 3
+summary reports (of the default period, or of all time), or 3 first pages of the queue, on the
+databases ``bench.growth`` builds; or (``read``) over the two reads of ``bench http``, a decided
+dispute by its buyer and a seller's standing by the seller, 300 each; or over the writes
+``bench.http_cost`` measures. Reads and writes are preceded by the SQL statements one of them runs
+(``counted_statements``). The profiler's 1 ms sampling inflates the times; the shape is the point.
 """
 
 from __future__ import annotations
 
 import sys
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pyinstrument import Profiler
@@ -23,6 +26,7 @@ from sqlalchemy import Engine, event
 from api.app import create_app
 from api.config import Config
 from arbitration.policy import load_policy
+from bench.bare import create_bare_app
 from bench.growth import build_database
 from bench.http_cost import RULING, prepare_engine
 from bench.lifecycles import order_body
@@ -72,7 +76,11 @@ def reads(folder: Path, disputes: int, names: list[str]) -> None:
     client = create_app(
         Config(database_url=url, policy=load_policy(), evidence_dir=str(folder))
     ).test_client()
-    paths = {"report": ("/v1/reports/summary", "platform"), "queue": ("/v1/queue", "arbitrator")}
+    paths = {
+        "report": ("/v1/reports/summary", "platform"),
+        "report-all": ("/v1/reports/summary?since=2000-01-01T00:00:00Z", "platform"),
+        "queue": ("/v1/queue", "arbitrator"),
+    }
     for name in names:
         path, who = paths[name]
         headers = {"Authorization": f"Bearer {tokens[who]}"}
@@ -93,11 +101,6 @@ def writes(folder: Path, count: int, names: list[str]) -> None:
     app = create_app(Config(database_url=url, policy=load_policy(), evidence_dir=str(folder)))
     client = app.test_client()
     engine: Engine = app.extensions["arbitration"].database.engine
-    statements: list[str] = []
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _count(_conn, _cursor, statement, _params, _context, _many) -> None:  # type: ignore[no-untyped-def]
-        statements.append(statement)
 
     def auth(who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {tokens[who]}"}
@@ -138,8 +141,8 @@ def writes(folder: Path, count: int, names: list[str]) -> None:
                 response = client.post(path, json=body, headers=auth(who))
                 assert response.status_code == 200, response.data
 
-        statements.clear()
-        send(0)
+        with counted_statements(engine) as statements:
+            send(0)
         if name not in names:
             for number in range(1, total):
                 send(number)
@@ -149,6 +152,88 @@ def writes(folder: Path, count: int, names: list[str]) -> None:
             print("   ", " ".join(statement.split())[:150])
         print(f"{count} x {name}")
         _profiled(lambda: [send(number) for number in range(1, total)] and None)
+
+
+def decided_dispute_reads(folder: Path) -> None:
+    """A dispute taken through a contested lifecycle to a ruling, then read by its buyer, and its
+    seller's standing read by the seller: the two reads ``bench http`` times."""
+    url, tokens = prepare_engine(folder, 1)
+    app = create_app(Config(database_url=url, policy=load_policy(), evidence_dir=str(folder)))
+    client = app.test_client()
+
+    def auth(who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {tokens[who]}"}
+
+    order = order_body(0, "lst-read") | {"buyer_id": "buyer-0", "seller_id": "seller-0"}
+    assert (
+        client.put("/v1/orders/ord-read", json=order, headers=auth("platform")).status_code == 201
+    )
+    filing = {"order_id": "ord-read", "reason": "damaged", "remedy": "refund_only", "amount": 500}
+    response = client.post("/v1/disputes", json=filing, headers=auth("buyer-0"))
+    assert response.status_code == 201, response.data
+    dispute = response.get_json()["id"]
+    for who, action, body in [
+        ("seller-0", "reject", {"reason": "Works as described."}),
+        ("buyer-0", "escalate", {"reason": "It does not."}),
+        ("buyer-0", "evidence-done", {}),
+        ("seller-0", "evidence-done", {}),
+        ("arbitrator", "claim", {}),
+        ("arbitrator", "decide", RULING),
+    ]:
+        response = client.post(f"/v1/disputes/{dispute}/{action}", json=body, headers=auth(who))
+        assert response.status_code == 200, response.data
+    reads = {
+        "dispute": (f"/v1/disputes/{dispute}", auth("buyer-0")),
+        "standing": ("/v1/sellers/seller-0/standing", auth("seller-0")),
+    }
+    engine = app.extensions["arbitration"].database.engine
+    for path, headers in reads.values():
+        with counted_statements(engine) as statements:
+            assert client.get(path, headers=headers).status_code == 200
+        print(f"GET {path}: {len(statements)} SQL statements")
+        for statement in statements:
+            print("   ", " ".join(statement.split())[:150])
+    bare = create_bare_app(f"sqlite:///{folder / 'bare.db'}").test_client()
+    row = bare.post("/rows", json={"body": "x"}).get_json()["id"]
+    timed = {**reads, "bare read": (f"/rows/{row}", {})}
+    best: dict[str, float] = {}
+    for _ in range(5):  # CPU time, the best of five rounds: the machine is shared
+        for name, (path, headers) in timed.items():
+            one = bare if name == "bare read" else client
+            began = time.process_time()
+            for _ in range(READS):
+                assert one.get(path, headers=headers).status_code == 200
+            each = (time.process_time() - began) / READS * 1000
+            best[name] = min(best.get(name, each), each)
+    for name, each in best.items():
+        ratio = each / best["bare read"]
+        print(f"in process, CPU time: {each:.2f} ms a {name} ({ratio:.2f} x the bare read)")
+    for name, (path, headers) in reads.items():
+
+        def get(path: str = path, headers: dict[str, str] = headers) -> None:
+            for _ in range(READS):
+                assert client.get(path, headers=headers).status_code == 200
+
+        print(f"{READS} x GET {path} ({name})")
+        _profiled(get)
+
+
+READS = 300
+
+
+@contextmanager
+def counted_statements(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements ``engine`` runs inside the block, in order."""
+    statements: list[str] = []
+
+    def count(_c, _cu, statement, _p, _ctx, _many) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
 
 
 def main(argv: list[str]) -> None:
@@ -169,7 +254,10 @@ def main(argv: list[str]) -> None:
         if write_names:
             (folder / "writes").mkdir()
             writes(folder / "writes", count, write_names)
-        read_names = [name for name in names if name in ("report", "queue")]
+        if "read" in names:
+            (folder / "read").mkdir()
+            decided_dispute_reads(folder / "read")
+        read_names = [name for name in names if name in ("report", "report-all", "queue")]
         if read_names:
             (folder / "reads").mkdir()
             reads(folder / "reads", disputes, read_names)

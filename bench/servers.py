@@ -1,7 +1,9 @@
 """The servers a benchmark measures: the engine as ``arbitration serve`` runs it, and the bare app.
 
-Both are waitress, one process, on a free local port, with their output dropped (waitress warns of
-its queue depth under many clients); ``wait_until_up`` returns once the server answers.
+Both are waitress, one process (as ``arbitration serve`` runs), or with ``workers`` both are
+gunicorn with that many worker processes (``arbitration serve --workers N``); on a free local port,
+with their output dropped (waitress warns of its queue depth under many clients);
+``wait_until_up`` returns once the server answers.
 """
 
 from __future__ import annotations
@@ -53,18 +55,29 @@ def _start(argv: list[str], cwd: Path, env: dict[str, str], ready_path: str) -> 
     return process, port
 
 
-def start_engine(folder: Path, database_url: str) -> Server:
+def start_engine(folder: Path, database_url: str, workers: int | None = None) -> Server:
     """``arbitration serve`` (no scheduler: nothing but the requests measured) over the database."""
     env = {**os.environ, "ARBITRATION_DATABASE_URL": database_url}
-    argv = [ARBITRATION, "serve", "--no-scheduler", "--port"]
+    argv = [ARBITRATION, "serve", "--no-scheduler", *_workers(workers), "--port"]
     return _start(argv, folder, env, "/v1/openapi.json")
 
 
-def start_bare(folder: Path) -> Server:
-    """``bench.bare`` over its own SQLite file in ``folder`` (run from the repository, where the
-    ``bench`` package is)."""
-    argv = [sys.executable, "-m", "bench.bare", f"sqlite:///{folder / 'bare.db'}"]
+def start_bare(database_url: str, workers: int | None = None) -> Server:
+    """``bench.bare`` over its own database (run from the repository, where the ``bench`` package
+    is)."""
+    argv = [sys.executable, "-m", "bench.bare", database_url, *_workers(workers), "--port"]
     return _start(argv, REPOSITORY, dict(os.environ), "/rows/none")
+
+
+def _workers(workers: int | None) -> list[str]:
+    return [] if workers is None else ["--workers", str(workers)]
+
+
+def server_name(workers: int | None) -> str:
+    """How the servers run, for a benchmark's report."""
+    if workers is None:
+        return "waitress, one process"
+    return f"gunicorn, {workers} worker processes"
 
 
 def stop(*servers: Server) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from arbitration.accounts import SELLER, Caller
@@ -73,22 +73,34 @@ def _require_visible(session: Session, caller: Caller, seller_id: str) -> None:
         raise NotFound(f"no seller {seller_id}")
 
 
+# The seller, their totals row and their live penalties, in one statement over the primary keys
+# and the ``(seller_id, status)`` index: one row per live penalty (or one row without). Built once.
+_SELLER_WITH_LIVE_PENALTIES = (
+    select(Account, SellerStanding, Penalty)
+    .outerjoin(SellerStanding, SellerStanding.seller_id == Account.id)
+    .outerjoin(
+        Penalty,
+        and_(Penalty.seller_id == Account.id, Penalty.status.in_((ACTIVE, PENDING_REVIEW))),
+    )
+    .where(Account.id == bindparam("seller_id"))
+)
+
+
 def standing(
     session: Session, *, caller: Caller, seller_id: str, policy: Policy, at: datetime
 ) -> Standing:
     """What the seller may do now (platform, trust & safety, admins, the seller; else a 404)."""
-    _require_visible(session, caller, seller_id)
-    row = session.get(SellerStanding, seller_id)
+    rows = session.execute(_SELLER_WITH_LIVE_PENALTIES, {"seller_id": seller_id}).all()
+    account = rows[0][0] if rows else None
+    if account is None or account.role != SELLER or not may_see_seller(caller, seller_id):
+        raise NotFound(f"no seller {seller_id}")
+    row = rows[0][1]
     points = {
         name: ledger.ledger_points(session, row, name, policy.penalties, at) if row else 0
         for name in ("general", "severe")
     }
     result = Standing(seller_id=seller_id, points=points)
-    live = session.scalars(
-        select(Penalty).where(
-            Penalty.seller_id == seller_id, Penalty.status.in_((ACTIVE, PENDING_REVIEW))
-        )
-    ).all()
+    live = [penalty for _, _, penalty in rows if penalty is not None]
     # Sorted here, not in SQL: an ORDER BY id may tempt the planner off the (seller, status)
     # index into a scan of every penalty in id order, and a seller has few live penalties.
     for penalty in sorted(live, key=lambda penalty: penalty.id):

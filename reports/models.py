@@ -1,7 +1,7 @@
 """The reports' own table (satisfaction answers) and the indexes its aggregate queries use.
 
 The indexes on core tables are declared here, beside the queries that need them, so the core's
-models stay as they are; the revision ``0007`` creates them.
+models stay as they are; the revisions ``0007`` and ``0010`` create them.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column
 
 from arbitration.db import Base, UTCDateTime
-from arbitration.models import Decision, Dispute, Event
+from arbitration.models import Decision, Dispute, Event, Refund
 
 ID = String(64)
 
@@ -47,3 +47,8 @@ EVENTS_DISPUTE_TO_STATUS = Index(
     "ix_events_dispute_to_status", Event.dispute_id, Event.to_status, Event.occurred_at
 )
 DECISIONS_REPLACES = Index("ix_decisions_replaces", Decision.replaces_id)
+# What happened after the filing, by its own time (revision ``0010``): a period's rulings, refunds
+# and answers are read as a range from its start, not as the whole table (issue 13).
+DECISIONS_DECIDED = Index("ix_decisions_decided_at", Decision.decided_at)
+REFUNDS_INSTRUCTED = Index("ix_refunds_instructed_at", Refund.instructed_at)
+FEEDBACK_CREATED = Index("ix_feedback_created_at", Feedback.created_at)

@@ -5,7 +5,8 @@ figures of §5a) for the disputes filed in a period, in total and per group.
 never loads a dispute into Python; the API, the CLI and the staff console all call it, so their
 numbers agree. What each figure counts:
 
-- **filed**: disputes filed in ``[since, until)``; every other figure is about those disputes.
+- **filed**: disputes filed in ``[since, until)`` (by default the last ``reports.default_period``);
+  every other figure is about those disputes.
 - **resolved**: of those filed, the closed ones; **outcomes**: closed ones per outcome.
 - **median hours to resolution**: from filing to closing, over the closed ones.
 - **settled by the parties**: closed without a ruling, by a party's move (an acceptance, an
@@ -31,7 +32,7 @@ figures for the arbitrator who ruled on it first (or holds it now); ``None`` is 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -49,6 +50,8 @@ __all__ = ["GROUPINGS", "Day", "Figures", "Rate", "Summary", "daily_series", "su
 GROUPINGS = ("reason", "category", "seller", "channel", "arbitrator")
 # A daily series keeps at most its last this many days (a chart of ten years is not a chart).
 MAX_SERIES_DAYS = 3660
+# Fields of a Summary that ``to_dict`` converts itself rather than through ``_plain``.
+_NOT_PLAIN = ("total", "groups", "daily")
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,18 @@ class Summary:
     def to_dict(self, *, iso_times: bool = True) -> dict[str, Any]:
         """Plain data: rates carry their share; times are ISO 8601 text (or left as they are,
         for a schema to dump)."""
-        plain: dict[str, Any] = _plain(asdict(self), iso_times)
+        # ``asdict`` deep-copies: fine for the figures, slow for years of days (an all-time report).
+        figures = {"total": asdict(self.total), "groups": [asdict(g) for g in self.groups]}
+        rest = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _NOT_PLAIN}
+        plain: dict[str, Any] = _plain(rest | figures, iso_times)
+        plain["daily"] = [
+            {
+                "day": day.day.isoformat() if iso_times else day.day,
+                "filed": day.filed,
+                "closed": day.closed,
+            }
+            for day in self.daily
+        ]
         return plain
 
 
@@ -87,8 +101,12 @@ def summarize(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Summary:
-    """Every KPI for the disputes filed in ``[since, until)`` (``until`` defaults to ``at``), in
-    total and, with ``by``, per reason, category, seller, channel or arbitrator."""
+    """Every KPI for the disputes filed in ``[since, until)``, in total and, with ``by``, per
+    reason, category, seller, channel or arbitrator.
+
+    ``until`` defaults to ``at``; ``since`` to ``reports.default_period`` before ``until``, so that
+    a report costs what its period holds, not what the table holds (an all-time report is an early
+    ``since`` away). The API, the CLI and the console all take this default from here."""
     # Without an ``until``, everything filed up to now, this very moment included.
     end = until if until is not None else at + timedelta(microseconds=1)
     until = until or at
@@ -96,7 +114,9 @@ def summarize(
         raise ValidationFailed(
             "unknown grouping", details={"by": [f"one of: {', '.join(GROUPINGS)}"]}
         )
-    if since is not None and since >= until:
+    if since is None:
+        since = until - policy.reports.default_period
+    if since >= until:
         raise ValidationFailed("empty period", details={"since": ["must be before until"]})
     query = FigureQueries(session, policy=policy, at=at, since=since, until=end)
     total = query.figures(None)[TOTAL]

@@ -22,7 +22,6 @@ from arbitration.errors import Forbidden
 from reports.summary import Figures, Summary, summarize
 
 REPORT_QUERY = ReportQueryIn()
-DEFAULT_DAYS = 30
 HALF_WIDTH = 460
 
 
@@ -30,7 +29,8 @@ def _period() -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
     """The period typed in the form (dates, UTC), loaded by the API's own query schema."""
     today = now().date()
     values = {
-        "since": request.args.get("since") or str(today - timedelta(days=DEFAULT_DAYS - 1)),
+        # Without a start, ``summarize`` covers ``reports.default_period`` (the API's default too).
+        "since": request.args.get("since") or "",
         "until": request.args.get("until") or "",
     }
     data = {name: f"{value}T00:00:00Z" for name, value in values.items() if value}
@@ -62,6 +62,8 @@ def dashboard_page() -> ResponseReturnValue:
             until=query.get("until"),
         )
     )
+    if not values["since"] and summary.since is not None:
+        values = {**values, "since": str(summary.since.date())}  # the form shows the default
     return page(
         "dashboard.html",
         values=values,

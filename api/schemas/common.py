@@ -7,7 +7,7 @@ nothing overflows a 64-bit column and a refusal names the field (DESIGN §9).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
@@ -118,3 +118,58 @@ class ErrorOut(Out):
 
 class EmptyIn(Schema):
     """No fields: an empty body and ``{}`` are both fine."""
+
+
+# Dumping without marshmallow, for the hot reads --------------------------------------------------
+
+Convert = Callable[[Any], Any]
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _iso(value: Any) -> Any:
+    """What ``fields.DateTime`` (format ``iso``) dumps."""
+    return None if value is None else value.isoformat()
+
+
+def _converter(field: fields.Field[Any]) -> Convert:
+    if isinstance(field, fields.DateTime):
+        if (field.format or fields.DateTime.DEFAULT_FORMAT) not in ("iso", "iso8601"):
+            raise TypeError(f"no plain dump for DateTime format {field.format}")
+        return _iso
+    if isinstance(field, fields.Nested):
+        if field.many or not isinstance(field.schema, Schema):
+            raise TypeError("no plain dump for a Nested field with many=True")
+        nested = plain_dumper(field.schema)
+        return lambda value: None if value is None else nested(value)
+    if isinstance(field, fields.List):
+        inner = _converter(field.inner)
+        if inner is _same:
+            return lambda values: None if values is None else list(values)
+        return lambda values: None if values is None else [inner(value) for value in values]
+    if type(field) in (fields.String, Text, fields.Integer, fields.Boolean, fields.Dict):
+        return _same  # the values come from typed columns: already str, int, bool, a dict
+    raise TypeError(f"no plain dump for {type(field).__name__}")
+
+
+def plain_dumper(schema: Schema) -> Callable[[Any], dict[str, Any]]:
+    """A function that dumps like ``schema.dump`` for what the engine hands it (values of the types
+    the fields declare, every field present), several times faster: built once per schema, it only
+    converts what JSON cannot carry (datetimes to ISO 8601) and nests. A mapping is read by key
+    (a missing key is an error, not an omitted field), anything else by attribute. Refuses at
+    build time a field it cannot dump exactly as marshmallow would."""
+    if schema.many or schema.only or schema.exclude:
+        raise TypeError("plain_dumper takes a plain schema instance")
+    plan = [
+        (field.data_key or name, field.attribute or name, _converter(field))
+        for name, field in schema.dump_fields.items()
+    ]
+
+    def dump(value: Any) -> dict[str, Any]:
+        if isinstance(value, dict):
+            return {key: convert(value[source]) for key, source, convert in plan}
+        return {key: convert(getattr(value, source)) for key, source, convert in plan}
+
+    return dump

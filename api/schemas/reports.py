@@ -25,7 +25,13 @@ def moment(**kwargs: object) -> fields.AwareDateTime:
 
 class ReportQueryIn(Schema):
     by = choice(GROUPINGS, metadata={"description": "group the figures; default: totals only"})
-    since = moment(metadata={"description": "disputes filed at or after this (default: all)"})
+    since = moment(
+        metadata={
+            "description": "disputes filed at or after this (default: the policy's "
+            "reports.default_period, 30 days, before until; any earlier instant is accepted, "
+            "so an all-time report is an early since)"
+        }
+    )
     until = moment(metadata={"description": "disputes filed before this (default: now)"})
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
 from marshmallow import Schema
-from sqlalchemy import select
+from sqlalchemy import Integer, String, bindparam, cast, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from api.context import caller, perform, read, services
@@ -16,7 +17,7 @@ from api.contract import documents_errors
 from api.schemas import arbitration as arbitration_schemas
 from api.schemas import common as common_schemas
 from api.schemas import disputes as dispute_schemas
-from api.schemas.common import EmptyIn, ErrorOut
+from api.schemas.common import EmptyIn, ErrorOut, plain_dumper
 from api.schemas.disputes import (
     DisputeIn,
     DisputeOut,
@@ -25,9 +26,18 @@ from api.schemas.disputes import (
     EventOut,
     EventPageOut,
 )
-from arbitration import audit, compensations, disputes, flows, refunds
+from arbitration import audit, compensations, disputes, flows, queue, refunds
 from arbitration.accounts import Caller
-from arbitration.models import Decision, Dispute, Event, Offer, Refund
+from arbitration.db import UTCDateTime
+from arbitration.models import (
+    Compensation,
+    Decision,
+    Dispute,
+    DisputeItem,
+    Event,
+    Offer,
+    Refund,
+)
 from arbitration.party_actions import offer_terms
 from evidence import service as evidence_service
 
@@ -35,31 +45,150 @@ blp = Blueprint("disputes", __name__, url_prefix="/v1", description="Disputes an
 
 # Built once: a schema is stateless once built, and building one costs more than a dump.
 DISPUTE_OUT = DisputeOut()
+# The body is built as plain values and dumped without marshmallow (the hot path of every read and
+# write): the same fields, the same formats (tests/api/test_dispute_body.py holds it to DisputeOut).
+_dump_dispute = plain_dumper(DISPUTE_OUT)
+# The body's fields that are the dispute's own columns.
+_DISPUTE_COLUMNS = tuple(name for name in DISPUTE_OUT.fields if name in Dispute.__table__.c)
+DECISION_FIELDS = tuple(arbitration_schemas.DecisionOut().fields)
+
+# A dispute with the parts its body reads by key, in one statement: the ruling in force and the
+# pending offer. Built once, run by id.
+_DISPUTE_WITH_PARTS = (
+    select(Dispute, Decision, Offer)
+    .outerjoin(Decision, Decision.id == Dispute.decision_id)
+    .outerjoin(Offer, Offer.id == Dispute.pending_offer_id)
+    .where(Dispute.id == bindparam("dispute_id"))
+)
+_PARTS_HELD = "api.dispute_parts"
 
 
-def dispute_body(session: Session, dispute: Dispute, who: Caller) -> dict[str, Any]:
-    """The dispute as the caller sees it: state, whose move, and the caller's own buttons."""
-    offer = session.get(Offer, dispute.pending_offer_id) if dispute.pending_offer_id else None
-    refunds = (
-        list(
-            session.scalars(
-                select(Refund)
-                .where(Refund.dispute_id == dispute.id)
-                .order_by(Refund.instructed_at, Refund.id)
+def _nothing(type_: Any) -> Any:
+    return cast(null(), type_)
+
+
+# The lists a body shows, in one statement (their columns line up; ``row`` tells them apart): the
+# order lines (``id`` is the listing, ``amount`` the value), the refunds and the compensations,
+# each oldest first. A list the dispute cannot have is not asked for (its id parameter is NULL).
+_MONEY_COLUMNS = ("id", "amount", "currency", "instructed_at", "confirmed_at", "overdue_since")
+_LISTS = union_all(
+    select(
+        literal("item", String).label("row"),
+        _nothing(String).label("kind"),
+        DisputeItem.listing_id.label("id"),
+        DisputeItem.value.label("amount"),
+        _nothing(String).label("currency"),
+        _nothing(UTCDateTime()).label("instructed_at"),
+        _nothing(UTCDateTime()).label("confirmed_at"),
+        _nothing(UTCDateTime()).label("overdue_since"),
+        _nothing(String).label("funded_by"),
+        DisputeItem.quantity,
+    ).where(DisputeItem.dispute_id == bindparam("items_of")),
+    select(
+        literal("refund", String).label("row"),
+        _nothing(String).label("kind"),
+        *(Refund.__table__.c[name] for name in _MONEY_COLUMNS),
+        Refund.funded_by,
+        _nothing(Integer).label("quantity"),
+    ).where(Refund.dispute_id == bindparam("refunds_of")),
+    select(
+        literal("compensation", String).label("row"),
+        Compensation.kind,
+        *(Compensation.__table__.c[name] for name in _MONEY_COLUMNS),
+        Compensation.funded_by,
+        _nothing(Integer).label("quantity"),
+    ).where(Compensation.dispute_id == bindparam("compensations_of")),
+).subquery("lists")
+_LISTS_ORDERED = select(_LISTS).order_by(_LISTS.c.row, _LISTS.c.instructed_at, _LISTS.c.id)
+
+
+@dataclass
+class _Lists:
+    items: list[Any] = field(default_factory=list)
+    refunds: list[Any] = field(default_factory=list)
+    compensations: list[Any] = field(default_factory=list)
+
+
+def _lists(session: Session, dispute: Dispute) -> _Lists:
+    """The order lines, refunds and compensations of the body, in one statement (none if the lines
+    are loaded and the dispute can have neither money list). Only an accepted compensation offer
+    (closing the dispute settled) or a ruling orders a compensation."""
+    found = _Lists()
+    items_loaded = "items" in dispute.__dict__
+    if items_loaded:
+        found.items = [
+            {"listing_id": item.listing_id, "quantity": item.quantity, "value": item.value}
+            for item in dispute.items
+        ]
+    refunds = dispute.refund_amount is not None
+    compensations = dispute.outcome == "settled" or dispute.decision_id is not None
+    if items_loaded and not (refunds or compensations):
+        return found
+    parameters = {
+        "items_of": None if items_loaded else dispute.id,
+        "refunds_of": dispute.id if refunds else None,
+        "compensations_of": dispute.id if compensations else None,
+    }
+    for row in session.execute(_LISTS_ORDERED, parameters):
+        if row.row == "item":
+            found.items.append(
+                {"listing_id": row.id, "quantity": row.quantity, "value": row.amount}
             )
-        )
-        if dispute.refund_amount is not None
-        else []
+        elif row.row == "refund":
+            found.refunds.append(row)
+        else:
+            found.compensations.append(row)
+    return found
+
+
+def _page_lists(dispute: Dispute, parts: queue.BodyParts) -> _Lists:
+    """The body's lists from what the queue read for its whole page (its lines come loaded)."""
+    return _Lists(
+        items=[
+            {"listing_id": item.listing_id, "quantity": item.quantity, "value": item.value}
+            for item in dispute.items
+        ],
+        refunds=list(parts.refunds),
+        compensations=list(parts.compensations),
     )
+
+
+def load_dispute(session: Session, *, caller: Caller, dispute_id: str) -> Dispute:
+    """``disputes.get_dispute``, with the ruling and the pending offer loaded in the same
+    statement, so building the body finds them in the session."""
+    row = session.execute(_DISPUTE_WITH_PARTS, {"dispute_id": dispute_id}).first()
+    # The session holds its objects weakly: keep the parts until the body is built.
+    session.info[_PARTS_HELD] = tuple(row) if row is not None else ()
+    return disputes.get_dispute(session, caller=caller, dispute_id=dispute_id)
+
+
+def dispute_body(
+    session: Session, dispute: Dispute, who: Caller, parts: queue.BodyParts | None = None
+) -> dict[str, Any]:
+    """The dispute as the caller sees it: state, whose move, and the caller's own buttons.
+
+    ``parts``: what a page of bodies read at once (``queue.page_parts``) instead of row by row."""
+    return _dump_dispute(dispute_view(session, dispute, who, parts))
+
+
+def dispute_view(
+    session: Session, dispute: Dispute, who: Caller, parts: queue.BodyParts | None = None
+) -> dict[str, Any]:
+    """The body's values before dumping (``DisputeOut``'s fields, datetimes as datetimes)."""
+    loaded = dispute.__dict__  # the columns already loaded; an expired one is read as usual
     view = {
-        **{
-            column: getattr(dispute, column)
-            for column in DISPUTE_OUT.fields
-            if hasattr(dispute, column)
-        },
-        "awaiting": disputes.awaiting(dispute),
-        "allowed_actions": disputes.allowed_actions(dispute, who),
-        "deadline": (
+        name: loaded[name] if name in loaded else getattr(dispute, name)
+        for name in _DISPUTE_COLUMNS
+    }
+    offer = session.get(Offer, dispute.pending_offer_id) if dispute.pending_offer_id else None
+    lists = _lists(session, dispute) if parts is None else _page_lists(dispute, parts)
+    view.update(
+        items=lists.items,
+        awaiting=disputes.awaiting(dispute),
+        allowed_actions=disputes.allowed_actions(
+            dispute, who, conflicted=parts.conflicted if parts is not None else None
+        ),
+        deadline=(
             {
                 "action": dispute.deadline_action,
                 "due_at": dispute.deadline_due_at,
@@ -68,8 +197,8 @@ def dispute_body(session: Session, dispute: Dispute, who: Caller) -> dict[str, A
             if dispute.deadline_action
             else None
         ),
-        "pending_offer": _offer_view(offer) if offer is not None else None,
-        "fulfilment_shipment": (
+        pending_offer=_offer_view(offer) if offer is not None else None,
+        fulfilment_shipment=(
             {
                 "carrier": dispute.fulfilment_carrier,
                 "tracking_number": dispute.fulfilment_tracking_number,
@@ -78,15 +207,10 @@ def dispute_body(session: Session, dispute: Dispute, who: Caller) -> dict[str, A
             if dispute.fulfilment_carrier
             else None
         ),
-        # Only an accepted compensation offer (closing the dispute settled) or a ruling orders one.
-        "compensations": (
-            compensations.compensations_of(session, dispute.id)
-            if dispute.outcome == "settled" or dispute.decision_id
-            else []
-        ),
-        "refund": refunds[-1] if refunds else None,
-        "refunds": refunds,
-        "return_shipment": (
+        compensations=lists.compensations,
+        refund=lists.refunds[-1] if lists.refunds else None,
+        refunds=lists.refunds,
+        return_shipment=(
             {
                 "carrier": dispute.return_carrier,
                 "tracking_number": dispute.return_tracking_number,
@@ -95,13 +219,12 @@ def dispute_body(session: Session, dispute: Dispute, who: Caller) -> dict[str, A
             if dispute.return_carrier
             else None
         ),
-        "decision": _decision_view(session, dispute, who),
-        "extensions_used": [
+        decision=_decision_view(session, dispute, who),
+        extensions_used=[
             party for party in ("buyer", "seller") if getattr(dispute, f"{party}_extension_used")
         ],
-    }
-    dumped: dict[str, Any] = DISPUTE_OUT.dump(view)
-    return dumped
+    )
+    return view
 
 
 def _offer_view(offer: Offer) -> dict[str, Any]:
@@ -126,9 +249,6 @@ def _decision_view(session: Session, dispute: Dispute, who: Caller) -> dict[str,
     if who.id == dispute.seller_id:
         view["buyer_violation"] = None
     return view
-
-
-DECISION_FIELDS = tuple(arbitration_schemas.DecisionOut().fields)
 
 
 @blp.route("/disputes", methods=["POST"])
@@ -192,7 +312,7 @@ def get_dispute(dispute_id: str) -> ResponseReturnValue:
     who = caller()
 
     def work(session: Session) -> dict[str, Any]:
-        dispute = disputes.get_dispute(session, caller=who, dispute_id=dispute_id)
+        dispute = load_dispute(session, caller=who, dispute_id=dispute_id)
         return dispute_body(session, dispute, who)
 
     return read(work), 200

@@ -1,7 +1,8 @@
 """Reports and satisfaction over HTTP: the KPI summary, a party's feedback, the unhappy answers.
 
 Who reads the summary: staff (arbitrators, seniors, trust & safety, admins) and the platform
-account; parties get a 403. The numbers are ``reports.summary.summarize``'s, like the CLI's.
+account; parties get a 403. The numbers are ``reports.summary.summarize``'s, like the CLI's, and so
+is the default period (``reports.default_period`` before ``until``) when ``since`` is left out.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ DISSATISFIED_PAGE_OUT = DissatisfiedPageOut()
 @blp.alt_response(403, schema=ErrorOut, description="not staff nor the platform")
 @documents_errors(blp, 422)
 def get_summary(query: dict[str, Any]) -> ResponseReturnValue:
-    """Every KPI for the disputes filed in a period, in total and per group (staff, platform)."""
+    """Every KPI for the disputes filed in a period (default: reports.default_period), by group."""
     who = caller()
     if who.role not in SEES_ALL_DISPUTES or who.via is not None:
         raise Forbidden("reports are for staff and the platform")

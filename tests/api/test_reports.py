@@ -192,7 +192,7 @@ def test_the_summary_covers_a_period_and_draws_a_daily_series(
     clock.advance(timedelta(days=2))
     world.dispute()
 
-    everything = summary(world)
+    everything = summary(world, since=first.isoformat())
     first_day = summary(world, since=first.isoformat(), until=(first + HOUR * 20).isoformat())
 
     assert everything["total"]["filed"] == 2
@@ -203,6 +203,31 @@ def test_the_summary_covers_a_period_and_draws_a_daily_series(
     )
     assert refused.status_code == 422
     assert set(refused.json["error"]["details"]) >= {"since", "by"}
+
+
+def test_the_default_period_leaves_out_an_older_dispute_and_says_which_it_covered(
+    world: World, clock: ManualClock
+) -> None:
+    world.account("admin", "admin")
+    long_ago = clock.now()
+    world.dispute()
+    clock.advance(timedelta(days=31))
+    world.dispute()
+    now = clock.now()
+
+    recent = summary(world)
+    everything = summary(world, since=long_ago.isoformat())
+    grouped = world.call("admin", "GET", "/v1/reports/summary", query_string={"by": "channel"})
+
+    assert recent["total"]["filed"] == 1
+    assert (recent["since"], recent["until"]) == (
+        (now - timedelta(days=30)).isoformat(),
+        now.isoformat(),
+    )
+    assert recent["daily"][0]["day"] == (now - timedelta(days=30)).date().isoformat()
+    assert sum(day["filed"] for day in recent["daily"]) == 1
+    assert everything["total"]["filed"] == 2
+    assert grouped.json["since"] == recent["since"]
 
 
 def test_the_summary_is_for_staff_and_the_platform(world: World) -> None:

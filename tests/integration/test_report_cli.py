@@ -17,6 +17,8 @@ from arbitration.clock import SystemClock
 from arbitration.policy import load_policy
 from tests.integration.test_cli import run
 
+# The demo's history reaches 40 days back, past the default period: its whole span, explicitly.
+SINCE = "2000-01-01T00:00:00"
 UNTIL = "2100-01-01T00:00:00"
 RATES = (
     "resolved",
@@ -47,7 +49,16 @@ TABLE_HEADERS = (
 
 
 def _report(database_url: str, cwd: Path, *args: str) -> str:
-    result = run("report", "--until", UNTIL, *args, cwd=cwd, ARBITRATION_DATABASE_URL=database_url)
+    result = run(
+        "report",
+        "--since",
+        SINCE,
+        "--until",
+        UNTIL,
+        *args,
+        cwd=cwd,
+        ARBITRATION_DATABASE_URL=database_url,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -86,7 +97,7 @@ def test_the_report_over_the_demo_prints_every_kpi_and_the_api_agrees(
     try:
         response = app.test_client().get(
             "/v1/reports/summary",
-            query_string={"until": UNTIL, "by": "reason"},
+            query_string={"since": SINCE, "until": UNTIL, "by": "reason"},
             headers={"Authorization": f"Bearer {tokens['platform']}"},
         )
     finally:

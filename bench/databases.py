@@ -1,0 +1,127 @@
+"""Where a benchmark's databases live: SQLite files in its folder, or (``--pg``) PostgreSQL.
+
+``python -m bench --pg`` runs itself again under ``scripts/with-postgres``, the throwaway server the
+PostgreSQL test suites use (started as the ``postgres`` user, removed on exit), with durable commits
+(``WITH_POSTGRES_DURABLE=1``: fsync on, as SQLite's ``synchronous=FULL`` is). Each database a
+benchmark asks for (the engine's, the bare baseline's) is then a database of its own on that server,
+so the engine and its baseline always run on the same kind of database and the ratio compares like
+with like.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, make_url, text
+
+from tests.support import databases as test_databases
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+WITH_POSTGRES = REPOSITORY / "scripts" / "with-postgres"
+ADMIN_URL_VARIABLE = "ARBITRATION_TEST_POSTGRES_URL"  # set by scripts/with-postgres
+UNDER_POSTGRES = "BENCH_UNDER_POSTGRES"  # set when the run was started again under it
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--pg",
+        action="store_true",
+        help="run on a throwaway PostgreSQL server (engine and baseline both), not SQLite",
+    )
+
+
+def run_under_postgres_if_asked(argv: list[str]) -> None:
+    """With ``--pg``, replace this process by the same run under ``scripts/with-postgres``."""
+    if "--pg" not in argv or os.environ.get(UNDER_POSTGRES):
+        return
+    print("starting a throwaway PostgreSQL server (scripts/with-postgres)...", flush=True)
+    environment = {**os.environ, UNDER_POSTGRES: "1", "WITH_POSTGRES_DURABLE": "1"}
+    command = [str(WITH_POSTGRES), sys.executable, "-m", "bench", *argv]
+    os.execve(command[0], command, environment)
+
+
+def new_database(folder: Path, name: str, *, postgres: bool) -> str:
+    """The URL of a new, empty database called ``name``: a file in ``folder``, or on the server."""
+    if not postgres:
+        return f"sqlite:///{folder / f'{name}.db'}"
+    admin = os.environ.get(ADMIN_URL_VARIABLE)
+    if not admin or not os.environ.get(UNDER_POSTGRES):
+        sys.exit(
+            "--pg: run the benchmarks through `python -m bench ... --pg` (it starts the server)"
+        )
+    database = f"bench_{name}".replace("-", "_").lower()
+    _admin(admin, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+    _admin(admin, f"CREATE DATABASE {database}")
+    return make_url(admin).set(database=database).render_as_string(hide_password=False)
+
+
+def discard(url: str) -> None:
+    """Remove a database made by ``new_database`` (its engines disposed, its servers stopped)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        test_databases.drop(url)
+    elif parsed.database:
+        path = Path(parsed.database)
+        for leftover in path.parent.glob(f"{path.name}*"):  # and its -wal and -shm
+            leftover.unlink()
+
+
+def numbered(engine: Engine) -> tuple[str, str]:
+    """SQL that numbers copies ``n.i`` from 1 to ``:count``: a prefix to the statement, and the
+    join that goes after its ``FROM <table> AS t``. SQLite has a recursive CTE; PostgreSQL has
+    ``generate_series``, which it inserts from faster."""
+    if engine.dialect.name == "postgresql":
+        return "", "CROSS JOIN generate_series(1, :count) AS n(i)"
+    cte = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count)"
+    return cte, "JOIN n"
+
+
+def zero_padded(engine: Engine, number: str, width: int) -> str:
+    """SQL text of the integer ``number`` padded with zeros to ``width`` digits (ids that sort)."""
+    if engine.dialect.name == "postgresql":
+        return f"lpad(CAST({number} AS TEXT), {width}, '0')"
+    return f"printf('%0{width}d', {number})"
+
+
+def moved(engine: Engine, moment: str, seconds: str) -> str:
+    """SQL for the time ``moment`` moved by ``seconds`` (an SQL integer), stored as ``UTCDateTime``
+    stores it: a timestamp on PostgreSQL, text on SQLite (whose comparisons as text then keep the
+    order of time)."""
+    if engine.dialect.name == "postgresql":
+        return f"({moment} + ({seconds}) * INTERVAL '1 second')"
+    return f"strftime('%Y-%m-%d %H:%M:%S', {moment}, ({seconds}) || ' seconds') || '.000000'"
+
+
+def earlier(engine: Engine, first: str, second: str) -> str:
+    """SQL for the earlier of two times."""
+    name = "LEAST" if engine.dialect.name == "postgresql" else "min"
+    return f"{name}({first}, {second})"
+
+
+def describe() -> str:
+    """The database of this run, for its first line: SQLite, or the server's version and fsync."""
+    admin = os.environ.get(ADMIN_URL_VARIABLE)
+    if not admin or not os.environ.get(UNDER_POSTGRES):
+        return "SQLite"
+    engine = create_engine(admin)
+    try:
+        with engine.connect() as connection:
+            version, fsync, commit = (
+                connection.execute(text(f"SHOW {name}")).scalar_one()
+                for name in ("server_version", "fsync", "synchronous_commit")
+            )
+    finally:
+        engine.dispose()
+    return f"PostgreSQL {version} (fsync {fsync}, synchronous_commit {commit})"
+
+
+def _admin(admin_url: str, statement: str) -> None:
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(statement))
+    finally:
+        engine.dispose()
