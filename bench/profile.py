@@ -97,7 +97,8 @@ def reads(folder: Path, disputes: int, names: list[str]) -> None:
 def writes(folder: Path, count: int, names: list[str]) -> None:
     """Profile each write ``bench.http_cost`` measures (``count`` of each), after counting the SQL
     statements the first of them runs."""
-    url, tokens = prepare_engine(folder, 1)
+    url = f"sqlite:///{folder / 'engine.db'}"
+    tokens = prepare_engine(url, 1)
     app = create_app(Config(database_url=url, policy=load_policy(), evidence_dir=str(folder)))
     client = app.test_client()
     engine: Engine = app.extensions["arbitration"].database.engine
@@ -157,7 +158,8 @@ def writes(folder: Path, count: int, names: list[str]) -> None:
 def decided_dispute_reads(folder: Path) -> None:
     """A dispute taken through a contested lifecycle to a ruling, then read by its buyer, and its
     seller's standing read by the seller: the two reads ``bench http`` times."""
-    url, tokens = prepare_engine(folder, 1)
+    url = f"sqlite:///{folder / 'engine.db'}"
+    tokens = prepare_engine(url, 1)
     app = create_app(Config(database_url=url, policy=load_policy(), evidence_dir=str(folder)))
     client = app.test_client()
 
