@@ -35,7 +35,7 @@ from arbitration import accounts
 from arbitration.clock import ManualClock
 from arbitration.policy import load_policy
 from bench import databases
-from bench.servers import server_name, start_bare, start_engine, stop
+from bench.servers import server_name, start_both, stop
 
 CLIENTS = 4
 WRITE_GOAL, READ_GOAL, TAIL_GOAL = 3.0, 2.0, 5.0
@@ -136,12 +136,7 @@ def main(argv: list[str]) -> None:
         bare_url = databases.new_database(folder, "bare", postgres=args.pg)
         tokens = prepare_engine(url, sellers)
         print(f"servers: {server_name(args.workers)} each", flush=True)
-        engine = start_engine(folder, url, args.workers)
-        try:
-            bare = start_bare(bare_url, args.workers)
-        except BaseException:
-            stop(engine)
-            raise
+        engine, bare = start_both(folder, url, bare_url, args.workers)
         try:
             figures = measure(engine[1], bare[1], tokens, disputes, reads, sellers)
         finally:

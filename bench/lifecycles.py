@@ -35,7 +35,7 @@ from arbitration.clock import ManualClock
 from arbitration.policy import load_policy
 from bench import databases
 from bench.http_cost import RULING
-from bench.servers import server_name, start_bare, start_engine, stop
+from bench.servers import server_name, start_both, stop
 
 CLIENT_COUNTS = (1, 2, 4, 8)
 SELLERS = 50
@@ -212,12 +212,7 @@ def main(argv: list[str]) -> None:
         bare_url = databases.new_database(folder, "bare", postgres=args.pg)
         tokens = prepare(url, max(CLIENT_COUNTS))
         print(f"servers: {server_name(args.workers)} each", flush=True)
-        engine = start_engine(folder, url, args.workers)
-        try:
-            bare = start_bare(bare_url, args.workers)
-        except BaseException:
-            stop(engine)
-            raise
+        engine, bare = start_both(folder, url, bare_url, args.workers)
         engine_port, bare_port = engine[1], bare[1]
         try:
             total = per_client * sum(CLIENT_COUNTS)

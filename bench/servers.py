@@ -85,3 +85,15 @@ def stop(*servers: Server) -> None:
         process.terminate()
     for process, _ in servers:
         process.wait(timeout=30)
+
+
+def start_both(
+    folder: Path, engine_url: str, bare_url: str, workers: int | None = None
+) -> tuple[Server, Server]:
+    """The engine and the bare baseline, served the same way; neither left running on failure."""
+    engine = start_engine(folder, engine_url, workers)
+    try:
+        return engine, start_bare(bare_url, workers)
+    except BaseException:
+        stop(engine)
+        raise

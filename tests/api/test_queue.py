@@ -11,8 +11,6 @@ from arbitration.clock import ManualClock
 from tests.support.assertions import assert_error
 from tests.support.world import World
 
-RULING = {"responsibility": "seller", "rationale": "Clear from the photos."}
-
 
 def queue(world: World, who: str, query: str = "") -> list[str]:
     response = world.call(who, "GET", f"/v1/queue{query}")
@@ -67,18 +65,8 @@ def test_only_arbitrators_use_the_queue(world: World) -> None:
 
 
 def test_appeals_are_in_the_seniors_view_not_the_arbitrators_queue(world: World) -> None:
-    dispute, buyer, _ = world.awaiting_decision()
+    dispute, _, _ = world.under_appeal()
     arbitrator = world.account("arbitrator")
-    world.ok(arbitrator, dispute["id"], "claim")
-    world.ok(
-        arbitrator,
-        dispute["id"],
-        "decide",
-        outcome="buyer_partial_refund",
-        refund_amount=100,
-        **RULING,
-    )
-    world.ok(buyer, dispute["id"], "appeal", reason="Too little.")
     senior = world.account("senior_arbitrator")
     assert queue(world, arbitrator) == []
     assert queue(world, senior, "?view=senior") == [dispute["id"]]

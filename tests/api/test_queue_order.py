@@ -17,8 +17,6 @@ from arbitration.clock import ManualClock
 from arbitration.models import Dispute
 from tests.support.world import World
 
-RULING = {"responsibility": "seller", "rationale": "Clear from the photos."}
-
 
 def bodies(world: World, who: str, query: str = "") -> list[dict[str, Any]]:
     response = world.call(who, "GET", f"/v1/queue{query}")
@@ -60,19 +58,7 @@ def to_decision(world: World, dispute_id: str, buyer: str, seller: str) -> dict[
 
 
 def appealed(world: World) -> str:
-    dispute, buyer, _ = world.awaiting_decision()
-    arbitrator = world.account("arbitrator")
-    world.ok(arbitrator, dispute["id"], "claim")
-    world.ok(
-        arbitrator,
-        dispute["id"],
-        "decide",
-        outcome="buyer_partial_refund",
-        refund_amount=100,
-        **RULING,
-    )
-    world.ok(buyer, dispute["id"], "appeal", reason="Too little.")
-    return str(dispute["id"])
+    return str(world.under_appeal()[0]["id"])
 
 
 def test_the_queue_follows_a_changed_priority(world: World, clock: ManualClock) -> None:

@@ -11,27 +11,12 @@ from flask import Flask
 from tests.reliability.test_concurrency import _race
 from tests.support.world import World
 
-RULING = {"responsibility": "seller", "rationale": "Clear from the photos."}
-
 
 def test_twelve_seniors_claiming_at_once_get_twelve_different_cases(
     app: Flask, world: World
 ) -> None:
     cases = {world.awaiting_decision()[0]["id"] for _ in range(6)}
-    arbitrator = world.account("arbitrator")
-    for _ in range(6):
-        dispute, buyer, _ = world.awaiting_decision(reason="safety_hazard")
-        world.ok(arbitrator, dispute["id"], "claim")
-        world.ok(
-            arbitrator,
-            dispute["id"],
-            "decide",
-            outcome="buyer_partial_refund",
-            refund_amount=100,
-            **RULING,
-        )
-        world.ok(buyer, dispute["id"], "appeal", reason="Too little.")
-        cases.add(dispute["id"])
+    cases |= {world.under_appeal(reason="safety_hazard")[0]["id"] for _ in range(6)}
     seniors = [world.account("senior_arbitrator") for _ in range(12)]
     responses = _race(app, [("/v1/queue/claim", {}, world.headers(who)) for who in seniors])
     assert [response.status_code for response in responses] == [200] * 12, [

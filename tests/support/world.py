@@ -107,6 +107,22 @@ class World:
         self.ok(buyer, dispute["id"], "evidence-done")
         return self.ok(seller, dispute["id"], "evidence-done"), buyer, seller
 
+    def under_appeal(self, **overrides: Any) -> tuple[dict[str, Any], str, str]:
+        """A fresh dispute whose partial-refund ruling its buyer appealed: (dispute, buyer, seller)."""
+        dispute, buyer, seller = self.awaiting_decision(**overrides)
+        arbitrator = self.account("arbitrator")
+        self.ok(arbitrator, dispute["id"], "claim")
+        self.ok(
+            arbitrator,
+            dispute["id"],
+            "decide",
+            outcome="buyer_partial_refund",
+            refund_amount=100,
+            responsibility="seller",
+            rationale="Clear from the photos.",
+        )
+        return self.ok(buyer, dispute["id"], "appeal", reason="Too little."), buyer, seller
+
     def act(self, who: str, dispute_id: str, action: str, **body: Any) -> TestResponse:
         return self.call(who, "POST", f"/v1/disputes/{dispute_id}/{action}", json=body)
 
