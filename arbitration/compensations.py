@@ -93,6 +93,12 @@ def instruct_compensation(
     return compensation
 
 
+def may_have_compensations(dispute: Dispute) -> bool:
+    """Only an accepted compensation offer (closing the dispute settled) or a ruling orders one:
+    a dispute with neither has none to look up."""
+    return dispute.outcome == "settled" or dispute.decision_id is not None
+
+
 def compensations_of(session: Session, dispute_id: str) -> list[Compensation]:
     return list(
         session.scalars(

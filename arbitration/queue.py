@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, selectinload
 from arbitration import flows, lifecycle
 from arbitration.accounts import ARBITRATOR, SENIOR_ARBITRATOR, Caller
 from arbitration.classification import priority_rank
+from arbitration.compensations import may_have_compensations
 from arbitration.errors import Conflict, Forbidden, NotFound
 from arbitration.models import AccountLink, Compensation, Decision, Dispute, Offer, Refund
 from arbitration.policy import Policy
@@ -283,7 +284,7 @@ def page_parts(session: Session, *, caller: Caller, cases: Sequence[Dispute]) ->
         ):
             refunds[refund.dispute_id].append(refund)
     compensations: dict[str, list[Compensation]] = defaultdict(list)
-    compensated = [case.id for case in cases if case.outcome == "settled" or case.decision_id]
+    compensated = [case.id for case in cases if may_have_compensations(case)]
     if compensated:
         for compensation in session.scalars(
             select(Compensation)

@@ -111,8 +111,7 @@ class _Lists:
 
 def _lists(session: Session, dispute: Dispute) -> _Lists:
     """The order lines, refunds and compensations of the body, in one statement (none if the lines
-    are loaded and the dispute can have neither money list). Only an accepted compensation offer
-    (closing the dispute settled) or a ruling orders a compensation."""
+    are loaded and the dispute can have neither money list)."""
     found = _Lists()
     items_loaded = "items" in dispute.__dict__
     if items_loaded:
@@ -121,13 +120,13 @@ def _lists(session: Session, dispute: Dispute) -> _Lists:
             for item in dispute.items
         ]
     refunds = dispute.refund_amount is not None
-    compensations = dispute.outcome == "settled" or dispute.decision_id is not None
-    if items_loaded and not (refunds or compensations):
+    compensated = compensations.may_have_compensations(dispute)
+    if items_loaded and not (refunds or compensated):
         return found
     parameters = {
         "items_of": None if items_loaded else dispute.id,
         "refunds_of": dispute.id if refunds else None,
-        "compensations_of": dispute.id if compensations else None,
+        "compensations_of": dispute.id if compensated else None,
     }
     for row in session.execute(_LISTS_ORDERED, parameters):
         if row.row == "item":
