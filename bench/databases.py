@@ -13,10 +13,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, make_url, text
 
+from api.config import Config
+from api.wiring import build, upgrade_schema
+from arbitration import accounts
+from arbitration.clock import ManualClock
+from arbitration.policy import load_policy
 from tests.support import databases as test_databases
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -99,6 +105,21 @@ def earlier(engine: Engine, first: str, second: str) -> str:
     """SQL for the earlier of two times."""
     name = "LEAST" if engine.dialect.name == "postgresql" else "min"
     return f"{name}({first}, {second})"
+
+
+def with_accounts(url: str, people: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Migrate the engine database at ``url`` and create one account per (role, id): their tokens."""
+    upgrade_schema(url)
+    clock = ManualClock()
+    services = build(Config(database_url=url, policy=load_policy(), clock=clock))
+    tokens = {}
+    with services.database.unit_of_work() as session:
+        for role, account_id in people:
+            _, tokens[account_id] = accounts.create_account(
+                session, role=role, display_name=account_id, at=clock.now(), account_id=account_id
+            )
+    services.database.dispose()
+    return tokens
 
 
 def describe() -> str:

@@ -29,11 +29,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from api.config import Config
-from api.wiring import build, upgrade_schema
-from arbitration import accounts
-from arbitration.clock import ManualClock
-from arbitration.policy import load_policy
 from bench import databases
 from bench.servers import server_name, start_both, stop
 
@@ -100,22 +95,15 @@ def run(pool: multiprocessing.pool.Pool, name: str, port: int, calls: Sequence[C
 
 def prepare_engine(url: str, sellers: int) -> dict[str, str]:
     """Migrate the engine database and add a platform, an arbitrator, and buyers and sellers."""
-    upgrade_schema(url)
-    clock = ManualClock()
-    services = build(Config(database_url=url, policy=load_policy(), clock=clock))
-    tokens = {}
-    with services.database.unit_of_work() as session:
-        for role, account_id in [
+    return databases.with_accounts(
+        url,
+        [
             ("platform", "platform"),
             ("arbitrator", "arbitrator"),
             *[("buyer", f"buyer-{i}") for i in range(sellers)],
             *[("seller", f"seller-{i}") for i in range(sellers)],
-        ]:
-            _, tokens[account_id] = accounts.create_account(
-                session, role=role, display_name=account_id, at=clock.now(), account_id=account_id
-            )
-    services.database.dispose()
-    return tokens
+        ],
+    )
 
 
 def main(argv: list[str]) -> None:

@@ -28,11 +28,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from api.config import Config
-from api.wiring import build, upgrade_schema
-from arbitration import accounts
-from arbitration.clock import ManualClock
-from arbitration.policy import load_policy
 from bench import databases
 from bench.http_cost import RULING
 from bench.servers import server_name, start_both, stop
@@ -54,22 +49,15 @@ class Round:
 
 def prepare(url: str, arbitrators: int) -> dict[str, str]:
     """Migrate the engine database and add a platform, arbitrators, and buyers and sellers."""
-    upgrade_schema(url)
-    clock = ManualClock()
-    services = build(Config(database_url=url, policy=load_policy(), clock=clock))
-    tokens = {}
-    with services.database.unit_of_work() as session:
-        for role, account_id in [
+    return databases.with_accounts(
+        url,
+        [
             ("platform", "platform"),
             *[("arbitrator", f"arbitrator-{i}") for i in range(arbitrators)],
             *[("buyer", f"buyer-{i}") for i in range(SELLERS)],
             *[("seller", f"seller-{i}") for i in range(SELLERS)],
-        ]:
-            _, tokens[account_id] = accounts.create_account(
-                session, role=role, display_name=account_id, at=clock.now(), account_id=account_id
-            )
-    services.database.dispose()
-    return tokens
+        ],
+    )
 
 
 class Client:
