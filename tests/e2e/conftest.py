@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +26,20 @@ class RunningEngine:
     env: dict[str, str]
     tokens: dict[str, str]
     process: subprocess.Popen[str]
+
+    def call(self, who: str, method: str, path: str, body: Any = None) -> Any:
+        """One JSON request as ``who`` (by the name of its token); the decoded answer."""
+        request = urllib.request.Request(
+            self.url + path,
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={
+                "Authorization": f"Bearer {self.tokens[who]}",
+                "Content-Type": "application/json",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

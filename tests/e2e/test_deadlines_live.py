@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import RunningEngine, start_engine
+from tests.e2e.conftest import start_engine
 
 pytestmark = pytest.mark.slow  # a real server and worker, in processes of their own
 
@@ -21,20 +18,6 @@ seller_response_shipped = "2s"
 """
 
 
-def _call(engine: RunningEngine, who: str, method: str, path: str, body: Any = None) -> Any:
-    request = urllib.request.Request(
-        engine.url + path,
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={
-            "Authorization": f"Bearer {engine.tokens[who]}",
-            "Content-Type": "application/json",
-        },
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
-
-
 def test_silent_sellers_dispute_is_refunded_by_the_system(tmp_path: Path) -> None:
     policy = tmp_path / "fast.toml"
     policy.write_text(FAST_POLICY)
@@ -43,8 +26,7 @@ def test_silent_sellers_dispute_is_refunded_by_the_system(tmp_path: Path) -> Non
         {"ARBITRATION_POLICY": str(policy), "ARBITRATION_SCHEDULER_INTERVAL": "0.2"},
     )
     try:
-        filed = _call(
-            engine,
+        filed = engine.call(
             "alice",
             "POST",
             "/v1/disputes",
@@ -55,13 +37,13 @@ def test_silent_sellers_dispute_is_refunded_by_the_system(tmp_path: Path) -> Non
         dispute = filed
         while dispute["status"] != "closed" and time.monotonic() < give_up:
             time.sleep(0.2)
-            dispute = _call(engine, "alice", "GET", f"/v1/disputes/{filed['id']}")
+            dispute = engine.call("alice", "GET", f"/v1/disputes/{filed['id']}")
         assert (dispute["status"], dispute["outcome"]) == ("closed", "refunded")
-        timeline = _call(engine, "alice", "GET", f"/v1/disputes/{filed['id']}/events")["data"]
+        timeline = engine.call("alice", "GET", f"/v1/disputes/{filed['id']}/events")["data"]
         assert (timeline[-1]["actor"], timeline[-1]["action"]) == ("system", "accept")
 
         # The demo's disputes, whose deadlines passed before the server started, were fired too.
-        waiting = _call(engine, "arbitrator", "GET", "/v1/disputes?status=awaiting_seller")
+        waiting = engine.call("arbitrator", "GET", "/v1/disputes?status=awaiting_seller")
         assert waiting["data"] == []
     finally:
         engine.process.terminate()

@@ -6,11 +6,10 @@ import json
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import RunningEngine, start_engine
+from tests.e2e.conftest import start_engine
 from tests.support.receiver import receiver
 from webhooks import checkpoints, signing
 
@@ -20,20 +19,6 @@ FAST_POLICY = """
 [webhooks]
 checkpoint_interval = "1s"
 """
-
-
-def _call(engine: RunningEngine, who: str, method: str, path: str, body: Any = None) -> Any:
-    request = urllib.request.Request(
-        engine.url + path,
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={
-            "Authorization": f"Bearer {engine.tokens[who]}",
-            "Content-Type": "application/json",
-        },
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
 
 
 def test_the_running_engine_delivers_signed_events_and_checkpoints(tmp_path: Path) -> None:
@@ -50,11 +35,8 @@ def test_the_running_engine_delivers_signed_events_and_checkpoints(tmp_path: Pat
     )
     try:
         with receiver() as hooks:
-            endpoint = _call(
-                engine, "platform", "POST", "/v1/webhook-endpoints", {"url": hooks.url}
-            )
-            filed = _call(
-                engine,
+            endpoint = engine.call("platform", "POST", "/v1/webhook-endpoints", {"url": hooks.url})
+            filed = engine.call(
                 "alice",
                 "POST",
                 "/v1/disputes",
