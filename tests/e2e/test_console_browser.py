@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import RunningEngine, start_engine
-from tests.e2e.test_deadlines_live import _call
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
@@ -130,21 +129,20 @@ def _upload_photo(engine: RunningEngine, who: str, dispute_id: str, note: str) -
 
 def _kettle_to_the_platform(engine: RunningEngine) -> str:
     """The demo's rejected kettle dispute (Alice v. Bright Home), escalated with photos, waiting."""
-    listed = _call(engine, "arbitrator", "GET", "/v1/disputes?status=seller_rejected")["data"]
+    listed = engine.call("arbitrator", "GET", "/v1/disputes?status=seller_rejected")["data"]
     (kettle,) = [d for d in listed if d["seller_id"] == "bright-home"]
     path = f"/v1/disputes/{kettle['id']}"
-    _call(engine, "alice", "POST", f"{path}/escalate", {"reason": "The lid does not close."})
+    engine.call("alice", "POST", f"{path}/escalate", {"reason": "The lid does not close."})
     _upload_photo(engine, "alice", kettle["id"], "The lid, open after closing it.")
-    _call(
-        engine,
+    engine.call(
         "alice",
         "POST",
         f"{path}/evidence",
         {"kind": "statement", "text": "It never closed."},
     )
     _upload_photo(engine, "bright-home", kettle["id"], "Our photo before shipping.")
-    _call(engine, "alice", "POST", f"{path}/evidence-done", {})
-    _call(engine, "bright-home", "POST", f"{path}/evidence-done", {})
+    engine.call("alice", "POST", f"{path}/evidence-done", {})
+    engine.call("bright-home", "POST", f"{path}/evidence-done", {})
     return str(kettle["id"])
 
 
@@ -200,7 +198,7 @@ def test_an_arbitrator_takes_the_next_case_opens_a_photo_and_rules(
     assert "done" in page.locator(".flash").inner_text()
     _shot(page, "05-case-ruled")
 
-    dispute = _call(engine, "alice", "GET", f"/v1/disputes/{kettle}")
+    dispute = engine.call("alice", "GET", f"/v1/disputes/{kettle}")
     assert dispute["status"] == "decided"
     assert dispute["decision"]["outcome"] == "buyer_full_refund"
 
@@ -208,16 +206,15 @@ def test_an_arbitrator_takes_the_next_case_opens_a_photo_and_rules(
 def _appellant(engine: RunningEngine, dispute: dict[str, Any]) -> str | None:
     for party in (dispute["buyer_id"], dispute["seller_id"]):
         path = f"/v1/disputes/{dispute['id']}"
-        if "appeal" in _call(engine, party, "GET", path)["allowed_actions"]:
+        if "appeal" in engine.call(party, "GET", path)["allowed_actions"]:
             return str(party)
     return None
 
 
 def test_a_senior_overturns_a_ruling_on_appeal(browser: Any, engine: RunningEngine) -> None:
-    decided = _call(engine, "senior", "GET", "/v1/disputes?status=decided")["data"]
+    decided = engine.call("senior", "GET", "/v1/disputes?status=decided")["data"]
     ruled, appellant = next((d, who) for d in decided if (who := _appellant(engine, d)))
-    _call(
-        engine,
+    engine.call(
         appellant,
         "POST",
         f"/v1/disputes/{ruled['id']}/appeal",
@@ -245,7 +242,7 @@ def test_a_senior_overturns_a_ruling_on_appeal(browser: Any, engine: RunningEngi
     assert "done" in page.locator(".flash").inner_text()
     _shot(page, "08-appeal-decided")
 
-    dispute = _call(engine, "platform", "GET", f"/v1/disputes/{ruled['id']}")
+    dispute = engine.call("platform", "GET", f"/v1/disputes/{ruled['id']}")
     assert dispute["status"] == "closed"
     assert dispute["outcome"] == "seller_favored"
     assert dispute["decision"]["result"] == "overturn"
@@ -253,14 +250,13 @@ def test_a_senior_overturns_a_ruling_on_appeal(browser: Any, engine: RunningEngi
 
 def test_trust_and_safety_approve_a_pending_freeze(browser: Any, engine: RunningEngine) -> None:
     for note in ("Counterfeit charger, confirmed by the brand.", "A second counterfeit batch."):
-        _call(
-            engine,
+        engine.call(
             "trust",
             "POST",
             "/v1/sellers/acme-gadgets/violations",
             {"kind": "counterfeit", "note": note},
         )
-    pending = _call(engine, "trust", "GET", "/v1/penalties?status=pending_review")["data"]
+    pending = engine.call("trust", "GET", "/v1/penalties?status=pending_review")["data"]
     (freeze,) = [p for p in pending if p["kind"] == "account_freeze"]
 
     page = _page(browser, engine)
@@ -273,7 +269,7 @@ def test_trust_and_safety_approve_a_pending_freeze(browser: Any, engine: Running
     assert page.locator("svg.chart text", has_text="24: general, severe").count() == 1
     _shot(page, "10-seller-frozen")
 
-    standing = _call(engine, "platform", "GET", "/v1/sellers/acme-gadgets/standing")
+    standing = engine.call("platform", "GET", "/v1/sellers/acme-gadgets/standing")
     assert standing["frozen"] is True
 
     page.goto("/console/batches")
@@ -316,7 +312,7 @@ def test_a_buyers_token_cannot_sign_in(browser: Any, engine: RunningEngine) -> N
 def test_the_case_page_speaks_chinese_to_a_chinese_browser(
     browser: Any, engine: RunningEngine
 ) -> None:
-    waiting = _call(engine, "arbitrator", "GET", "/v1/queue?assigned=mine")["data"]
+    waiting = engine.call("arbitrator", "GET", "/v1/queue?assigned=mine")["data"]
     case = waiting[0]["id"]
     page = _page(browser, engine, locale="zh-CN")
     _sign_in(page, engine, "arbitrator")

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import start_engine
-from tests.e2e.test_deadlines_live import _call
 
 pytestmark = pytest.mark.slow
 
@@ -29,35 +28,35 @@ def test_a_restriction_lifts_by_itself_when_it_runs_out(tmp_path: Path) -> None:
     )
     try:
         # The demo's undecided kettle dispute (Alice v. Bright Home) goes to the platform.
-        listed = _call(engine, "arbitrator", "GET", "/v1/disputes?status=seller_rejected")["data"]
+        listed = engine.call("arbitrator", "GET", "/v1/disputes?status=seller_rejected")["data"]
         (kettle,) = [d for d in listed if d["seller_id"] == "bright-home"]
         path = f"/v1/disputes/{kettle['id']}"
-        _call(engine, "alice", "POST", f"{path}/escalate", {})
-        _call(engine, "alice", "POST", f"{path}/evidence-done", {})
-        _call(engine, "bright-home", "POST", f"{path}/evidence-done", {})
-        _call(engine, "senior", "POST", f"{path}/claim", {})
+        engine.call("alice", "POST", f"{path}/escalate", {})
+        engine.call("alice", "POST", f"{path}/evidence-done", {})
+        engine.call("bright-home", "POST", f"{path}/evidence-done", {})
+        engine.call("senior", "POST", f"{path}/claim", {})
         ruling = {
             "outcome": "buyer_full_refund",
             "responsibility": "seller",
             "violation": "not_as_described",
             "rationale": "The lid does not close; the video shows a different model.",
         }
-        _call(engine, "senior", "POST", f"{path}/decide", ruling)
+        engine.call("senior", "POST", f"{path}/decide", ruling)
 
-        standing = _call(engine, "platform", "GET", "/v1/sellers/bright-home/standing")
+        standing = engine.call("platform", "GET", "/v1/sellers/bright-home/standing")
         assert standing["can_list"] is False
         assert standing["points"]["general"] == 3
 
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            penalties = _call(engine, "trust", "GET", "/v1/penalties?seller_id=bright-home")
+            penalties = engine.call("trust", "GET", "/v1/penalties?seller_id=bright-home")
             if [p["status"] for p in penalties["data"]] == ["expired"]:
                 break
             time.sleep(0.2)
         assert [(p["kind"], p["status"]) for p in penalties["data"]] == [
             ("listing_restriction", "expired")
         ]
-        standing = _call(engine, "platform", "GET", "/v1/sellers/bright-home/standing")
+        standing = engine.call("platform", "GET", "/v1/sellers/bright-home/standing")
         assert (standing["can_list"], standing["active_penalties"]) == (True, [])
     finally:
         engine.process.terminate()
