@@ -26,7 +26,7 @@ from sqlalchemy import Engine, event
 from api.app import create_app
 from api.config import Config
 from arbitration.policy import load_policy
-from bench.bare import create_bare_app
+from bench.bare import create_bare_app, create_table
 from bench.growth import build_database
 from bench.http_cost import RULING, prepare_engine
 from bench.lifecycles import order_body
@@ -195,7 +195,9 @@ def decided_dispute_reads(folder: Path) -> None:
         print(f"GET {path}: {len(statements)} SQL statements")
         for statement in statements:
             print("   ", " ".join(statement.split())[:150])
-    bare = create_bare_app(f"sqlite:///{folder / 'bare.db'}").test_client()
+    bare_url = f"sqlite:///{folder / 'bare.db'}"
+    create_table(bare_url)
+    bare = create_bare_app(bare_url).test_client()
     row = bare.post("/rows", json={"body": "x"}).get_json()["id"]
     timed = {**reads, "bare read": (f"/rows/{row}", {})}
     best: dict[str, float] = {}
