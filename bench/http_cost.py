@@ -10,10 +10,13 @@ send each operation's requests as fast as they are answered:
   insert-and-commit endpoint (goal: at most 3x its cost, and a p99 at most 5x the median);
 - reads: a dispute and a seller's standing, each against the bare select-by-id (goal: at most 2x).
 
-A ratio is the baseline's requests per second divided by the operation's. The baselines are
-measured before and after the engine's operations and the better of the two is kept, so noise on a
-shared machine can only make the engine look worse. Every request must answer its success status:
-one that does not stops the benchmark.
+The run is split into rounds (``--rounds``, 3 by default), each over its own share of the disputes.
+In every round each operation is measured right after its baseline (the bare write before a write,
+the bare read before a read), and the round's cost is the baseline's requests per second divided
+by the operation's. The cost printed is the median of the rounds, beside their lowest and highest:
+a baseline taken seconds before its operation, on the same machine in the same state, so a shared
+machine's drift (figures moved by 20 % and more between minutes) cancels out instead of landing on
+one side. Every request must answer its success status: one that does not stops the benchmark.
 """
 
 from __future__ import annotations
@@ -51,11 +54,27 @@ class Call:
 
 
 @dataclass(frozen=True)
+class Sample:
+    """One timed run of one kind of request."""
+
+    per_second: float
+    latencies: list[float]
+
+
+@dataclass(frozen=True)
 class Figure:
+    """An operation over every round: its throughput and tail over all its requests, and its
+    cost against the baseline run just before it in each round (median, lowest, highest)."""
+
     name: str
     per_second: float
     p50_ms: float
     p99_ms: float
+    costs: tuple[float, ...] = ()
+
+    @property
+    def cost(self) -> float:
+        return statistics.median(self.costs) if self.costs else 1.0
 
 
 def _send_all(port: int, calls: Sequence[Call]) -> list[float]:
@@ -83,14 +102,28 @@ def _client(arguments: tuple[int, list[Call]]) -> list[float]:
     return _send_all(*arguments)
 
 
-def run(pool: multiprocessing.pool.Pool, name: str, port: int, calls: Sequence[Call]) -> Figure:
+def run(pool: multiprocessing.pool.Pool, port: int, calls: Sequence[Call]) -> Sample:
     """Send ``calls`` from the clients (call i goes to client i mod 4) and time the whole."""
     shares = [(port, list(calls[i::CLIENTS])) for i in range(CLIENTS)]
     began = time.perf_counter()
     latencies = [latency for share in pool.map(_client, shares) for latency in share]
-    elapsed = time.perf_counter() - began
+    return Sample(len(latencies) / (time.perf_counter() - began), latencies)
+
+
+def figure(name: str, samples: list[Sample], baselines: list[Sample] | None = None) -> Figure:
+    """Pool an operation's rounds; with ``baselines`` (one per round), its cost in each round."""
+    latencies = [latency for sample in samples for latency in sample.latencies]
+    elapsed = sum(len(sample.latencies) / sample.per_second for sample in samples)
     cuts = statistics.quantiles(latencies, n=100)
-    return Figure(name, len(latencies) / elapsed, cuts[49] * 1000, cuts[98] * 1000)
+    costs = (
+        tuple(
+            baseline.per_second / sample.per_second
+            for sample, baseline in zip(samples, baselines, strict=True)
+        )
+        if baselines is not None
+        else ()
+    )
+    return Figure(name, len(latencies) / elapsed, cuts[49] * 1000, cuts[98] * 1000, costs)
 
 
 def prepare_engine(url: str, sellers: int) -> dict[str, str]:
@@ -110,11 +143,11 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench http")
     parser.add_argument("--quick", action="store_true", help="fewer requests (a smoke run)")
     parser.add_argument("--disputes", type=int, help="disputes per write operation")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds, each with its baselines")
     parser.add_argument("--workers", type=int, help="gunicorn worker processes (default: waitress)")
     databases.add_options(parser)
     args = parser.parse_args(argv)
-    disputes = args.disputes or (200 if args.quick else 800)
-    reads = disputes * 3
+    disputes = args.disputes or (240 if args.quick else 960)
     sellers = 50
 
     with tempfile.TemporaryDirectory() as folder_name:
@@ -126,7 +159,7 @@ def main(argv: list[str]) -> None:
         print(f"servers: {server_name(args.workers)} each", flush=True)
         engine, bare = start_both(folder, url, bare_url, args.workers)
         try:
-            figures = measure(engine[1], bare[1], tokens, disputes, reads, sellers)
+            figures = measure(engine[1], bare[1], tokens, disputes, args.rounds, sellers)
         finally:
             stop(engine, bare)
             databases.discard(url)
@@ -134,127 +167,109 @@ def main(argv: list[str]) -> None:
     report(figures)
 
 
+WRITES = ("file", "reject", "escalate", "decide")
+READS = ("read dispute", "read standing")
+
+
 def measure(
-    engine: int, bare: int, tokens: dict[str, str], disputes: int, reads: int, sellers: int
+    engine: int, bare: int, tokens: dict[str, str], disputes: int, rounds: int, sellers: int
 ) -> dict[str, Figure]:
+    """``disputes`` orders placed, then ``rounds`` rounds, each taking its share of them through
+    the writes and reading as many disputes and standings three times over."""
     platform, arbitrator = tokens["platform"], tokens["arbitrator"]
-    buyer = [tokens[f"buyer-{i % sellers}"] for i in range(disputes)]
-    seller = [tokens[f"seller-{i % sellers}"] for i in range(disputes)]
-    figures: dict[str, Figure] = {}
+    per_round = disputes // rounds
+    samples: dict[str, list[Sample]] = {name: [] for name in (*WRITES, *READS)}
+    baselines: dict[str, list[Sample]] = {name: [] for name in (*WRITES, *READS)}
     context = multiprocessing.get_context("fork")
     with context.Pool(CLIENTS) as pool:
-        warm = [Call("GET", "/v1/openapi.json")] * CLIENTS * 5
-        run(pool, "warm", engine, warm)
-
-        def bare_baselines(round_: int) -> None:
-            write = run(
-                pool,
-                "bare write",
-                bare,
-                [Call("POST", "/rows", body={"body": "x"}, expect=201)] * disputes,
-            )
-            ids = _bare_ids(bare, 50)
-            read = run(
-                pool, "bare read", bare, [Call("GET", f"/rows/{ids[i % 50]}") for i in range(reads)]
-            )
-            for figure in (write, read):
-                best = figures.get(figure.name)
-                if best is None or figure.per_second > best.per_second:
-                    figures[figure.name] = figure
-            print(f"baselines measured (round {round_})", flush=True)
-
-        bare_baselines(1)
+        run(pool, engine, [Call("GET", "/v1/openapi.json")] * CLIENTS * 5)  # warm
+        bare_rows = _bare_ids(bare, 50)
         print(f"placing {disputes} orders...", flush=True)
-        orders = [f"ord-{i}" for i in range(disputes)]
-        run(
-            pool,
-            "orders",
-            engine,
-            [
-                Call(
-                    "PUT",
-                    f"/v1/orders/{order}",
-                    platform,
-                    {
-                        "buyer_id": f"buyer-{i % sellers}",
-                        "seller_id": f"seller-{i % sellers}",
-                        "amount": 10_000,
-                        "currency": "USD",
-                        "status": "delivered",
-                        "items": [
-                            {
-                                "listing_id": f"lst-{i}",
-                                "title": "Kettle",
-                                "quantity": 1,
-                                "unit_price": 10_000,
-                            }
-                        ],
-                    },
-                    expect=201,
-                )
-                for i, order in enumerate(orders)
-            ],
-        )
-        filing = [
-            Call(
-                "POST",
-                "/v1/disputes",
-                buyer[i],
-                {
-                    "order_id": order,
-                    "reason": "not_as_described",
-                    "remedy": "refund_only",
-                    "amount": 5_000,
-                },
-                expect=201,
+        run(pool, engine, [_order(i, sellers, platform) for i in range(disputes)])
+        filed: list[tuple[str, str]] = []  # (dispute, its buyer's token)
+        for number in range(rounds):
+            chosen = range(number * per_round, (number + 1) * per_round)
+            buyer = {i: tokens[f"buyer-{i % sellers}"] for i in chosen}
+            seller = {i: tokens[f"seller-{i % sellers}"] for i in chosen}
+
+            def timed(name: str, calls: list[Call]) -> None:
+                if name in WRITES:
+                    baseline = [Call("POST", "/rows", body={"body": "x"}, expect=201)] * len(calls)
+                else:
+                    baseline = [
+                        Call("GET", f"/rows/{bare_rows[i % 50]}") for i in range(len(calls))
+                    ]
+                baselines[name].append(run(pool, bare, baseline))
+                samples[name].append(run(pool, engine, calls))
+
+            timed("file", [_filing(i, buyer[i]) for i in chosen])
+            ids = _dispute_ids(engine, platform, [f"ord-{i}" for i in chosen])
+            filed.extend((ids[i], buyer[i]) for i in chosen)
+
+            timed("reject", _acts(ids, seller, "reject", reason="Works as described."))
+            timed("escalate", _acts(ids, buyer, "escalate", reason="It does not."))
+            run(pool, engine, _acts(ids, buyer, "evidence-done"))
+            run(pool, engine, _acts(ids, seller, "evidence-done"))
+            run(pool, engine, _acts(ids, dict.fromkeys(chosen, arbitrator), "claim"))
+            timed("decide", _acts(ids, dict.fromkeys(chosen, arbitrator), "decide", **RULING))
+            reads = 3 * per_round
+            timed(
+                "read dispute",
+                [
+                    Call(
+                        "GET", f"/v1/disputes/{filed[i % len(filed)][0]}", filed[i % len(filed)][1]
+                    )
+                    for i in range(reads)
+                ],
             )
-            for i, order in enumerate(orders)
-        ]
-        figures["file"] = run(pool, "file", engine, filing)
-        ids = _dispute_ids(engine, platform, disputes)
+            timed(
+                "read standing",
+                [
+                    Call(
+                        "GET",
+                        f"/v1/sellers/seller-{i % sellers}/standing",
+                        tokens[f"seller-{i % sellers}"],
+                    )
+                    for i in range(reads)
+                ],
+            )
+            print(f"round {number + 1} of {rounds} measured", flush=True)
+    bare_writes = [sample for name in WRITES for sample in baselines[name]]
+    bare_reads = [sample for name in READS for sample in baselines[name]]
+    return {
+        "bare write": figure("bare write", bare_writes),
+        "bare read": figure("bare read", bare_reads),
+        **{name: figure(name, samples[name], baselines[name]) for name in (*WRITES, *READS)},
+    }
 
-        def act(who: list[str], action: str, **body: object) -> list[Call]:
-            return [
-                Call("POST", f"/v1/disputes/{d}/{action}", who[i], body) for i, d in enumerate(ids)
-            ]
 
-        figures["reject"] = run(
-            pool, "reject", engine, act(seller, "reject", reason="Works as described.")
-        )
-        figures["escalate"] = run(
-            pool, "escalate", engine, act(buyer, "escalate", reason="It does not.")
-        )
-        print("evidence done and cases claimed...", flush=True)
-        run(pool, "evidence-done", engine, act(buyer, "evidence-done"))
-        run(pool, "evidence-done", engine, act(seller, "evidence-done"))
-        run(pool, "claim", engine, act([arbitrator] * disputes, "claim"))
-        figures["decide"] = run(
-            pool, "decide", engine, act([arbitrator] * disputes, "decide", **RULING)
-        )
-        figures["read dispute"] = run(
-            pool,
-            "read dispute",
-            engine,
-            [
-                Call("GET", f"/v1/disputes/{ids[i % disputes]}", buyer[i % disputes])
-                for i in range(reads)
+def _order(i: int, sellers: int, platform: str) -> Call:
+    return Call(
+        "PUT",
+        f"/v1/orders/ord-{i}",
+        platform,
+        {
+            "buyer_id": f"buyer-{i % sellers}",
+            "seller_id": f"seller-{i % sellers}",
+            "amount": 10_000,
+            "currency": "USD",
+            "status": "delivered",
+            "items": [
+                {"listing_id": f"lst-{i}", "title": "Kettle", "quantity": 1, "unit_price": 10_000}
             ],
-        )
-        figures["read standing"] = run(
-            pool,
-            "read standing",
-            engine,
-            [
-                Call(
-                    "GET",
-                    f"/v1/sellers/seller-{i % sellers}/standing",
-                    tokens[f"seller-{i % sellers}"],
-                )
-                for i in range(reads)
-            ],
-        )
-        bare_baselines(2)
-    return figures
+        },
+        expect=201,
+    )
+
+
+def _acts(ids: dict[int, str], who: dict[int, str], action: str, **body: object) -> list[Call]:
+    """``action`` on each dispute of ``ids``, by ``who`` of the same ``i``."""
+    return [Call("POST", f"/v1/disputes/{ids[i]}/{action}", who[i], body) for i in ids]
+
+
+def _filing(i: int, buyer: str) -> Call:
+    body = {"order_id": f"ord-{i}", "reason": "not_as_described", "remedy": "refund_only"}
+    return Call("POST", "/v1/disputes", buyer, body | {"amount": 5_000}, expect=201)
 
 
 def _bare_ids(port: int, count: int) -> list[str]:
@@ -268,8 +283,8 @@ def _bare_ids(port: int, count: int) -> list[str]:
     return ids
 
 
-def _dispute_ids(port: int, platform: str, count: int) -> list[str]:
-    """Every dispute's id, in the order of the orders it is about (``ord-<i>``)."""
+def _dispute_ids(port: int, platform: str, orders: list[str]) -> dict[int, str]:
+    """The disputes about ``orders`` (``ord-<i>``), by ``i``."""
     connection = http.client.HTTPConnection("127.0.0.1", port)
     by_order: dict[str, str] = {}
     cursor = None
@@ -281,29 +296,31 @@ def _dispute_ids(port: int, platform: str, count: int) -> list[str]:
         cursor = page.get("next_cursor")
         if not cursor:
             break
-    if len(by_order) != count:
-        raise RuntimeError(f"expected {count} disputes, listed {len(by_order)}")
-    return [by_order[f"ord-{i}"] for i in range(count)]
+    missing = [order for order in orders if order not in by_order]
+    if missing:
+        raise RuntimeError(f"no dispute listed about {missing[:5]} ({len(missing)} in all)")
+    return {int(order.removeprefix("ord-")): by_order[order] for order in orders}
 
 
 def report(figures: dict[str, Figure]) -> None:
     print(
-        f"{'operation':<16}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'cost x':>9}{'p99/p50':>9}  verdict"
+        f"{'operation':<16}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'cost x':>9}{'rounds':>13}"
+        f"{'p99/p50':>9}  verdict"
     )
-    for name, figure in figures.items():
-        write = name in ("file", "reject", "escalate", "decide")
-        baseline = figures["bare write" if write or name == "bare write" else "bare read"]
-        cost = baseline.per_second / figure.per_second
-        tail = figure.p99_ms / figure.p50_ms
+    for name, measured in figures.items():
+        write = name in WRITES
+        tail = measured.p99_ms / measured.p50_ms
+        spread = f"{min(measured.costs):.2f}-{max(measured.costs):.2f}" if measured.costs else ""
         if name.startswith("bare"):
             verdict = "baseline"
         else:
             goal = WRITE_GOAL if write else READ_GOAL
-            misses = [f"cost > {goal:g}x"] if cost > goal else []
+            misses = [f"cost > {goal:g}x"] if measured.cost > goal else []
             if write and tail > TAIL_GOAL:
                 misses.append(f"p99 > {TAIL_GOAL:g}x p50")
             verdict = "ok" if not misses else "ABOVE GOAL: " + ", ".join(misses)
         print(
-            f"{name:<16}{figure.per_second:>9.0f}{figure.p50_ms:>9.1f}{figure.p99_ms:>9.1f}"
-            f"{cost:>9.2f}{tail:>9.1f}  {verdict}"
+            f"{name:<16}{measured.per_second:>9.0f}{measured.p50_ms:>9.1f}{measured.p99_ms:>9.1f}"
+            f"{measured.cost:>9.2f}{spread:>13}{tail:>9.1f}  {verdict}"
         )
+    print("(cost: the median of the rounds' costs, each against the baseline run just before it)")
