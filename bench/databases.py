@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy import Engine, make_url
 
 from api.config import Config
 from api.wiring import build, upgrade_schema
@@ -59,8 +59,8 @@ def new_database(folder: Path, name: str, *, postgres: bool) -> str:
             "--pg: run the benchmarks through `python -m bench ... --pg` (it starts the server)"
         )
     database = f"bench_{name}".replace("-", "_").lower()
-    _admin(admin, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-    _admin(admin, f"CREATE DATABASE {database}")
+    test_databases.admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)", url=admin)
+    test_databases.admin(f"CREATE DATABASE {database}", url=admin)
     return make_url(admin).set(database=database).render_as_string(hide_password=False)
 
 
@@ -127,22 +127,7 @@ def describe() -> str:
     admin = os.environ.get(ADMIN_URL_VARIABLE)
     if not admin or not os.environ.get(UNDER_POSTGRES):
         return "SQLite"
-    engine = create_engine(admin)
-    try:
-        with engine.connect() as connection:
-            version, fsync, commit = (
-                connection.execute(text(f"SHOW {name}")).scalar_one()
-                for name in ("server_version", "fsync", "synchronous_commit")
-            )
-    finally:
-        engine.dispose()
+    version, fsync, commit = test_databases.settings(
+        admin, ("server_version", "fsync", "synchronous_commit")
+    )
     return f"PostgreSQL {version} (fsync {fsync}, synchronous_commit {commit})"
-
-
-def _admin(admin_url: str, statement: str) -> None:
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            connection.execute(text(statement))
-    finally:
-        engine.dispose()
