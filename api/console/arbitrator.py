@@ -43,6 +43,7 @@ from api.views.evidence import INLINE_TYPES, _disposition
 from arbitration import audit, disputes, flows, queue
 from arbitration.accounts import ARBITRATOR, SENIOR_ARBITRATOR, Caller
 from arbitration.classification import PRIORITIES
+from arbitration.compensations import KINDS as COMPENSATION_KINDS
 from arbitration.errors import DomainError
 from arbitration.models import Account, Decision, Dispute, Event, Offer, Order, OrderItem
 from arbitration.policy import CATEGORIES, REASONS
@@ -60,6 +61,8 @@ DECISION_FIELDS = (
     "violation",
     "buyer_violation",
     "rationale",
+    "compensation.kind",
+    "compensation.amount",
 )
 # Each form the case page can post: the action, the API's schema for it, and its fields.
 FORMS: dict[str, tuple[type[Schema], tuple[str, ...]]] = {
@@ -215,6 +218,7 @@ def _render_case(
             "responsibility": RESPONSIBILITIES,
             "payer": SHIPPING_PAYERS,
             "party": ("buyer", "seller", "both"),
+            "compensation": COMPENSATION_KINDS,
         },
         forms=FORMS,
     )
@@ -247,6 +251,16 @@ def _params(action: str) -> tuple[dict[str, Any], dict[str, Any]]:
 def _decision_data(data: dict[str, Any]) -> None:
     whole_number(data, "refund_amount")
     data["return_required"] = data.get("return_required") == "on"
+    # A compensation added to the money: the API's nested ``{"kind", "amount"}``, given when
+    # either of its two fields is filled in (the schema then asks for the other).
+    compensation = {
+        part: data.pop(f"compensation.{part}")
+        for part in ("kind", "amount")
+        if f"compensation.{part}" in data
+    }
+    if compensation:
+        whole_number(compensation, "amount")
+        data["compensation"] = compensation
 
 
 @blp.post("/cases/<dispute_id>/<action>")
@@ -291,15 +305,15 @@ def act(dispute_id: str, action: str) -> ResponseReturnValue:
     )
 
 
-def _flat(errors: dict[str, Any]) -> dict[str, Any]:
-    """Nested schema errors (``decision: {outcome: [...]}``) as the API names them: ``decision.outcome``."""
+def _flat(errors: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested schema errors (``decision: {compensation: {kind: [...]}}``) as the form names its
+    fields: ``decision.compensation.kind``."""
     flat: dict[str, Any] = {}
     for name, problem in errors.items():
         if isinstance(problem, dict):
-            for inner, messages in problem.items():
-                flat[f"{name}.{inner}"] = messages
+            flat.update(_flat(problem, f"{prefix}{name}."))
         else:
-            flat[name] = problem
+            flat[f"{prefix}{name}"] = problem
     return flat
 
 

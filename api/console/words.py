@@ -107,6 +107,8 @@ LABELS = {
     "uphold": N_("uphold"),
     "overturn": N_("overturn"),
     "grant": N_("grant"),
+    "store_credit": N_("store credit"),
+    "coupon": N_("coupon"),
     # Evidence
     "photo": N_("photo"),
     "video": N_("video"),

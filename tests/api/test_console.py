@@ -132,6 +132,76 @@ def test_the_ruling_form_shows_the_apis_refusal_beside_the_field(
     assert world.read("arun", dispute["id"])["status"] == "decided"
 
 
+def test_a_ruling_from_the_console_may_add_a_compensation(console: Flask, world: World) -> None:
+    dispute, _, _ = world.awaiting_decision()
+    world.account("arbitrator", "arun")
+    browser = _signed_in(console, world, "arun")
+    page = f"/console/cases/{dispute['id']}"
+    assert _post(browser, page, f"{page}/claim", {}).status_code == 302
+    ruling = {
+        "outcome": "buyer_partial_refund",
+        "refund_amount": "2500",
+        "responsibility": "seller",
+        "rationale": "Scratched, and late.",
+        "compensation.kind": "coupon",
+    }
+    answer = _post(browser, page, f"{page}/decide", ruling)
+    assert answer.status_code == 422  # a kind without an amount: the API's refusal, beside it
+    over_the_api = world.act(
+        "arun", dispute["id"], "decide", **{**_api(ruling), "compensation": {"kind": "coupon"}}
+    )
+    message = over_the_api.json["error"]["details"]["compensation"]["amount"][0]
+    html = answer.get_data(as_text=True)
+    assert re.search(r'id="compensation-amount-error"[^>]*>\s*' + re.escape(message), html)
+    assert re.search(r'<option value="coupon"\s+selected', html)  # what was chosen stays
+    assert world.read("arun", dispute["id"])["status"] == "awaiting_decision"
+
+    ruled = _post(browser, page, f"{page}/decide", {**ruling, "compensation.amount": "800"})
+    assert ruled.status_code == 302
+    decided = world.read("arun", dispute["id"])
+    assert decided["status"] == "decided"
+    assert decided["decision"]["compensation"] == {"kind": "coupon", "amount": 800}
+    assert [(c["kind"], c["amount"]) for c in decided["compensations"]] == [("coupon", 800)]
+
+
+def test_an_overturning_replacement_may_add_a_compensation(console: Flask, world: World) -> None:
+    dispute, _, _ = world.under_appeal()
+    world.account("senior_arbitrator", "sana")
+    browser = _signed_in(console, world, "sana")
+    page = f"/console/cases/{dispute['id']}"
+    assert _post(browser, page, f"{page}/claim", {}).status_code == 302
+    appeal = {
+        "result": "overturn",
+        "rationale": "The listing promised a working lamp.",
+        "decision.outcome": "buyer_full_refund",
+        "decision.responsibility": "seller",
+        "decision.rationale": "It never worked.",
+        "decision.compensation.kind": "gift",
+        "decision.compensation.amount": "500",
+    }
+    refused = _post(browser, page, f"{page}/appeal-decision", appeal)
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert 'id="decision-compensation-kind-error"' in html  # not a kind: beside its own field
+    answer = _post(
+        browser,
+        page,
+        f"{page}/appeal-decision",
+        {**appeal, "decision.compensation.kind": "store_credit"},
+    )
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+    closed = world.read("sana", dispute["id"])
+    assert closed["decision"]["compensation"] == {"kind": "store_credit", "amount": 500}
+    assert [(c["kind"], c["amount"]) for c in closed["compensations"]] == [("store_credit", 500)]
+
+
+def _api(form: dict[str, str]) -> dict[str, Any]:
+    """A console ruling form's fields as the API's JSON body (without the compensation)."""
+    body: dict[str, Any] = {k: v for k, v in form.items() if not k.startswith("compensation.")}
+    body["refund_amount"] = int(body["refund_amount"])
+    return body
+
+
 def test_an_action_not_allowed_now_is_a_message_not_a_stack_trace(
     console: Flask, world: World
 ) -> None:
