@@ -193,6 +193,8 @@ def test_an_arbitrator_takes_the_next_case_opens_a_photo_and_rules(
     page.select_option("#outcome", "buyer_full_refund")
     page.fill("#refund_amount", "")
     page.select_option("#violation", "not_as_described")
+    page.select_option("#compensation-kind", "store_credit")
+    page.fill("#compensation-amount", "300")
     page.click("#form-decide button[type=submit]")
     page.wait_for_url(f"**/console/cases/{kettle}")
     assert "done" in page.locator(".flash").inner_text()
@@ -201,6 +203,7 @@ def test_an_arbitrator_takes_the_next_case_opens_a_photo_and_rules(
     dispute = engine.call("alice", "GET", f"/v1/disputes/{kettle}")
     assert dispute["status"] == "decided"
     assert dispute["decision"]["outcome"] == "buyer_full_refund"
+    assert dispute["decision"]["compensation"] == {"kind": "store_credit", "amount": 300}
 
 
 def _appellant(engine: RunningEngine, dispute: dict[str, Any]) -> str | None:
