@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.orm import Session, object_session
@@ -54,10 +55,57 @@ class DisputeIn:
     items: tuple[ItemIn, ...] | None = None
 
 
+class DisputeColumns(Protocol):
+    """What the read-side helpers below read of a dispute: a :class:`Dispute`, or its columns read
+    without the ORM (the body of ``GET /v1/disputes/<id>`` is read in one Core statement)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def buyer_id(self) -> str: ...
+    @property
+    def seller_id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def remedy(self) -> str: ...
+    @property
+    def amount(self) -> int: ...
+    @property
+    def pending_offer_id(self) -> str | None: ...
+    @property
+    def repair_ready_by(self) -> datetime | None: ...
+    @property
+    def deadline_action(self) -> str | None: ...
+    @property
+    def buyer_extension_used(self) -> bool: ...
+    @property
+    def seller_extension_used(self) -> bool: ...
+    @property
+    def buyer_evidence_done(self) -> bool: ...
+    @property
+    def seller_evidence_done(self) -> bool: ...
+    @property
+    def buyer_info_requested(self) -> bool: ...
+    @property
+    def seller_info_requested(self) -> bool: ...
+    @property
+    def assigned_arbitrator_id(self) -> str | None: ...
+    @property
+    def first_arbitrator_id(self) -> str | None: ...
+    @property
+    def appealed_by(self) -> str | None: ...
+    @property
+    def ruling_favours(self) -> str | None: ...
+
+
+_Seen = TypeVar("_Seen", bound=DisputeColumns)
+
+
 # Who is asking -----------------------------------------------------------------------------------
 
 
-def actor_of(dispute: Dispute, caller: Caller | None) -> str | None:
+def actor_of(dispute: DisputeColumns, caller: Caller | None) -> str | None:
     """The lifecycle actor ``caller`` plays on this dispute (None: may look, may not act)."""
     if caller is None:
         return lifecycle.SYSTEM
@@ -80,7 +128,7 @@ _LINKED = select(
 )
 
 
-def is_conflicted(session: Session, *, staff_id: str, dispute: Dispute) -> bool:
+def is_conflicted(session: Session, *, staff_id: str, dispute: DisputeColumns) -> bool:
     """Is the staff member related to either party (DESIGN §4: they may not take the case)?
 
     Asked once per transaction and pair of parties (an action asks, then the buttons it answers
@@ -97,22 +145,26 @@ def is_conflicted(session: Session, *, staff_id: str, dispute: Dispute) -> bool:
 
 
 def facts_for(
-    dispute: Dispute, actor: str, caller_id: str, *, conflicted: bool | None = None
+    dispute: DisputeColumns,
+    actor: str,
+    caller_id: str,
+    *,
+    conflicted: bool | None = None,
+    offer: Any = None,
 ) -> lifecycle.Facts:
-    """The guards' view of the dispute, as seen by ``actor``; ``conflicted`` when already known
-    (the queue reads it for a whole page at once), else asked of the database."""
+    """The guards' view of the dispute, as seen by ``actor``. ``conflicted`` and the pending
+    ``offer`` (an :class:`Offer` or its columns) when already read (the queue reads them for a whole
+    page, a dispute's body with the dispute), else asked of the dispute's session; a dispute read
+    without the ORM has none, so what its facts need must come with it."""
     buyer_side = actor == lifecycle.BUYER
-    session = object_session(dispute)
+    session = object_session(dispute) if isinstance(dispute, Dispute) else None
     conflicted = actor in lifecycle.STAFF_ACTORS and (
         conflicted
         if conflicted is not None
         else session is not None and is_conflicted(session, staff_id=caller_id, dispute=dispute)
     )
-    offer = (
-        session.get(Offer, dispute.pending_offer_id)
-        if session is not None and dispute.pending_offer_id
-        else None
-    )
+    if offer is None and session is not None and dispute.pending_offer_id:
+        offer = session.get(Offer, dispute.pending_offer_id)
     return lifecycle.Facts(
         actor=actor,
         remedy=dispute.remedy,
@@ -142,7 +194,11 @@ def facts_for(
 
 
 def allowed_actions(
-    dispute: Dispute, caller: Caller | None, *, conflicted: bool | None = None
+    dispute: DisputeColumns,
+    caller: Caller | None,
+    *,
+    conflicted: bool | None = None,
+    offer: Any = None,
 ) -> list[str]:
     """The actions the table allows ``caller`` now (the buttons a client draws)."""
     actor = actor_of(dispute, caller)
@@ -150,11 +206,11 @@ def allowed_actions(
         return []
     caller_id = caller.id if caller else lifecycle.SYSTEM
     return lifecycle.allowed_actions(
-        dispute.status, facts_for(dispute, actor, caller_id, conflicted=conflicted)
+        dispute.status, facts_for(dispute, actor, caller_id, conflicted=conflicted, offer=offer)
     )
 
 
-def awaiting(dispute: Dispute) -> str | None:
+def awaiting(dispute: DisputeColumns) -> str | None:
     """Whose move it is; while gathering evidence, the party that has not said it is done."""
     if dispute.status == lifecycle.GATHERING_EVIDENCE:
         if dispute.buyer_evidence_done:
@@ -164,23 +220,24 @@ def awaiting(dispute: Dispute) -> str | None:
     return lifecycle.AWAITING[dispute.status]
 
 
-def deadline_party(dispute: Dispute) -> str | None:
+def deadline_party(dispute: DisputeColumns) -> str | None:
     """Whom the running deadline is against (``both`` while gathering evidence)."""
     timer = lifecycle.TIMERS.get(dispute.status)
     return timer.party if timer and dispute.deadline_action else None
 
 
-def _may_see(dispute: Dispute, caller: Caller) -> bool:
-    if caller.via is None and caller.role in SEES_ALL_DISPUTES:
-        return True
-    return caller.id in (dispute.buyer_id, dispute.seller_id)
+def visible(dispute: _Seen | None, caller: Caller, dispute_id: str) -> _Seen:
+    """The dispute if ``caller`` may see it; a caller who may not is told it does not exist."""
+    if dispute is None or not (
+        (caller.via is None and caller.role in SEES_ALL_DISPUTES)
+        or caller.id in (dispute.buyer_id, dispute.seller_id)
+    ):
+        raise NotFound(f"no dispute {dispute_id}")
+    return dispute
 
 
 def get_dispute(session: Session, *, caller: Caller, dispute_id: str) -> Dispute:
-    dispute = session.get(Dispute, dispute_id)
-    if dispute is None or not _may_see(dispute, caller):
-        raise NotFound(f"no dispute {dispute_id}")
-    return dispute
+    return visible(session.get(Dispute, dispute_id), caller, dispute_id)
 
 
 # Filing ------------------------------------------------------------------------------------------

@@ -484,9 +484,54 @@ def _rule_for(transition: Transition) -> Rule:
     return _RULE_OF[id(transition)]
 
 
+def _moves() -> dict[tuple[str, str], tuple[Rule, ...]]:
+    """The machine's transitions for each state and action, as the table's rules (in table order).
+
+    Asked of the machine once, at import: it never changes, and asking it costs more than a
+    guard does."""
+    return {
+        (state, action): rules
+        for state in STATES
+        for action in ACTIONS
+        if (rules := tuple(map(_rule_for, MACHINE.get_transitions(trigger=action, source=state))))
+    }
+
+
+_MOVES = _moves()
+
+
+def _options() -> dict[tuple[str, str], tuple[tuple[str, tuple[Rule, ...]], ...]]:
+    """For each state and actor, the actions the actor may try there (in table order) with the
+    rules that could let them: what ``allowed_actions`` checks the guards of."""
+    options: dict[tuple[str, str], tuple[tuple[str, tuple[Rule, ...]], ...]] = {}
+    for state in STATES:
+        for actor in ACTORS:
+            tried = []
+            for action in dict.fromkeys(rule.action for rule in RULES if rule.source == state):
+                mine = tuple(rule for rule in _MOVES[state, action] if actor in rule.actors)
+                if not mine:
+                    continue
+                if action == "request-extension" and not deadline_party_may_extend(state, actor):
+                    continue
+                tried.append((action, mine))
+            options[state, actor] = tuple(tried)
+    return options
+
+
+_OPTIONS = _options()
+
+
+def _passing(rules: Iterable[Rule], facts: Facts) -> Rule | None:
+    """The first of ``rules`` whose guards all hold (the actor's own rules, already chosen)."""
+    for rule in rules:
+        if all(guard.check(facts) for guard in rule.guards):
+            return rule
+    return None
+
+
 def evaluate(status: str, action: str, facts: Facts) -> Verdict:
     """May ``facts.actor`` take ``action`` on a dispute in ``status``? The first passing rule wins."""
-    rules = [_rule_for(t) for t in MACHINE.get_transitions(trigger=action, source=status)]
+    rules = _MOVES.get((status, action))
     if not rules:
         return Verdict(False, refusal=f"'{action}' is not possible while the dispute is {status}")
     mine = [rule for rule in rules if facts.actor in rule.actors]
@@ -497,19 +542,22 @@ def evaluate(status: str, action: str, facts: Facts) -> Verdict:
         return Verdict(False, refusal=f"only the {who} can {action} now")
     if action == "request-extension" and not deadline_party_may_extend(status, facts.actor):
         return Verdict(False, refusal="no deadline of yours is running")
-    for rule in mine:
-        failed = next((guard for guard in rule.guards if not guard(facts)), None)
-        if failed is None:
-            return Verdict(True, rule=rule)
+    passing = _passing(mine, facts)
+    if passing is not None:
+        return Verdict(True, rule=passing)
     # Report the first guard that failed in a rule whose other guards held, for the clearest reason.
     failures = [next(g for g in rule.guards if not g(facts)) for rule in mine]
     return Verdict(False, refusal=failures[0].refusal, forbidden=failures[0].forbids)
 
 
 def allowed_actions(status: str, facts: Facts) -> list[str]:
-    """Every action ``facts.actor`` may take now (the buttons a client draws), in table order."""
-    candidates = dict.fromkeys(rule.action for rule in RULES if rule.source == status)
-    return [action for action in candidates if evaluate(status, action, facts).allowed]
+    """Every action ``facts.actor`` may take now (the buttons a client draws), in table order:
+    those ``evaluate`` allows, found from the actor's options in the state (``_OPTIONS``)."""
+    return [
+        action
+        for action, rules in _OPTIONS.get((status, facts.actor), ())
+        if _passing(rules, facts) is not None
+    ]
 
 
 def mermaid_diagram() -> str:

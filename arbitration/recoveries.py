@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import Session
 
 from arbitration.accounts import ADMIN, PLATFORM, SELLER, TRUST_SAFETY, Caller
@@ -101,9 +101,12 @@ def is_overdue(recovery: Recovery, at: datetime) -> bool:
     return recovery.status == OPEN and recovery.due_at <= at
 
 
-_OPEN_RECOVERIES = select(Recovery).where(
-    Recovery.seller_id == bindparam("seller_id"), Recovery.status == OPEN
-)  # built once: standing reads it on every call
+# Built once: standing reads them on every call, over the (seller, status) index.
+_OPEN_OF_SELLER = (Recovery.seller_id == bindparam("seller_id"), Recovery.status == OPEN)
+_OPEN_RECOVERIES = select(Recovery).where(*_OPEN_OF_SELLER)
+# Whether the seller owes an open recovery, as a column of a statement that binds ``seller_id``:
+# most sellers owe none, and a statement that asks this spares them ``open_recoveries``.
+OWES_RECOVERY = exists().where(*_OPEN_OF_SELLER).label("owes_recovery")
 
 
 def open_recoveries(session: Session, *, seller_id: str) -> list[Recovery]:

@@ -18,7 +18,7 @@ from arbitration.accounts import SELLER, Caller
 from arbitration.errors import NotFound, ValidationFailed
 from arbitration.models import Account, Recovery
 from arbitration.policy import Policy
-from arbitration.recoveries import is_overdue, open_recoveries
+from arbitration.recoveries import OWES_RECOVERY, is_overdue, open_recoveries
 from penalties import ledger
 from penalties.browse import decode_cursor, encode_cursor, may_see_seller
 from penalties.explain import in_force
@@ -73,10 +73,11 @@ def _require_visible(session: Session, caller: Caller, seller_id: str) -> None:
         raise NotFound(f"no seller {seller_id}")
 
 
-# The seller, their totals row and their live penalties, in one statement over the primary keys
-# and the ``(seller_id, status)`` index: one row per live penalty (or one row without). Built once.
+# The seller's role, their totals row, their live penalties and whether they owe an open recovery, in one
+# statement over the primary keys and the ``(seller_id, status)`` indexes: one row per live penalty
+# (or one row without). Built once.
 _SELLER_WITH_LIVE_PENALTIES = (
-    select(Account, SellerStanding, Penalty)
+    select(Account.role, SellerStanding, Penalty, OWES_RECOVERY)
     .outerjoin(SellerStanding, SellerStanding.seller_id == Account.id)
     .outerjoin(
         Penalty,
@@ -91,8 +92,8 @@ def standing(
 ) -> Standing:
     """What the seller may do now (platform, trust & safety, admins, the seller; else a 404)."""
     rows = session.execute(_SELLER_WITH_LIVE_PENALTIES, {"seller_id": seller_id}).all()
-    account = rows[0][0] if rows else None
-    if account is None or account.role != SELLER or not may_see_seller(caller, seller_id):
+    role = rows[0].role if rows else None
+    if role != SELLER or not may_see_seller(caller, seller_id):
         raise NotFound(f"no seller {seller_id}")
     row = rows[0][1]
     points = {
@@ -100,7 +101,7 @@ def standing(
         for name in ("general", "severe")
     }
     result = Standing(seller_id=seller_id, points=points)
-    live = [penalty for _, _, penalty in rows if penalty is not None]
+    live = [penalty for _, _, penalty, _ in rows if penalty is not None]
     # Sorted here, not in SQL: an ORDER BY id may tempt the planner off the (seller, status)
     # index into a scan of every penalty in id order, and a seller has few live penalties.
     for penalty in sorted(live, key=lambda penalty: penalty.id):
@@ -108,7 +109,8 @@ def standing(
             result.pending_review.append(penalty)
         elif in_force(penalty, at):
             result.active_penalties.append(penalty)
-    result.open_recoveries = open_recoveries(session, seller_id=seller_id)
+    if rows[0].owes_recovery:
+        result.open_recoveries = open_recoveries(session, seller_id=seller_id)
     result.recovery_overdue = any(is_overdue(owed, at) for owed in result.open_recoveries)
     return result
 

@@ -162,14 +162,22 @@ def plain_dumper(schema: Schema) -> Callable[[Any], dict[str, Any]]:
     build time a field it cannot dump exactly as marshmallow would."""
     if schema.many or schema.only or schema.exclude:
         raise TypeError("plain_dumper takes a plain schema instance")
+    # A value dumped as it is is not handed to a converter (most fields: a call each saved).
     plan = [
-        (field.data_key or name, field.attribute or name, _converter(field))
+        (field.data_key or name, field.attribute or name, convert if convert is not _same else None)
         for name, field in schema.dump_fields.items()
+        for convert in (_converter(field),)
     ]
 
     def dump(value: Any) -> dict[str, Any]:
         if isinstance(value, dict):
-            return {key: convert(value[source]) for key, source, convert in plan}
-        return {key: convert(getattr(value, source)) for key, source, convert in plan}
+            return {
+                key: value[source] if convert is None else convert(value[source])
+                for key, source, convert in plan
+            }
+        return {
+            key: getattr(value, source) if convert is None else convert(getattr(value, source))
+            for key, source, convert in plan
+        }
 
     return dump

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
 from marshmallow import Schema
-from sqlalchemy import Integer, String, bindparam, cast, literal, null, select, union_all
+from sqlalchemy import (
+    Integer,
+    String,
+    bindparam,
+    cast,
+    exists,
+    literal,
+    null,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from api.context import caller, perform, read, services
@@ -28,8 +39,9 @@ from api.schemas.disputes import (
 )
 from arbitration import audit, compensations, disputes, flows, queue, refunds
 from arbitration.accounts import Caller
-from arbitration.db import UTCDateTime
+from arbitration.db import UTCDateTime, execute_core
 from arbitration.models import (
+    AccountLink,
     Compensation,
     Decision,
     Dispute,
@@ -52,16 +64,6 @@ _dump_dispute = plain_dumper(DISPUTE_OUT)
 _DISPUTE_COLUMNS = tuple(name for name in DISPUTE_OUT.fields if name in Dispute.__table__.c)
 DECISION_FIELDS = tuple(arbitration_schemas.DecisionOut().fields)
 
-# A dispute with the parts its body reads by key, in one statement: the ruling in force and the
-# pending offer. Built once, run by id.
-_DISPUTE_WITH_PARTS = (
-    select(Dispute, Decision, Offer)
-    .outerjoin(Decision, Decision.id == Dispute.decision_id)
-    .outerjoin(Offer, Offer.id == Dispute.pending_offer_id)
-    .where(Dispute.id == bindparam("dispute_id"))
-)
-_PARTS_HELD = "api.dispute_parts"
-
 
 def _nothing(type_: Any) -> Any:
     return cast(null(), type_)
@@ -69,44 +71,110 @@ def _nothing(type_: Any) -> Any:
 
 # The lists a body shows, in one statement (their columns line up; ``row`` tells them apart): the
 # order lines (``id`` is the listing, ``amount`` the value), the refunds and the compensations,
-# each oldest first. A list the dispute cannot have is not asked for (its id parameter is NULL).
+# each oldest first. A list the dispute cannot have is not asked for (its id parameter is NULL),
+# except by a read (``_DISPUTE_WITH_PARTS``), which asks before it knows: an index probe each.
+_ITEMS, _REFUNDS, _COMPENSATIONS = (
+    DisputeItem.__table__.c,
+    Refund.__table__.c,
+    Compensation.__table__.c,
+)
 _MONEY_COLUMNS = ("id", "amount", "currency", "instructed_at", "confirmed_at", "overdue_since")
 _LISTS = union_all(
     select(
         literal("item", String).label("row"),
         _nothing(String).label("kind"),
-        DisputeItem.listing_id.label("id"),
-        DisputeItem.value.label("amount"),
+        _ITEMS.listing_id.label("id"),
+        _ITEMS.value.label("amount"),
         _nothing(String).label("currency"),
         _nothing(UTCDateTime()).label("instructed_at"),
         _nothing(UTCDateTime()).label("confirmed_at"),
         _nothing(UTCDateTime()).label("overdue_since"),
         _nothing(String).label("funded_by"),
-        DisputeItem.quantity,
-    ).where(DisputeItem.dispute_id == bindparam("items_of")),
+        _ITEMS.quantity,
+    ).where(_ITEMS.dispute_id == bindparam("items_of")),
     select(
         literal("refund", String).label("row"),
         _nothing(String).label("kind"),
-        *(Refund.__table__.c[name] for name in _MONEY_COLUMNS),
-        Refund.funded_by,
+        *(_REFUNDS[name] for name in _MONEY_COLUMNS),
+        _REFUNDS.funded_by,
         _nothing(Integer).label("quantity"),
-    ).where(Refund.dispute_id == bindparam("refunds_of")),
+    ).where(_REFUNDS.dispute_id == bindparam("refunds_of")),
     select(
         literal("compensation", String).label("row"),
-        Compensation.kind,
-        *(Compensation.__table__.c[name] for name in _MONEY_COLUMNS),
-        Compensation.funded_by,
+        _COMPENSATIONS.kind,
+        *(_COMPENSATIONS[name] for name in _MONEY_COLUMNS),
+        _COMPENSATIONS.funded_by,
         _nothing(Integer).label("quantity"),
-    ).where(Compensation.dispute_id == bindparam("compensations_of")),
+    ).where(_COMPENSATIONS.dispute_id == bindparam("compensations_of")),
 ).subquery("lists")
-_LISTS_ORDERED = select(_LISTS).order_by(_LISTS.c.row, _LISTS.c.instructed_at, _LISTS.c.id)
+_LIST_ORDER = (_LISTS.c.row, _LISTS.c.instructed_at, _LISTS.c.id)
+_LISTS_ORDERED = select(_LISTS).order_by(*_LIST_ORDER)
+_LIST_NAMES = tuple(_LISTS.c.keys())
 
 
 @dataclass
 class _Lists:
-    items: list[Any] = field(default_factory=list)
+    items: list[dict[str, Any]] = field(default_factory=list)
     refunds: list[Any] = field(default_factory=list)
     compensations: list[Any] = field(default_factory=list)
+
+    def add(self, row: Sequence[Any]) -> None:
+        """One row of ``_LISTS`` (its columns in order)."""
+        kind = row[0]
+        if kind == "item":
+            self.items.append({"listing_id": row[2], "quantity": row[9], "value": row[3]})
+        elif kind == "refund":
+            self.refunds.append(dict(zip(_LIST_NAMES, row, strict=True)))
+        else:
+            self.compensations.append(dict(zip(_LIST_NAMES, row, strict=True)))
+
+
+class _Columns:
+    """A row's columns by name, read without the ORM: what the body reads of a model (a dispute,
+    its ruling, its pending offer), for the price of a dict."""
+
+    def __init__(self, names: Sequence[str], values: Sequence[Any]) -> None:
+        self.__dict__.update(zip(names, values, strict=True))
+
+    def __getattr__(self, name: str) -> Any:  # every column is set: only for the type checker
+        raise AttributeError(name)
+
+
+class _RulingColumns(_Columns):
+    compensation = vars(Decision)["compensation"]  # the model's own terms, read from the columns
+
+
+# A dispute's body in one statement, for ``GET /v1/disputes/<id>``: the dispute, the ruling in
+# force, the pending offer, whether the caller (staff) is related to a party, and the rows of
+# ``_LISTS`` (one row per line, refund and compensation; the dispute's columns repeat on each).
+# Read on the connection, as rows: no ORM object is built (the ORM's cost per statement and per
+# object was most of a read's). Built once, run by id.
+_DISPUTES, _RULINGS, _OFFERS = Dispute.__table__, Decision.__table__, Offer.__table__
+_LINKS = AccountLink.__table__
+_CONFLICTED = (
+    exists()
+    .where(
+        _LINKS.c.staff_id == bindparam("staff_id"),
+        _LINKS.c.related_id.in_([_DISPUTES.c.buyer_id, _DISPUTES.c.seller_id]),
+    )
+    .label("conflicted")
+)
+_BODY_PARTS = (_DISPUTES.c, _RULINGS.c, _OFFERS.c)
+_DISPUTE_WITH_PARTS = (
+    select(*(column for columns in _BODY_PARTS for column in columns), _CONFLICTED, _LISTS)
+    .select_from(
+        _DISPUTES.outerjoin(_RULINGS, _RULINGS.c.id == _DISPUTES.c.decision_id)
+        .outerjoin(_OFFERS, _OFFERS.c.id == _DISPUTES.c.pending_offer_id)
+        .outerjoin(_LISTS, true())
+    )
+    .where(_DISPUTES.c.id == bindparam("dispute_id"))
+    .order_by(*_LIST_ORDER)
+)
+_DISPUTE_NAMES, _RULING_NAMES, _OFFER_NAMES = (tuple(columns.keys()) for columns in _BODY_PARTS)
+_RULING_AT = len(_DISPUTE_NAMES)
+_OFFER_AT = _RULING_AT + len(_RULING_NAMES)
+_CONFLICTED_AT = _OFFER_AT + len(_OFFER_NAMES)
+_LISTS_AT = _CONFLICTED_AT + 1
 
 
 def _lists(session: Session, dispute: Dispute) -> _Lists:
@@ -128,15 +196,8 @@ def _lists(session: Session, dispute: Dispute) -> _Lists:
         "refunds_of": dispute.id if refunds else None,
         "compensations_of": dispute.id if compensated else None,
     }
-    for row in session.execute(_LISTS_ORDERED, parameters):
-        if row.row == "item":
-            found.items.append(
-                {"listing_id": row.id, "quantity": row.quantity, "value": row.amount}
-            )
-        elif row.row == "refund":
-            found.refunds.append(row)
-        else:
-            found.compensations.append(row)
+    for row in execute_core(session, _LISTS_ORDERED, parameters):
+        found.add(row)
     return found
 
 
@@ -152,13 +213,40 @@ def _page_lists(dispute: Dispute, parts: queue.BodyParts) -> _Lists:
     )
 
 
-def load_dispute(session: Session, *, caller: Caller, dispute_id: str) -> Dispute:
-    """``disputes.get_dispute``, with the ruling and the pending offer loaded in the same
-    statement, so building the body finds them in the session."""
-    row = session.execute(_DISPUTE_WITH_PARTS, {"dispute_id": dispute_id}).first()
-    # The session holds its objects weakly: keep the parts until the body is built.
-    session.info[_PARTS_HELD] = tuple(row) if row is not None else ()
-    return disputes.get_dispute(session, caller=caller, dispute_id=dispute_id)
+def read_body(session: Session, *, caller: Caller, dispute_id: str) -> dict[str, Any]:
+    """The body of a dispute ``caller`` may see (else a 404), read in one statement."""
+    rows = execute_core(
+        session,
+        _DISPUTE_WITH_PARTS,
+        {
+            "dispute_id": dispute_id,
+            "staff_id": caller.id,
+            "items_of": dispute_id,
+            "refunds_of": dispute_id,
+            "compensations_of": dispute_id,
+        },
+        flush=False,  # a read holds nothing to flush
+    ).all()
+    first = rows[0] if rows else None
+    dispute = disputes.visible(
+        None if first is None else _Columns(_DISPUTE_NAMES, first[:_RULING_AT]), caller, dispute_id
+    )
+    assert first is not None  # visible() refused a dispute that is not there
+    ruling, offer = first[_RULING_AT:_OFFER_AT], first[_OFFER_AT:_CONFLICTED_AT]
+    lists = _Lists()
+    for row in rows:
+        if row[_LISTS_AT] is not None:  # a dispute with no list rows has one row, without
+            lists.add(row[_LISTS_AT:])
+    return _dump_dispute(
+        _body_view(
+            dispute,
+            caller,
+            ruling=_RulingColumns(_RULING_NAMES, ruling) if ruling[0] is not None else None,
+            offer=_Columns(_OFFER_NAMES, offer) if offer[0] is not None else None,
+            lists=lists,
+            conflicted=bool(first[_CONFLICTED_AT]),
+        )
+    )
 
 
 def dispute_body(
@@ -173,20 +261,37 @@ def dispute_body(
 def dispute_view(
     session: Session, dispute: Dispute, who: Caller, parts: queue.BodyParts | None = None
 ) -> dict[str, Any]:
-    """The body's values before dumping (``DisputeOut``'s fields, datetimes as datetimes)."""
+    """The body's values before dumping (``DisputeOut``'s fields, datetimes as datetimes), from
+    the dispute the session holds: its ruling and pending offer are found in the session."""
+    return _body_view(
+        dispute,
+        who,
+        ruling=session.get(Decision, dispute.decision_id) if dispute.decision_id else None,
+        offer=session.get(Offer, dispute.pending_offer_id) if dispute.pending_offer_id else None,
+        lists=_lists(session, dispute) if parts is None else _page_lists(dispute, parts),
+        conflicted=parts.conflicted if parts is not None else None,
+    )
+
+
+def _body_view(
+    dispute: Dispute | _Columns,
+    who: Caller,
+    *,
+    ruling: Decision | _RulingColumns | None,
+    offer: Offer | _Columns | None,
+    lists: _Lists,
+    conflicted: bool | None,
+) -> dict[str, Any]:
+    """The body's values from the dispute's columns and its parts, however they were read."""
     loaded = dispute.__dict__  # the columns already loaded; an expired one is read as usual
     view = {
         name: loaded[name] if name in loaded else getattr(dispute, name)
         for name in _DISPUTE_COLUMNS
     }
-    offer = session.get(Offer, dispute.pending_offer_id) if dispute.pending_offer_id else None
-    lists = _lists(session, dispute) if parts is None else _page_lists(dispute, parts)
     view.update(
         items=lists.items,
         awaiting=disputes.awaiting(dispute),
-        allowed_actions=disputes.allowed_actions(
-            dispute, who, conflicted=parts.conflicted if parts is not None else None
-        ),
+        allowed_actions=disputes.allowed_actions(dispute, who, conflicted=conflicted, offer=offer),
         deadline=(
             {
                 "action": dispute.deadline_action,
@@ -218,7 +323,7 @@ def dispute_view(
             if dispute.return_carrier
             else None
         ),
-        decision=_decision_view(session, dispute, who),
+        decision=_decision_view(ruling, dispute, who) if ruling is not None else None,
         extensions_used=[
             party for party in ("buyer", "seller") if getattr(dispute, f"{party}_extension_used")
         ],
@@ -226,7 +331,8 @@ def dispute_view(
     return view
 
 
-def _offer_view(offer: Offer) -> dict[str, Any]:
+def _offer_view(offer: Any) -> dict[str, Any]:
+    """An :class:`Offer` or its columns."""
     return {
         "id": offer.id,
         "kind": offer.kind,
@@ -239,12 +345,11 @@ def _offer_view(offer: Offer) -> dict[str, Any]:
     }
 
 
-def _decision_view(session: Session, dispute: Dispute, who: Caller) -> dict[str, Any] | None:
+def _decision_view(
+    ruling: Decision | _RulingColumns, dispute: Dispute | _Columns, who: Caller
+) -> dict[str, Any]:
     """The ruling in force; a seller never learns the buyer was found at fault (DESIGN §5a)."""
-    decision = session.get(Decision, dispute.decision_id) if dispute.decision_id else None
-    if decision is None:
-        return None
-    view = {name: getattr(decision, name) for name in DECISION_FIELDS}
+    view = {name: getattr(ruling, name) for name in DECISION_FIELDS}
     if who.id == dispute.seller_id:
         view["buyer_violation"] = None
     return view
@@ -311,8 +416,7 @@ def get_dispute(dispute_id: str) -> ResponseReturnValue:
     who = caller()
 
     def work(session: Session) -> dict[str, Any]:
-        dispute = load_dispute(session, caller=who, dispute_id=dispute_id)
-        return dispute_body(session, dispute, who)
+        return read_body(session, caller=who, dispute_id=dispute_id)
 
     return read(work), 200
 

@@ -19,6 +19,7 @@ from api.wiring import Services
 from arbitration.accounts import Caller
 from arbitration.models import Account, Dispute
 from arbitration.policy import Policy
+from tests.support.world import World
 
 RULING = {"outcome": "buyer_full_refund", "responsibility": "seller", "rationale": "Cracked."}
 READERS = (
@@ -114,6 +115,27 @@ def test_reading_a_dispute_over_http_answers_the_same_body(
         )
         assert response.status_code == 200
         assert response.get_json() == body, (dispute_id, who)
+
+
+def test_a_related_arbitrator_reads_over_http_what_the_session_path_builds(
+    world: World, services: Services
+) -> None:
+    """A read is one Core statement that also asks whether the caller is related to a party; a
+    write's body asks the session: both see the conflict, and the same offer and lists."""
+    dispute, _buyer, seller = world.awaiting_decision()
+    admin, cousin = world.account("admin"), world.account("arbitrator")
+    linked = world.call(admin, "PUT", f"/v1/accounts/{cousin}/related/{seller}")
+    assert linked.status_code == 201, linked.json
+    for who in (cousin, world.account("arbitrator"), seller):
+        body = world.read(who, dispute["id"])
+        with services.database.unit_of_work(read_only=True) as session:
+            expected = dispute_body(
+                session,
+                session.get_one(Dispute, dispute["id"]),
+                Caller(session.get_one(Account, who)),
+            )
+        assert body == expected, who
+        assert ("claim" in body["allowed_actions"]) is (who not in (cousin, seller)), who
 
 
 def test_a_plain_dump_refuses_a_field_it_cannot_dump_exactly() -> None:
