@@ -62,27 +62,29 @@ class _OpenRead:
 
 def caller() -> Caller:
     """The authenticated caller of this request (401 without a valid token)."""
-    if "caller" not in g:
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        bearer = token.strip() if scheme.lower() == "bearer" else None
-        on_behalf_of = request.headers.get("On-Behalf-Of")
-        if request.method not in READ_METHODS:
-            # Outside the write's unit of work: no writer lock while the body is validated or an
-            # upload streams in; perform() opens the transaction when the work is ready.
-            with services().database.lookup() as connection:
-                g.caller = authenticate(connection, token=bearer, on_behalf_of=on_behalf_of)
-        else:
-            unit = _OpenRead()
-            try:
-                g.caller = authenticate(
-                    unit.session.connection(), token=bearer, on_behalf_of=on_behalf_of
-                )
-            except BaseException as error:
-                unit.close(error)
-                raise
-            setattr(g, _OPEN_READ, unit)  # the view's read() goes on in it
-    who: Caller = g.caller
+    who: Caller | None = g.get("caller")
+    if who is None:
+        who = g.caller = _authenticate()
+    return who
+
+
+def _authenticate() -> Caller:
+    headers = request.headers
+    scheme, _, token = headers.get("Authorization", "").partition(" ")
+    bearer = token.strip() if scheme.lower() == "bearer" else None
+    on_behalf_of = headers.get("On-Behalf-Of")
+    if request.method not in READ_METHODS:
+        # Outside the write's unit of work: no writer lock while the body is validated or an
+        # upload streams in; perform() opens the transaction when the work is ready.
+        with services().database.lookup() as connection:
+            return authenticate(connection, token=bearer, on_behalf_of=on_behalf_of)
+    unit = _OpenRead()
+    try:
+        who = authenticate(unit.session.connection(), token=bearer, on_behalf_of=on_behalf_of)
+    except BaseException as error:
+        unit.close(error)
+        raise
+    setattr(g, _OPEN_READ, unit)  # the view's read() goes on in it
     return who
 
 
