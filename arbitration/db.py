@@ -48,9 +48,9 @@ SQLITE_CACHE_KIB = 65_536
 _POSTGRES_BUSY_STATES = frozenset({"40001", "40P01", "55P03"})
 _HOLDS_WRITER_LOCK = "arbitration.holds_writer_lock"
 # Execution options the "begin" listener reads: a deferred BEGIN, or none at all (autocommit).
-READ_ONLY = "read_only"
-NO_TRANSACTION = "arbitration.no_transaction"
-_READ_ONLY_OPTIONS = {READ_ONLY: True}
+_READ_ONLY = "read_only"
+_NO_TRANSACTION = "arbitration.no_transaction"
+_READ_ONLY_OPTIONS = {_READ_ONLY: True}
 _KEPT = "arbitration.kept"
 # How many loaded rows a write unit of work keeps alive (see ``WriteSession``): a request's handful,
 # not a bulk command's thousands (those fall back to the identity map's weak references).
@@ -90,9 +90,9 @@ def make_engine(url: str) -> Engine:
     @event.listens_for(engine, "begin")
     def _begin(connection) -> None:  # type: ignore[no-untyped-def]
         options = connection.get_execution_options()
-        if options.get(NO_TRANSACTION, False):
+        if options.get(_NO_TRANSACTION, False):
             return  # pysqlite without isolation level: each statement commits on its own
-        if options.get(READ_ONLY, False):
+        if options.get(_READ_ONLY, False):
             connection.exec_driver_sql("BEGIN")
             return
         # Bounded like the busy timeout: a thread that already writes on another connection (which
@@ -202,8 +202,8 @@ class Database:
             session.begin(),
         ):
             if read_only:
-                # Marked on the connection, not through an engine with options: an
-                # ``Engine.execution_options`` copy runs its listeners twice on every statement.
+                # Marked on the connection, not by binding an ``Engine.execution_options`` copy:
+                # such a copy walks its own listeners and the engine's on every statement.
                 session.connection(execution_options=_READ_ONLY_OPTIONS)
             session.info[party_standing.SESSION_KEY] = self.handlers.party_standing
             yield session
@@ -215,7 +215,7 @@ class Database:
         caller, found before its body is read): on SQLite no BEGIN, so no writer lock is taken
         and no snapshot held; PostgreSQL's implicit transaction rolls back as it closes."""
         with self.engine.connect() as connection:
-            yield connection.execution_options(**{NO_TRANSACTION: True})
+            yield connection.execution_options(**{_NO_TRANSACTION: True})
 
     def dispose(self) -> None:
         self.engine.dispose()
