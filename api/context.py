@@ -6,7 +6,9 @@ inside it, so the key, the change and the stored response commit or vanish toget
 A read finds its caller inside its own unit of work: on a request that changes nothing (``GET``,
 ``HEAD``), :func:`caller` opens the request's read-only unit of work, authenticates in it and leaves
 it open for the view's :func:`read`, so the token check and the read share one transaction and one
-connection. Nothing about a token outlives the request: a revoked token fails on the next one.
+connection. A write finds its caller with one statement outside any transaction, before its body is
+read, and takes the writer lock only in :func:`perform`. Nothing about a token outlives the request:
+a revoked token fails on the next one.
 """
 
 from __future__ import annotations
@@ -60,24 +62,29 @@ class _OpenRead:
 
 def caller() -> Caller:
     """The authenticated caller of this request (401 without a valid token)."""
-    if "caller" not in g:
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        unit = _OpenRead()
-        try:
-            g.caller = authenticate(
-                unit.session,
-                token=token.strip() if scheme.lower() == "bearer" else None,
-                on_behalf_of=request.headers.get("On-Behalf-Of"),
-            )
-        except BaseException as error:
-            unit.close(error)
-            raise
-        if request.method in READ_METHODS:
-            setattr(g, _OPEN_READ, unit)  # the view's read() goes on in it
-        else:
-            unit.close()
-    who: Caller = g.caller
+    who: Caller | None = g.get("caller")
+    if who is None:
+        who = g.caller = _authenticate()
+    return who
+
+
+def _authenticate() -> Caller:
+    headers = request.headers
+    scheme, _, token = headers.get("Authorization", "").partition(" ")
+    bearer = token.strip() if scheme.lower() == "bearer" else None
+    on_behalf_of = headers.get("On-Behalf-Of")
+    if request.method not in READ_METHODS:
+        # Outside the write's unit of work: no writer lock while the body is validated or an
+        # upload streams in; perform() opens the transaction when the work is ready.
+        with services().database.lookup() as connection:
+            return authenticate(connection, token=bearer, on_behalf_of=on_behalf_of)
+    unit = _OpenRead()
+    try:
+        who = authenticate(unit.session.connection(), token=bearer, on_behalf_of=on_behalf_of)
+    except BaseException as error:
+        unit.close(error)
+        raise
+    setattr(g, _OPEN_READ, unit)  # the view's read() goes on in it
     return who
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from arbitration.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
@@ -43,7 +44,15 @@ def _check_role(role: str) -> None:
         )
 
 
-def may_provision(manager: Account, role: str) -> bool:
+class Identity(NamedTuple):
+    """What a request needs of an account: read once per request as a plain row, not an ORM object."""
+
+    id: str
+    role: str
+    display_name: str
+
+
+def may_provision(manager: Identity | Account, role: str) -> bool:
     """The platform provisions buyers and sellers; an admin provisions anyone."""
     return manager.role == ADMIN or (manager.role == PLATFORM and role in PARTY_ROLES)
 
@@ -51,7 +60,7 @@ def may_provision(manager: Account, role: str) -> bool:
 def put_account(
     session: Session,
     *,
-    manager: Account,
+    manager: Identity | Account,
     account_id: str,
     role: str,
     display_name: str,
@@ -99,7 +108,7 @@ def create_account(
 
 
 def issue_personal_token(
-    session: Session, *, manager: Account, account_id: str, at: datetime
+    session: Session, *, manager: Identity | Account, account_id: str, at: datetime
 ) -> str:
     if manager.role not in (PLATFORM, ADMIN):
         # Refuse before looking the account up, so the answer reveals nothing about which ids exist.
@@ -120,10 +129,13 @@ def issue_token(session: Session, *, account: Account, at: datetime) -> str:
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is asking: the account acting, and the platform account behind it when acting for someone."""
+    """Who is asking: the account acting, and the platform account behind it when acting for someone.
 
-    account: Account
-    via: Account | None = None
+    :func:`authenticate` gives identities; the demo and the tests may give loaded ``Account`` rows.
+    """
+
+    account: Identity | Account
+    via: Identity | Account | None = None
 
     @property
     def id(self) -> str:
@@ -134,34 +146,42 @@ class Caller:
         return self.account.role
 
 
-# One indexed look-up (the unique token hash) from a token to its account; built once.
-_ACCOUNT_BY_TOKEN = (
-    select(Account)
+# One indexed look-up (the unique token hash) from a token to its account, and one by primary key
+# for ``On-Behalf-Of``; built once, run on a bare connection (no ORM objects to build).
+_IDENTITY = (Account.id, Account.role, Account.display_name)
+_IDENTITY_BY_TOKEN = (
+    select(*_IDENTITY)
     .join(ApiToken, ApiToken.account_id == Account.id)
     .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
 )
+_IDENTITY_BY_ID = select(*_IDENTITY).where(Account.id == bindparam("account_id"))
 
 
-def authenticate(session: Session, *, token: str | None, on_behalf_of: str | None) -> Caller:
-    """Resolve a bearer token (and an optional ``On-Behalf-Of``) to the caller."""
+def authenticate(connection: Connection, *, token: str | None, on_behalf_of: str | None) -> Caller:
+    """Resolve a bearer token (and an optional ``On-Behalf-Of``) to the caller.
+
+    Each statement stands alone (no snapshot is needed across them: an account's role never
+    changes), so ``connection`` may run outside any transaction.
+    """
     if not token:
         raise Unauthorized("send 'Authorization: Bearer <token>'")
     # Never cached: a revoked token fails on the very next request, in every process.
-    account = session.scalars(_ACCOUNT_BY_TOKEN, {"token_hash": _hash_token(token)}).first()
-    if account is None:
+    row = connection.execute(_IDENTITY_BY_TOKEN, {"token_hash": _hash_token(token)}).first()
+    if row is None:
         raise Unauthorized("the token is not valid")
+    account = Identity._make(row)
     if on_behalf_of is None:
         return Caller(account)
     if account.role != PLATFORM:
         raise Forbidden("only the platform may act on behalf of another account")
-    principal = session.get(Account, on_behalf_of)
-    if principal is None or principal.role not in PARTY_ROLES:
+    row = connection.execute(_IDENTITY_BY_ID, {"account_id": on_behalf_of}).first()
+    if row is None or row.role not in PARTY_ROLES:
         raise Forbidden(f"On-Behalf-Of names no buyer or seller account: {on_behalf_of}")
-    return Caller(principal, via=account)
+    return Caller(Identity._make(row), via=account)
 
 
 def relate(
-    session: Session, *, manager: Account, staff_id: str, related_id: str, at: datetime
+    session: Session, *, manager: Identity | Account, staff_id: str, related_id: str, at: datetime
 ) -> bool:
     """Record that a staff member is related to a marketplace account (admin only): they will not
     be offered, nor may they take, that account's disputes. Returns whether the link is new."""

@@ -2,7 +2,8 @@
 
 SQLite is tuned for money (STYLE.md): WAL, ``synchronous=FULL``, a busy timeout, and write
 transactions that start with ``BEGIN IMMEDIATE`` so that a read-then-write never fails half-way
-under contention. Read-only units of work start a plain deferred ``BEGIN`` and never block writers.
+under contention. Read-only units of work start a plain deferred ``BEGIN`` and never block writers;
+a look-up outside any unit of work (:meth:`Database.lookup`) starts no transaction at all.
 
 SQLite takes one writer at a time, and a writer that finds the file locked sleeps in SQLite's busy
 handler (1 ms, 2 ms, 5 ms ... up to 100 ms at a time) while others may take the lock ahead of it: under
@@ -22,7 +23,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import CursorResult, DateTime, Engine, Executable, create_engine, event
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    DateTime,
+    Engine,
+    Executable,
+    create_engine,
+    event,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session
@@ -38,6 +47,10 @@ SQLITE_CACHE_KIB = 65_536
 # PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
 _POSTGRES_BUSY_STATES = frozenset({"40001", "40P01", "55P03"})
 _HOLDS_WRITER_LOCK = "arbitration.holds_writer_lock"
+# Execution options the "begin" listener reads: a deferred BEGIN, or none at all (autocommit).
+_READ_ONLY = "read_only"
+_NO_TRANSACTION = "arbitration.no_transaction"
+_READ_ONLY_OPTIONS = {_READ_ONLY: True}
 _KEPT = "arbitration.kept"
 # How many loaded rows a write unit of work keeps alive (see ``WriteSession``): a request's handful,
 # not a bulk command's thousands (those fall back to the identity map's weak references).
@@ -76,7 +89,10 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection) -> None:  # type: ignore[no-untyped-def]
-        if connection.get_execution_options().get("read_only", False):
+        options = connection.get_execution_options()
+        if options.get(_NO_TRANSACTION, False):
+            return  # pysqlite without isolation level: each statement commits on its own
+        if options.get(_READ_ONLY, False):
             connection.exec_driver_sql("BEGIN")
             return
         # Bounded like the busy timeout: a thread that already writes on another connection (which
@@ -175,22 +191,31 @@ class Database:
 
     engine: Engine
     handlers: Handlers = field(default_factory=Handlers)
-    # The same engine, marked for deferred BEGINs; made once, not on every read (it is not free).
-    reader: Engine = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "reader", self.engine.execution_options(read_only=True))
 
     @contextmanager
     def unit_of_work(self, *, read_only: bool = False) -> Iterator[Session]:
         """One transaction: the handlers of the events it recorded run in it, then it commits;
         if anything raises, everything rolls back."""
-        bind = self.reader if read_only else self.engine
         factory = Session if read_only else WriteSession
-        with factory(bind=bind, expire_on_commit=False, autoflush=True) as session, session.begin():
+        with (
+            factory(bind=self.engine, expire_on_commit=False, autoflush=True) as session,
+            session.begin(),
+        ):
+            if read_only:
+                # Marked on the connection, not by binding an ``Engine.execution_options`` copy:
+                # such a copy walks its own listeners and the engine's on every statement.
+                session.connection(execution_options=_READ_ONLY_OPTIONS)
             session.info[party_standing.SESSION_KEY] = self.handlers.party_standing
             yield session
             self.handlers.dispatch(session)
+
+    @contextmanager
+    def lookup(self) -> Iterator[Connection]:
+        """A connection outside any unit of work, for reads that need no snapshot (a write's
+        caller, found before its body is read): on SQLite no BEGIN, so no writer lock is taken
+        and no snapshot held; PostgreSQL's implicit transaction rolls back as it closes."""
+        with self.engine.connect() as connection:
+            yield connection.execution_options(**{_NO_TRANSACTION: True})
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -64,7 +64,7 @@ def sign_in() -> ResponseReturnValue:
         return page("sign_in.html", next_page=next_page, error=None)
     token = request.form.get("token", "").strip()[:MAX_TOKEN_LENGTH]
     try:
-        who = read(lambda db: authenticate(db, token=token or None, on_behalf_of=None))
+        who = read(lambda db: authenticate(db.connection(), token=token or None, on_behalf_of=None))
     except Unauthorized:
         error = gettext("That token is not valid.")
         return page("sign_in.html", 401, next_page=next_page, error=error)

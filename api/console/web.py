@@ -64,8 +64,8 @@ def staff() -> Caller:
         if not token:
             raise SignInRequired
         try:
-            with services().database.unit_of_work(read_only=True) as db:
-                who = authenticate(db, token=token, on_behalf_of=None)
+            with services().database.lookup() as connection:
+                who = authenticate(connection, token=token, on_behalf_of=None)
         except Unauthorized:
             session.pop(SESSION_TOKEN, None)
             raise SignInRequired from None

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from werkzeug.test import TestResponse
 
 from arbitration.models import ApiToken
@@ -177,6 +177,28 @@ def test_provisioning_with_a_bad_token_is_unauthorized(
 
     assert_error(response, 401, "unauthorized")
     assert_error(read_account(world, "platform", "mkt-user-9"), 404, "not_found")
+
+
+def revoke_tokens(app: Flask, account_id: str) -> None:
+    services = app.extensions["arbitration"]
+    with services.database.unit_of_work() as session:
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.account_id == account_id)
+            .values(revoked_at=services.clock.now())
+        )
+
+
+def test_a_revoked_token_is_refused_on_the_very_next_read_and_write(
+    world: World, app: Flask
+) -> None:
+    assert read_account(world, "platform", "platform").status_code == 200
+
+    revoke_tokens(app, "platform")
+
+    assert_error(read_account(world, "platform", "platform"), 401, "unauthorized")
+    response = put_account(world, "platform", "mkt-user-10", role="buyer", display_name="A")
+    assert_error(response, 401, "unauthorized")
 
 
 def test_an_account_id_longer_than_the_id_column_is_refused(world: World) -> None:

@@ -26,8 +26,8 @@ def services_of(world: World) -> Services:
 
 
 def caller_of(world: World, account_id: str) -> Caller:
-    with services_of(world).database.unit_of_work(read_only=True) as session:
-        return authenticate(session, token=world.tokens[account_id], on_behalf_of=None)
+    with services_of(world).database.lookup() as connection:
+        return authenticate(connection, token=world.tokens[account_id], on_behalf_of=None)
 
 
 def checked(world: World) -> intake.CheckedFile:
