@@ -12,11 +12,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.orm import Session
 
 from arbitration.accounts import PLATFORM, Caller
 from arbitration.audit import note
+from arbitration.db import execute_core
 from arbitration.deadlines import CANCELLED, PENDING, REFUND_OVERDUE, watch_refund
 from arbitration.disputes import get_dispute
 from arbitration.errors import Conflict, Forbidden
@@ -26,6 +27,14 @@ from arbitration.models import Compensation, Deadline, Decision, Dispute, Order,
 from arbitration.party_standing import party_standing
 from arbitration.policy import Policy
 from arbitration.recoveries import open_recovery
+
+# A refund counted on its order, relative to what the row holds (built once).
+_COUNT_REFUND = (
+    update(Order)
+    .where(Order.id == bindparam("order_id"))
+    .values(refunded_amount=Order.refunded_amount + bindparam("refunded"))
+    .execution_options(synchronize_session=False)
+)
 
 # What the platform is told to pay or grant, and then confirms.
 Instructed = TypeVar("Instructed", Refund, Compensation)
@@ -102,11 +111,13 @@ def instruct_refund(
     )
     session.add(refund)
     watch_refund(session, refund=refund, policy=policy, at=at)
-    session.execute(
-        update(Order)
-        .where(Order.id == order.id)
-        .values(refunded_amount=Order.refunded_amount + amount)
-        .execution_options(synchronize_session=False)
+    # Nothing pending can change what this adds to (unless the order itself was changed): the
+    # ruling's rows are written with the rest of the transaction's, in one flush.
+    execute_core(
+        session,
+        _COUNT_REFUND,
+        {"order_id": order.id, "refunded": amount},
+        flush=inspect(order).modified,
     )
     session.expire(order, ["refunded_amount"])
     dispute.refund_amount = (dispute.refund_amount or 0) + amount

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -30,12 +30,13 @@ from arbitration.accounts import (
     TRUST_SAFETY,
     Caller,
 )
+from arbitration.db import execute_core
 from arbitration.errors import Conflict, Forbidden, NotFound
 from arbitration.events import DecisionOverturned, DisputeDecided, Handlers
 from arbitration.ids import new_id
 from arbitration.models import Account, Dispute
 from arbitration.policy import Policy
-from penalties.explain import in_force
+from penalties.explain import is_in_force
 from penalties.models import (
     ACTIVE,
     CLEAR,
@@ -56,19 +57,32 @@ SYSTEM = "system"
 
 # The port the core asks (arbitration.party_standing) ---------------------------------------------
 
+# A seller's active freezes and bans, with what ``in_force`` needs of them (built once).
+_SELLING_STOPPED = select(Penalty.status, Penalty.ends_at).where(
+    Penalty.seller_id == bindparam("seller_id"),
+    Penalty.status == ACTIVE,
+    Penalty.kind.in_(sorted(STOPS_SELLING)),
+)
+
+
+def _penalties_pending(session: Session) -> bool:
+    """Whether the session holds penalty changes not yet written (a query must see them)."""
+    return any(isinstance(obj, Penalty) for obj in (*session.new, *session.dirty, *session.deleted))
+
 
 class PenaltiesStanding:
     """Answers the core's questions from the penalties tables (registered by ``api.wiring``)."""
 
     def seller_frozen_or_banned(self, session: Session, *, seller_id: str, at: datetime) -> bool:
-        live = session.scalars(
-            select(Penalty).where(
-                Penalty.seller_id == seller_id,
-                Penalty.status == ACTIVE,
-                Penalty.kind.in_(STOPS_SELLING),
-            )
+        """Read as plain rows (asked while a ruling's refund is instructed): only penalties the
+        transaction changed and has not yet written need flushing first, not the whole ruling."""
+        live = execute_core(
+            session,
+            _SELLING_STOPPED,
+            {"seller_id": seller_id},
+            flush=_penalties_pending(session),
         )
-        return any(in_force(penalty, at) for penalty in live)
+        return any(is_in_force(status, ends_at, at) for status, ends_at in live)
 
     def buyer_under_review(self, session: Session, *, buyer_id: str) -> bool:
         row = session.get(BuyerStanding, buyer_id)
