@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -92,12 +93,27 @@ class PenaltiesStanding:
 # The ledger ---------------------------------------------------------------------------------------
 
 
-def _lock(session: Session, *, buyer_id: str, at: datetime) -> BuyerStanding:
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(
+def _ensure_standing(insert: Any) -> Any:
+    """A buyer's standing row, clear, unless it exists (each dialect says so its own way)."""
+    return (
         insert(BuyerStanding)
-        .values(buyer_id=buyer_id, review_status=CLEAR, updated_at=at)
+        .values(buyer_id=bindparam("buyer"), review_status=CLEAR, updated_at=bindparam("at"))
         .on_conflict_do_nothing(index_elements=["buyer_id"])
+    )
+
+
+# Built once per dialect: building a statement costs more than running it.
+_ENSURE_STANDING_POSTGRESQL = _ensure_standing(postgresql_insert)
+_ENSURE_STANDING_SQLITE = _ensure_standing(sqlite_insert)
+
+
+def _lock(session: Session, *, buyer_id: str, at: datetime) -> BuyerStanding:
+    execute_core(
+        session,
+        _ENSURE_STANDING_POSTGRESQL
+        if session.get_bind().dialect.name == "postgresql"
+        else _ENSURE_STANDING_SQLITE,
+        {"buyer": buyer_id, "at": at},
     )
     row = session.get(BuyerStanding, buyer_id, with_for_update=True, populate_existing=True)
     assert row is not None
