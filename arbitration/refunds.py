@@ -12,11 +12,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.orm import Session
 
 from arbitration.accounts import PLATFORM, Caller
 from arbitration.audit import note
+from arbitration.db import execute_core
 from arbitration.deadlines import CANCELLED, PENDING, REFUND_OVERDUE, watch_refund
 from arbitration.disputes import get_dispute
 from arbitration.errors import Conflict, Forbidden
@@ -26,6 +27,22 @@ from arbitration.models import Compensation, Deadline, Decision, Dispute, Order,
 from arbitration.party_standing import party_standing
 from arbitration.policy import Policy
 from arbitration.recoveries import open_recovery
+
+# A refund counted on its order, relative to what the row holds, if the order covers it (built
+# once): no row updated means the refund would exceed the order.
+_COUNT_REFUND = (
+    update(Order)
+    .where(
+        Order.id == bindparam("order_id"),
+        Order.refunded_amount + bindparam("refunded") <= Order.amount,
+    )
+    .values(refunded_amount=Order.refunded_amount + bindparam("refunded"))
+    .execution_options(synchronize_session=False)
+)
+_ORDER_AMOUNTS = select(Order.amount, Order.refunded_amount).where(
+    Order.id == bindparam("order_id")
+)
+_ORDER_MAPPER = inspect(Order)
 
 # What the platform is told to pay or grant, and then confirms.
 Instructed = TypeVar("Instructed", Refund, Compensation)
@@ -72,6 +89,22 @@ def _decision(session: Session, decision_id: str) -> Decision | None:
     return session.get(Decision, decision_id)
 
 
+def left_to_refund(session: Session, order_id: str) -> int:
+    """What is left to refund on the order: the session's copy if it holds one, else read as a
+    plain row (a ruling needs only the two amounts, not the order)."""
+    order = _loaded_order(session, order_id)
+    if order is not None:
+        return order.amount - order.refunded_amount
+    amount, refunded = execute_core(session, _ORDER_AMOUNTS, {"order_id": order_id}).one()
+    return int(amount - refunded)
+
+
+def _loaded_order(session: Session, order_id: str) -> Order | None:
+    """The order if this session already loaded it (no round trip), else None."""
+    found = session.identity_map.get(_ORDER_MAPPER.identity_key_from_primary_key((order_id,)))
+    return found if isinstance(found, Order) else None
+
+
 def instruct_refund(
     session: Session,
     *,
@@ -83,10 +116,7 @@ def instruct_refund(
 ) -> Refund:
     """Record a refund the platform must pay, once for what ordered it (``agreement`` or a
     decision id: a unique constraint), count it on the order and announce it."""
-    order = session.get(Order, dispute.order_id)
-    assert order is not None
-    if order.refunded_amount + amount > order.amount:
-        raise Conflict("the refund would exceed the order amount", code="refund_exceeds_order")
+    _count_on_order(session, order_id=dispute.order_id, amount=amount)
     funder = funded_by(
         session, dispute=dispute, amount=amount, ordered_by=ordered_by, policy=policy, at=at
     )
@@ -94,7 +124,7 @@ def instruct_refund(
         id=new_id("rfd", at),
         dispute_id=dispute.id,
         ordered_by=ordered_by,
-        order_id=order.id,
+        order_id=dispute.order_id,
         amount=amount,
         currency=dispute.currency,
         instructed_at=at,
@@ -102,13 +132,6 @@ def instruct_refund(
     )
     session.add(refund)
     watch_refund(session, refund=refund, policy=policy, at=at)
-    session.execute(
-        update(Order)
-        .where(Order.id == order.id)
-        .values(refunded_amount=Order.refunded_amount + amount)
-        .execution_options(synchronize_session=False)
-    )
-    session.expire(order, ["refunded_amount"])
     dispute.refund_amount = (dispute.refund_amount or 0) + amount
     record(
         session,
@@ -116,7 +139,7 @@ def instruct_refund(
             dispute_id=dispute.id,
             at=at,
             refund_id=refund.id,
-            order_id=order.id,
+            order_id=dispute.order_id,
             amount=amount,
             currency=refund.currency,
             decision_id=None if ordered_by == AGREEMENT else ordered_by,
@@ -127,6 +150,23 @@ def instruct_refund(
         session.flush()  # the recovery refers to the refund's row
         open_recovery(session, dispute=dispute, owed=refund, policy=policy, at=at)
     return refund
+
+
+def _count_on_order(session: Session, *, order_id: str, amount: int) -> None:
+    """Add the refund to the order's refunded amount, in the database and checked there (409 if
+    it would exceed the order). Nothing pending can change the row but the order's own changes:
+    the rest of the transaction's rows are written with the others, in one flush."""
+    order = _loaded_order(session, order_id)
+    counted = execute_core(
+        session,
+        _COUNT_REFUND,
+        {"order_id": order_id, "refunded": amount},
+        flush=order is not None and inspect(order).modified,
+    )
+    if counted.rowcount != 1:
+        raise Conflict("the refund would exceed the order amount", code="refund_exceeds_order")
+    if order is not None:
+        session.expire(order, ["refunded_amount"])
 
 
 def confirm_refund(

@@ -20,7 +20,8 @@ from arbitration.disputes import is_conflicted
 from arbitration.errors import Conflict, ValidationFailed
 from arbitration.events import DecisionOverturned, DisputeDecided, record
 from arbitration.ids import new_id
-from arbitration.models import Account, Decision, Dispute, Order
+from arbitration.models import Account, Decision, Dispute
+from arbitration.refunds import left_to_refund
 
 BUYER_FULL_REFUND = "buyer_full_refund"
 BUYER_PARTIAL_REFUND = "buyer_partial_refund"
@@ -108,9 +109,9 @@ def _terms(ctx: ActionContext, params: dict[str, Any], *, already_refunded: int)
     outcome = params.get("outcome")
     if outcome not in RULING_OUTCOMES:
         problems["outcome"] = [f"one of: {', '.join(RULING_OUTCOMES)}"]
-    order = ctx.session.get(Order, dispute.order_id)
-    assert order is not None
-    refundable = min(dispute.amount, order.amount - order.refunded_amount + already_refunded)
+    refundable = min(
+        dispute.amount, left_to_refund(ctx.session, dispute.order_id) + already_refunded
+    )
     amount = params.get("refund_amount")
     if outcome == BUYER_FULL_REFUND:
         amount = dispute.amount if amount is None else amount

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -30,12 +31,13 @@ from arbitration.accounts import (
     TRUST_SAFETY,
     Caller,
 )
+from arbitration.db import execute_core
 from arbitration.errors import Conflict, Forbidden, NotFound
 from arbitration.events import DecisionOverturned, DisputeDecided, Handlers
 from arbitration.ids import new_id
 from arbitration.models import Account, Dispute
 from arbitration.policy import Policy
-from penalties.explain import in_force
+from penalties.explain import is_in_force
 from penalties.models import (
     ACTIVE,
     CLEAR,
@@ -56,19 +58,32 @@ SYSTEM = "system"
 
 # The port the core asks (arbitration.party_standing) ---------------------------------------------
 
+# A seller's active freezes and bans, with what ``in_force`` needs of them (built once).
+_SELLING_STOPPED = select(Penalty.status, Penalty.ends_at).where(
+    Penalty.seller_id == bindparam("seller_id"),
+    Penalty.status == ACTIVE,
+    Penalty.kind.in_(sorted(STOPS_SELLING)),
+)
+
+
+def _penalties_pending(session: Session) -> bool:
+    """Whether the session holds penalty changes not yet written (a query must see them)."""
+    return any(isinstance(obj, Penalty) for obj in (*session.new, *session.dirty, *session.deleted))
+
 
 class PenaltiesStanding:
     """Answers the core's questions from the penalties tables (registered by ``api.wiring``)."""
 
     def seller_frozen_or_banned(self, session: Session, *, seller_id: str, at: datetime) -> bool:
-        live = session.scalars(
-            select(Penalty).where(
-                Penalty.seller_id == seller_id,
-                Penalty.status == ACTIVE,
-                Penalty.kind.in_(STOPS_SELLING),
-            )
+        """Read as plain rows (asked while a ruling's refund is instructed): only penalties the
+        transaction changed and has not yet written need flushing first, not the whole ruling."""
+        live = execute_core(
+            session,
+            _SELLING_STOPPED,
+            {"seller_id": seller_id},
+            flush=_penalties_pending(session),
         )
-        return any(in_force(penalty, at) for penalty in live)
+        return any(is_in_force(status, ends_at, at) for status, ends_at in live)
 
     def buyer_under_review(self, session: Session, *, buyer_id: str) -> bool:
         row = session.get(BuyerStanding, buyer_id)
@@ -78,12 +93,27 @@ class PenaltiesStanding:
 # The ledger ---------------------------------------------------------------------------------------
 
 
-def _lock(session: Session, *, buyer_id: str, at: datetime) -> BuyerStanding:
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(
+def _ensure_standing(insert: Any) -> Any:
+    """A buyer's standing row, clear, unless it exists (each dialect says so its own way)."""
+    return (
         insert(BuyerStanding)
-        .values(buyer_id=buyer_id, review_status=CLEAR, updated_at=at)
+        .values(buyer_id=bindparam("buyer"), review_status=CLEAR, updated_at=bindparam("at"))
         .on_conflict_do_nothing(index_elements=["buyer_id"])
+    )
+
+
+# Built once per dialect: building a statement costs more than running it.
+_ENSURE_STANDING_POSTGRESQL = _ensure_standing(postgresql_insert)
+_ENSURE_STANDING_SQLITE = _ensure_standing(sqlite_insert)
+
+
+def _lock(session: Session, *, buyer_id: str, at: datetime) -> BuyerStanding:
+    execute_core(
+        session,
+        _ENSURE_STANDING_POSTGRESQL
+        if session.get_bind().dialect.name == "postgresql"
+        else _ENSURE_STANDING_SQLITE,
+        {"buyer": buyer_id, "at": at},
     )
     row = session.get(BuyerStanding, buyer_id, with_for_update=True, populate_existing=True)
     assert row is not None

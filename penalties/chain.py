@@ -7,11 +7,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from arbitration.audit import canonical_time, chain_hash, first_break
+from arbitration.db import execute_core
 from penalties.models import SellerEvent, SellerStanding
+
+# The chain's head on the standing row, bumped and then set (built once).
+_BUMP_HEAD = (
+    update(SellerStanding)
+    .where(SellerStanding.seller_id == bindparam("seller"))
+    .values(event_count=SellerStanding.event_count + 1)
+    .returning(SellerStanding.event_count, SellerStanding.last_event_hash)
+    .execution_options(synchronize_session=False)
+)
+_SET_HEAD_HASH = (
+    update(SellerStanding)
+    .where(SellerStanding.seller_id == bindparam("seller"))
+    .values(last_event_hash=bindparam("hash"))
+    .execution_options(synchronize_session=False)
+)
 
 
 def _document(event: SellerEvent) -> dict[str, Any]:
@@ -35,13 +51,7 @@ def append(
     at: datetime,
 ) -> SellerEvent:
     """Add the next link of the seller's chain; ``standing`` is locked by the caller."""
-    seq, prev_hash = session.execute(
-        update(SellerStanding)
-        .where(SellerStanding.seller_id == standing.seller_id)
-        .values(event_count=SellerStanding.event_count + 1)
-        .returning(SellerStanding.event_count, SellerStanding.last_event_hash)
-        .execution_options(synchronize_session=False)
-    ).one()
+    seq, prev_hash = execute_core(session, _BUMP_HEAD, {"seller": standing.seller_id}).one()
     event = SellerEvent(
         seller_id=standing.seller_id,
         seq=seq,
@@ -53,11 +63,8 @@ def append(
     )
     event.hash = chain_hash(prev_hash, _document(event))
     session.add(event)
-    session.execute(
-        update(SellerStanding)
-        .where(SellerStanding.seller_id == standing.seller_id)
-        .values(last_event_hash=event.hash)
-        .execution_options(synchronize_session=False)
+    execute_core(
+        session, _SET_HEAD_HASH, {"seller": standing.seller_id, "hash": event.hash}, flush=False
     )
     session.expire(standing, ["event_count", "last_event_hash"])
     return event

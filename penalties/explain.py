@@ -39,7 +39,12 @@ APPEAL_PATH = "/v1/penalties/{id}/appeal"
 
 def in_force(penalty: Penalty, at: datetime) -> bool:
     """Active and not yet past its end: exact even before the expiry sweep has run."""
-    return penalty.status == ACTIVE and (penalty.ends_at is None or penalty.ends_at > at)
+    return is_in_force(penalty.status, penalty.ends_at, at)
+
+
+def is_in_force(status: str, ends_at: datetime | None, at: datetime) -> bool:
+    """``in_force`` on a penalty's status and end as read without loading the penalty."""
+    return status == ACTIVE and (ends_at is None or ends_at > at)
 
 
 def appeal_deadline(penalty: Penalty, window: timedelta) -> datetime:

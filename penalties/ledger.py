@@ -10,12 +10,14 @@ over the policy's rolling window, summed over an index.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from arbitration.db import execute_core
 from arbitration.deadlines import CANCELLED, PENDING
 from arbitration.events import record
 from arbitration.ids import new_id
@@ -38,6 +40,33 @@ PENALTY_EXPIRE = "penalty-expire"
 SYSTEM = "system"
 
 
+def _ensure_standing(insert: Any) -> Any:
+    """A seller's standing row, zeroed, unless it exists (each dialect says so its own way)."""
+    return (
+        insert(SellerStanding)
+        .values(
+            seller_id=bindparam("seller"),
+            period=bindparam("in_period"),
+            general_points=0,
+            severe_points=0,
+            event_count=0,
+            last_event_hash="0" * 64,
+            updated_at=bindparam("at"),
+        )
+        .on_conflict_do_nothing(index_elements=["seller_id"])
+    )
+
+
+# Built once per dialect: building a statement costs more than running it.
+_ENSURE_STANDING_POSTGRESQL = _ensure_standing(postgresql_insert)
+_ENSURE_STANDING_SQLITE = _ensure_standing(sqlite_insert)
+_CROSSED = select(LadderCrossing.points).where(
+    LadderCrossing.seller_id == bindparam("seller"),
+    LadderCrossing.ledger == bindparam("on_ledger"),
+    LadderCrossing.period == bindparam("in_period"),
+)
+
+
 def period_of(at: datetime, policy: PenaltyPolicy) -> str:
     return str(at.year) if policy.points_window == "calendar_year" else "rolling"
 
@@ -47,19 +76,12 @@ def lock_standing(
 ) -> SellerStanding:
     """The seller's standing row, created if new and locked; a new calendar year starts at zero."""
     period = period_of(at, policy)
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(
-        insert(SellerStanding)
-        .values(
-            seller_id=seller_id,
-            period=period,
-            general_points=0,
-            severe_points=0,
-            event_count=0,
-            last_event_hash="0" * 64,
-            updated_at=at,
-        )
-        .on_conflict_do_nothing(index_elements=["seller_id"])
+    execute_core(
+        session,
+        _ENSURE_STANDING_POSTGRESQL
+        if session.get_bind().dialect.name == "postgresql"
+        else _ENSURE_STANDING_SQLITE,
+        {"seller": seller_id, "in_period": period, "at": at},
     )
     standing = session.get(SellerStanding, seller_id, with_for_update=True, populate_existing=True)
     assert standing is not None
@@ -190,13 +212,11 @@ def apply_ladder(
     """Cross each threshold the total has reached (once), and undo crossings it has fallen below."""
     total = ledger_points(session, standing, ledger, policy, at)
     crossed = set(
-        session.scalars(
-            select(LadderCrossing.points).where(
-                LadderCrossing.seller_id == standing.seller_id,
-                LadderCrossing.ledger == ledger,
-                LadderCrossing.period == standing.period,
-            )
-        )
+        execute_core(
+            session,
+            _CROSSED,
+            {"seller": standing.seller_id, "on_ledger": ledger, "in_period": standing.period},
+        ).scalars()
     )
     made: list[Penalty] = []
     for step in policy.ladder[ledger]:

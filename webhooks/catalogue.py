@@ -36,7 +36,8 @@ AUDIT_STREAM = "audit"
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One webhook event: its type, the stream it is ordered in, and its ``data``."""
+    """One webhook event: its type, the stream it is ordered in, and its ``data`` (JSON already:
+    ``fields_of`` or ``jsonable`` made it, or it holds only strings, numbers, lists and dicts)."""
 
     type: str
     stream: str
@@ -55,7 +56,13 @@ class Route:
     translate: Translate
 
 
+# Values JSON stores as they are (most of an event's fields): returned without a closer look.
+_PLAIN = frozenset({str, int, bool, float, type(None)})
+
+
 def jsonable(value: Any) -> Any:
+    if value.__class__ in _PLAIN:
+        return value
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, dict):
@@ -65,10 +72,22 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+_FIELD_NAMES: dict[type[DomainEvent], tuple[str, ...]] = {}
+
+
+def _field_names(event_type: type[DomainEvent]) -> tuple[str, ...]:
+    """The fields a domain event of this type sends, worked out once per type."""
+    names = _FIELD_NAMES.get(event_type)
+    if names is None:
+        names = tuple(f.name for f in dataclasses.fields(event_type) if f.name != "at")
+        _FIELD_NAMES[event_type] = names
+    return names
+
+
 def fields_of(event: DomainEvent) -> dict[str, Any]:
     """The domain event's fields as JSON (``at`` becomes ``occurred_at``)."""
-    data = {f.name: getattr(event, f.name) for f in dataclasses.fields(event) if f.name != "at"}
-    return {**jsonable(data), "occurred_at": event.at.isoformat()}
+    data = {name: jsonable(getattr(event, name)) for name in _field_names(type(event))}
+    return {**data, "occurred_at": event.at.isoformat()}
 
 
 def dispute_stream(dispute_id: str) -> str:

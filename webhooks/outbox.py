@@ -17,7 +17,7 @@ from arbitration.db import execute_core
 from arbitration.events import DomainEvent, Handlers
 from arbitration.ids import new_id
 from arbitration.policy import WebhookPolicy
-from webhooks.catalogue import CATALOGUE, Outgoing, Route, jsonable
+from webhooks.catalogue import CATALOGUE, Outgoing, Route
 from webhooks.models import ACTIVE, PENDING, Delivery, OutboxEvent, WebhookEndpoint
 
 _ENDPOINTS = "webhooks.outbox.active_endpoints"
@@ -55,7 +55,7 @@ def write(session: Session, outgoing: Outgoing, *, policy: WebhookPolicy, at: da
         "type": outgoing.type,
         "stream": outgoing.stream,
         "dispute_id": outgoing.dispute_id,
-        "data": jsonable(outgoing.data),
+        "data": outgoing.data,
         "occurred_at": at,
     }
     wanting = [
