@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from arbitration.db import execute_core
@@ -73,17 +73,40 @@ def _sealed(action: str, payload: dict[str, Any]) -> dict[str, Any]:
 
 def _document(event: Event) -> dict[str, Any]:
     """What a dispute event's hash covers."""
+    return _link_document(
+        dispute_id=event.dispute_id,
+        seq=event.seq,
+        actor_id=event.actor_id,
+        action=event.action,
+        from_status=event.from_status,
+        to_status=event.to_status,
+        payload=event.payload,
+        occurred_at=event.occurred_at,
+        hash_version=event.hash_version,
+    )
+
+
+def _link_document(
+    *,
+    dispute_id: str,
+    seq: int,
+    actor_id: str,
+    action: str,
+    from_status: str | None,
+    to_status: str,
+    payload: dict[str, Any],
+    occurred_at: datetime,
+    hash_version: int,
+) -> dict[str, Any]:
     return {
-        "dispute_id": event.dispute_id,
-        "seq": event.seq,
-        "actor": event.actor_id,
-        "action": event.action,
-        "from": event.from_status,
-        "to": event.to_status,
-        "payload": event.payload
-        if event.hash_version == 1
-        else _sealed(event.action, event.payload),
-        "occurred_at": canonical_time(event.occurred_at),
+        "dispute_id": dispute_id,
+        "seq": seq,
+        "actor": actor_id,
+        "action": action,
+        "from": from_status,
+        "to": to_status,
+        "payload": payload if hash_version == 1 else _sealed(action, payload),
+        "occurred_at": canonical_time(occurred_at),
     }
 
 
@@ -107,6 +130,7 @@ _SET_HEAD_HASH = (
     .values(last_event_hash=bindparam("hash"))
     .execution_options(synchronize_session=False)
 )
+_INSERT_EVENT = insert(Event)
 
 
 def hold_head(session: Session, dispute: Dispute) -> None:
@@ -126,7 +150,7 @@ def append_event(
     to_status: str,
     payload: dict[str, Any],
     at: datetime,
-) -> Event:
+) -> None:
     """Add the next link of the dispute's chain, in the caller's transaction.
 
     The dispute row holds the chain's head. Unless this transaction already holds the row
@@ -141,25 +165,45 @@ def append_event(
         seq, prev_hash = head[0], head[1]
     # Round-trip the payload through JSON so the hash covers exactly what the database returns.
     payload = json.loads(json.dumps(payload))
-    event = Event(
-        dispute_id=dispute_id,
-        seq=seq,
-        actor_id=actor_id,
-        action=action,
-        from_status=from_status,
-        to_status=to_status,
-        payload=payload,
-        occurred_at=at,
-        prev_hash=prev_hash,
-        hash_version=HASH_VERSION,
+    link_hash = chain_hash(
+        prev_hash,
+        _link_document(
+            dispute_id=dispute_id,
+            seq=seq,
+            actor_id=actor_id,
+            action=action,
+            from_status=from_status,
+            to_status=to_status,
+            payload=payload,
+            occurred_at=at,
+            hash_version=HASH_VERSION,
+        ),
     )
-    event.hash = _link_hash(prev_hash, event)
-    session.add(event)
     if held is not None:
         held.event_count = seq
-        held.last_event_hash = event.hash
+        held.last_event_hash = link_hash
     else:
-        execute_core(session, _SET_HEAD_HASH, {"dispute_id": dispute_id, "hash": event.hash})
+        execute_core(session, _SET_HEAD_HASH, {"dispute_id": dispute_id, "hash": link_hash})
+    # A plain row: links are only ever inserted, so there is no object to track. The flush before
+    # it writes the held head (and, when filing, the new dispute row the link refers to).
+    execute_core(
+        session,
+        _INSERT_EVENT,
+        {
+            "dispute_id": dispute_id,
+            "seq": seq,
+            "actor_id": actor_id,
+            "action": action,
+            "from_status": from_status,
+            "to_status": to_status,
+            "payload": payload,
+            "occurred_at": at,
+            "prev_hash": prev_hash,
+            "hash": link_hash,
+            "hash_version": HASH_VERSION,
+        },
+        flush=held is not None,
+    )
     record(
         session,
         TimelineEventAppended(
@@ -173,7 +217,6 @@ def append_event(
             payload=payload,
         ),
     )
-    return event
 
 
 def note(
@@ -185,9 +228,9 @@ def note(
     action: str,
     payload: dict[str, Any],
     at: datetime,
-) -> Event:
+) -> None:
     """An event that leaves the status as it is: a flag, a reminder, a confirmation."""
-    return append_event(
+    append_event(
         session,
         dispute_id=dispute_id,
         actor_id=actor_id,

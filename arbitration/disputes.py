@@ -10,8 +10,9 @@ import base64
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, exists, func, select, update
+from sqlalchemy import bindparam, exists, func, insert, select, update
 from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from arbitration import lifecycle
@@ -25,10 +26,11 @@ from arbitration.accounts import (
 from arbitration.audit import GENESIS_HASH, append_event, hold_head, note
 from arbitration.classification import classify
 from arbitration.db import execute_core
-from arbitration.deadlines import start_timer
+from arbitration.deadlines import plan_timer, write_timers
 from arbitration.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from arbitration.ids import is_generated_id, new_id
-from arbitration.models import AccountLink, Dispute, DisputeItem, Offer, Order
+from arbitration.models import AccountLink, Dispute, DisputeItem, Offer
+from arbitration.orders import Terms, lock_order_terms
 from arbitration.party_standing import party_standing
 from arbitration.policy import Policy
 
@@ -186,10 +188,9 @@ def get_dispute(session: Session, *, caller: Caller, dispute_id: str) -> Dispute
 # Filing ------------------------------------------------------------------------------------------
 
 
-def refundable_cap(order: Order, items: tuple[ItemIn, ...] | None) -> tuple[int, list[DisputeItem]]:
+def refundable_cap(order: Terms, items: tuple[ItemIn, ...] | None) -> tuple[int, list[DisputeItem]]:
     """The most a request may ask for, and the lines it is about (default: the whole order)."""
     remaining = order.amount - order.refunded_amount
-    lines = {line.listing_id: line for line in order.items}
     if items is None:
         chosen = [
             DisputeItem(
@@ -202,6 +203,7 @@ def refundable_cap(order: Order, items: tuple[ItemIn, ...] | None) -> tuple[int,
         return remaining, chosen
     if not items:
         raise ValidationFailed("name at least one order line", details={"items": ["empty"]})
+    lines = {line.listing_id: line for line in order.items}
     chosen = []
     problems = []
     for item in items:
@@ -245,17 +247,17 @@ def file_dispute(
         raise Forbidden("only buyers file disputes")
     # Lock the order (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises) so two filings on
     # one order cannot both pass the "no open dispute" check.
-    order = session.get(Order, dispute_in.order_id, with_for_update=True)
+    order = lock_order_terms(session, dispute_in.order_id)
     if order is None or order.buyer_id != caller.id:
         raise ValidationFailed(
             "no such order of yours", details={"order_id": [f"no order {dispute_in.order_id}"]}
         )
-    open_dispute = execute_core(session, _OPEN_DISPUTE, {"order_id": order.id}).scalar()
-    if open_dispute:
+    open_dispute = execute_core(session, _OPEN_DISPUTE, {"order_id": order.id}, flush=False)
+    if found := open_dispute.scalar():
         raise Conflict(
             "this order already has an open dispute",
             code="open_dispute_exists",
-            details={"dispute_id": open_dispute},
+            details={"dispute_id": found},
         )
     cap, items = refundable_cap(order, dispute_in.items)
     check_amount(dispute_in.amount, cap)
@@ -283,35 +285,48 @@ def file_dispute(
         systemic=False,
         created_at=at,
         updated_at=at,
-        items=items,
         event_count=0,
         last_event_hash=GENESIS_HASH,
     )
     session.add(dispute)
+    # The lines are inserted as plain rows after the dispute; the object shows them as its own.
+    for item in items:
+        item.dispute_id = dispute.id
+    set_committed_value(dispute, "items", items)
+    timers = plan_timer(dispute, order_shipped=order.shipped, policy=policy, at=at)
     hold_head(session, dispute)  # a new row: its first link is written with it
-    append_event(
+    append_event(  # flushes the dispute with its deadline and its chain's head, then the link
         session,
         dispute_id=dispute.id,
         actor_id=caller.id,
         action="file",
         from_status=None,
-        to_status=dispute.status,
+        to_status=lifecycle.AWAITING_SELLER,
         payload={
             "order_id": order.id,
-            "reason": dispute.reason,
-            "remedy": dispute.remedy,
-            "amount": dispute.amount,
-            "currency": dispute.currency,
-            "channel": dispute.channel,
+            "reason": dispute_in.reason,
+            "remedy": dispute_in.remedy,
+            "amount": dispute_in.amount,
+            "currency": order.currency,
+            "channel": dispute_in.channel,
             "items": [{"listing_id": i.listing_id, "quantity": i.quantity} for i in items],
             **({"via": caller.via.id} if caller.via else {}),
         },
         at=at,
     )
-    start_timer(
-        session, dispute=dispute, order_shipped=order.shipped, policy=policy, at=at, cancelled=True
-    )
-    _flag_batches(session, dispute=dispute, policy=policy, at=at)
+    if items:
+        rows = [
+            {
+                "dispute_id": dispute.id,
+                "listing_id": i.listing_id,
+                "quantity": i.quantity,
+                "value": i.value,
+            }
+            for i in items
+        ]
+        execute_core(session, _INSERT_ITEMS, rows, flush=False)
+    write_timers(session, timers)
+    _flag_batches(session, dispute=dispute, items=items, policy=policy, at=at)
     return dispute
 
 
@@ -333,9 +348,12 @@ _FLAGGED_MEMBER = (
 _BATCH_SIZE = _BATCH_MEMBERS.with_only_columns(func.count())
 _UNFLAGGED_MEMBERS = _BATCH_MEMBERS.where(Dispute.systemic.is_(False)).order_by(Dispute.id)
 _OPEN_DISPUTE = select(Dispute.id).where(Dispute.open_order_id == bindparam("order_id"))
+_INSERT_ITEMS = insert(DisputeItem)
 
 
-def _flag_batches(session: Session, *, dispute: Dispute, policy: Policy, at: datetime) -> None:
+def _flag_batches(
+    session: Session, *, dispute: Dispute, items: list[DisputeItem], policy: Policy, at: datetime
+) -> None:
     """Many open disputes on one listing for one reason within the window form a batch (§2).
 
     A filing's cost must not grow with the batch (a bad production run of a popular product can
@@ -344,8 +362,9 @@ def _flag_batches(session: Session, *, dispute: Dispute, policy: Policy, at: dat
     batch or flagged, once. Nothing is loaded but the ids and statuses of what gets flagged."""
     rules = policy.classification
     since = at - rules.batch_window
-    for item in dispute.items:
-        batch = {"listing_id": item.listing_id, "reason": dispute.reason, "since": since}
+    reason = dispute.reason
+    for item in items:
+        batch = {"listing_id": item.listing_id, "reason": reason, "since": since}
         joined = execute_core(session, _FLAGGED_MEMBER, batch).scalar()
         payload: dict[str, object] = {"listing_id": item.listing_id}
         if joined is not None:
