@@ -140,6 +140,14 @@ def hold_head(session: Session, dispute: Dispute) -> None:
     session.info.setdefault(_HELD_HEADS, {})[dispute.id] = dispute
 
 
+@dataclass(frozen=True)
+class NewLink:
+    """A link taken on a chain (its sequence number and hash counted), not yet inserted."""
+
+    row: dict[str, Any]
+    announced: TimelineEventAppended
+
+
 def append_event(
     session: Session,
     *,
@@ -151,7 +159,33 @@ def append_event(
     payload: dict[str, Any],
     at: datetime,
 ) -> None:
-    """Add the next link of the dispute's chain, in the caller's transaction.
+    """Add the next link of the dispute's chain, in the caller's transaction."""
+    link = new_link(
+        session,
+        dispute_id=dispute_id,
+        actor_id=actor_id,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        payload=payload,
+        at=at,
+    )
+    write_link(session, link)
+
+
+def new_link(
+    session: Session,
+    *,
+    dispute_id: str,
+    actor_id: str,
+    action: str,
+    from_status: str | None,
+    to_status: str,
+    payload: dict[str, Any],
+    at: datetime,
+) -> NewLink:
+    """Take the next link of the dispute's chain: the head moves to it now; ``write_link``
+    inserts it (a filing first inserts the dispute row, which carries the head).
 
     The dispute row holds the chain's head. Unless this transaction already holds the row
     (``hold_head``), bumping the head first locks it (PostgreSQL), so two writers never take the
@@ -165,7 +199,19 @@ def append_event(
         seq, prev_hash = head[0], head[1]
     # Round-trip the payload through JSON so the hash covers exactly what the database returns.
     payload = json.loads(json.dumps(payload))
-    link_hash = chain_hash(
+    row = {
+        "dispute_id": dispute_id,
+        "seq": seq,
+        "actor_id": actor_id,
+        "action": action,
+        "from_status": from_status,
+        "to_status": to_status,
+        "payload": payload,
+        "occurred_at": at,
+        "prev_hash": prev_hash,
+        "hash_version": HASH_VERSION,
+    }
+    link_hash = row["hash"] = chain_hash(
         prev_hash,
         _link_document(
             dispute_id=dispute_id,
@@ -184,39 +230,27 @@ def append_event(
         held.last_event_hash = link_hash
     else:
         execute_core(session, _SET_HEAD_HASH, {"dispute_id": dispute_id, "hash": link_hash})
-    # A plain row: links are only ever inserted, so there is no object to track. The flush before
-    # it writes the held head (and, when filing, the new dispute row the link refers to).
-    execute_core(
-        session,
-        _INSERT_EVENT,
-        {
-            "dispute_id": dispute_id,
-            "seq": seq,
-            "actor_id": actor_id,
-            "action": action,
-            "from_status": from_status,
-            "to_status": to_status,
-            "payload": payload,
-            "occurred_at": at,
-            "prev_hash": prev_hash,
-            "hash": link_hash,
-            "hash_version": HASH_VERSION,
-        },
-        flush=held is not None,
+    announced = TimelineEventAppended(
+        dispute_id=dispute_id,
+        at=at,
+        seq=seq,
+        action=action,
+        actor_id=actor_id,
+        from_status=from_status,
+        to_status=to_status,
+        payload=payload,
     )
-    record(
-        session,
-        TimelineEventAppended(
-            dispute_id=dispute_id,
-            at=at,
-            seq=seq,
-            action=action,
-            actor_id=actor_id,
-            from_status=from_status,
-            to_status=to_status,
-            payload=payload,
-        ),
-    )
+    return NewLink(row, announced)
+
+
+def write_link(session: Session, link: NewLink) -> None:
+    """Insert a link ``new_link`` took and announce it.
+
+    A plain row: links are only ever inserted, so there is no object to track. The flush before
+    it writes the held head with the row's other changes (the link refers to the row).
+    """
+    execute_core(session, _INSERT_EVENT, link.row)
+    record(session, link.announced)
 
 
 def note(

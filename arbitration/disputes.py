@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, exists, func, insert, select, update
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session, make_transient_to_detached, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from arbitration import lifecycle
 from arbitration.accounts import (
@@ -23,7 +24,7 @@ from arbitration.accounts import (
     SENIOR_ARBITRATOR,
     Caller,
 )
-from arbitration.audit import GENESIS_HASH, append_event, hold_head, note
+from arbitration.audit import hold_head, new_link, note, write_link
 from arbitration.classification import classify
 from arbitration.db import execute_core
 from arbitration.deadlines import plan_timer, write_timers
@@ -264,14 +265,13 @@ def file_dispute(
     classification = classify(
         reason=dispute_in.reason, amount=dispute_in.amount, policy=policy.classification
     )
-    dispute = Dispute(
+    dispute = _new_dispute(
         id=new_id("dsp", at),
         order_id=order.id,
         open_order_id=order.id,
         buyer_id=order.buyer_id,
         seller_id=order.seller_id,
         status=lifecycle.AWAITING_SELLER,
-        version=1,
         reason=dispute_in.reason,
         remedy=dispute_in.remedy,
         channel=dispute_in.channel,
@@ -281,21 +281,12 @@ def file_dispute(
         currency=order.currency,
         category=classification.category,
         priority=classification.priority,
-        scope="single",
-        systemic=False,
         created_at=at,
         updated_at=at,
-        event_count=0,
-        last_event_hash=GENESIS_HASH,
     )
-    session.add(dispute)
-    # The lines are inserted as plain rows after the dispute; the object shows them as its own.
-    for item in items:
-        item.dispute_id = dispute.id
-    set_committed_value(dispute, "items", items)
     timers = plan_timer(dispute, order_shipped=order.shipped, policy=policy, at=at)
     hold_head(session, dispute)  # a new row: its first link is written with it
-    append_event(  # flushes the dispute with its deadline and its chain's head, then the link
+    link = new_link(
         session,
         dispute_id=dispute.id,
         actor_id=caller.id,
@@ -314,6 +305,8 @@ def file_dispute(
         },
         at=at,
     )
+    _insert_new(session, dispute, items)
+    write_link(session, link)
     if items:
         rows = [
             {
@@ -328,6 +321,41 @@ def file_dispute(
     write_timers(session, timers)
     _flag_batches(session, dispute=dispute, items=items, policy=policy, at=at)
     return dispute
+
+
+# A new dispute's every column: its default, else NULL (``priority_rank`` follows ``priority``).
+# Each is set on the object, so once inserted none is read back from the database.
+_NEW_DISPUTE: dict[str, object] = {
+    column.key: column.default.arg
+    if isinstance(column.default, ScalarElementColumnDefault)
+    else None
+    for column in Dispute.__table__.columns
+    if column.key != "priority_rank"
+}
+_DISPUTE_COLUMNS = tuple(column.key for column in Dispute.__table__.columns)
+
+
+def _new_dispute(**fields: object) -> Dispute:
+    return Dispute(**(_NEW_DISPUTE | fields))
+
+
+_INSERT_DISPUTE = insert(Dispute)
+
+
+def _insert_new(session: Session, dispute: Dispute, items: list[DisputeItem]) -> None:
+    """Insert the new dispute as a plain row, then make the object the session's copy of it.
+
+    The unit of work would cost more than the statement: the object holds every column (its
+    deadline and chain head included), so it goes into the session as if just loaded, with the
+    lines (inserted next, as rows) as its ``items``.
+    """
+    values = dispute.__dict__
+    execute_core(session, _INSERT_DISPUTE, {key: values[key] for key in _DISPUTE_COLUMNS})
+    make_transient_to_detached(dispute)
+    session.add(dispute)
+    for item in items:
+        item.dispute_id = dispute.id
+    set_committed_value(dispute, "items", items)
 
 
 # Built once (building a statement costs more than running it): the open disputes filed within
