@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from arbitration.db import execute_core
@@ -73,17 +73,40 @@ def _sealed(action: str, payload: dict[str, Any]) -> dict[str, Any]:
 
 def _document(event: Event) -> dict[str, Any]:
     """What a dispute event's hash covers."""
+    return _link_document(
+        dispute_id=event.dispute_id,
+        seq=event.seq,
+        actor_id=event.actor_id,
+        action=event.action,
+        from_status=event.from_status,
+        to_status=event.to_status,
+        payload=event.payload,
+        occurred_at=event.occurred_at,
+        hash_version=event.hash_version,
+    )
+
+
+def _link_document(
+    *,
+    dispute_id: str,
+    seq: int,
+    actor_id: str,
+    action: str,
+    from_status: str | None,
+    to_status: str,
+    payload: dict[str, Any],
+    occurred_at: datetime,
+    hash_version: int,
+) -> dict[str, Any]:
     return {
-        "dispute_id": event.dispute_id,
-        "seq": event.seq,
-        "actor": event.actor_id,
-        "action": event.action,
-        "from": event.from_status,
-        "to": event.to_status,
-        "payload": event.payload
-        if event.hash_version == 1
-        else _sealed(event.action, event.payload),
-        "occurred_at": canonical_time(event.occurred_at),
+        "dispute_id": dispute_id,
+        "seq": seq,
+        "actor": actor_id,
+        "action": action,
+        "from": from_status,
+        "to": to_status,
+        "payload": payload if hash_version == 1 else _sealed(action, payload),
+        "occurred_at": canonical_time(occurred_at),
     }
 
 
@@ -107,6 +130,7 @@ _SET_HEAD_HASH = (
     .values(last_event_hash=bindparam("hash"))
     .execution_options(synchronize_session=False)
 )
+_INSERT_EVENT = insert(Event)
 
 
 def hold_head(session: Session, dispute: Dispute) -> None:
@@ -114,6 +138,14 @@ def hold_head(session: Session, dispute: Dispute) -> None:
     and ``dispute.event_count``/``last_event_hash`` are the row's: its links are counted on the
     object from now on and written with the row's other changes, not two statements a link."""
     session.info.setdefault(_HELD_HEADS, {})[dispute.id] = dispute
+
+
+@dataclass(frozen=True)
+class NewLink:
+    """A link taken on a chain (its sequence number and hash counted), not yet inserted."""
+
+    row: dict[str, Any]
+    announced: TimelineEventAppended
 
 
 def append_event(
@@ -126,8 +158,34 @@ def append_event(
     to_status: str,
     payload: dict[str, Any],
     at: datetime,
-) -> Event:
-    """Add the next link of the dispute's chain, in the caller's transaction.
+) -> None:
+    """Add the next link of the dispute's chain, in the caller's transaction."""
+    link = new_link(
+        session,
+        dispute_id=dispute_id,
+        actor_id=actor_id,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        payload=payload,
+        at=at,
+    )
+    write_link(session, link)
+
+
+def new_link(
+    session: Session,
+    *,
+    dispute_id: str,
+    actor_id: str,
+    action: str,
+    from_status: str | None,
+    to_status: str,
+    payload: dict[str, Any],
+    at: datetime,
+) -> NewLink:
+    """Take the next link of the dispute's chain: the head moves to it now; ``write_link``
+    inserts it (a filing first inserts the dispute row, which carries the head).
 
     The dispute row holds the chain's head. Unless this transaction already holds the row
     (``hold_head``), bumping the head first locks it (PostgreSQL), so two writers never take the
@@ -141,39 +199,58 @@ def append_event(
         seq, prev_hash = head[0], head[1]
     # Round-trip the payload through JSON so the hash covers exactly what the database returns.
     payload = json.loads(json.dumps(payload))
-    event = Event(
-        dispute_id=dispute_id,
-        seq=seq,
-        actor_id=actor_id,
-        action=action,
-        from_status=from_status,
-        to_status=to_status,
-        payload=payload,
-        occurred_at=at,
-        prev_hash=prev_hash,
-        hash_version=HASH_VERSION,
-    )
-    event.hash = _link_hash(prev_hash, event)
-    session.add(event)
-    if held is not None:
-        held.event_count = seq
-        held.last_event_hash = event.hash
-    else:
-        execute_core(session, _SET_HEAD_HASH, {"dispute_id": dispute_id, "hash": event.hash})
-    record(
-        session,
-        TimelineEventAppended(
+    row = {
+        "dispute_id": dispute_id,
+        "seq": seq,
+        "actor_id": actor_id,
+        "action": action,
+        "from_status": from_status,
+        "to_status": to_status,
+        "payload": payload,
+        "occurred_at": at,
+        "prev_hash": prev_hash,
+        "hash_version": HASH_VERSION,
+    }
+    link_hash = row["hash"] = chain_hash(
+        prev_hash,
+        _link_document(
             dispute_id=dispute_id,
-            at=at,
             seq=seq,
-            action=action,
             actor_id=actor_id,
+            action=action,
             from_status=from_status,
             to_status=to_status,
             payload=payload,
+            occurred_at=at,
+            hash_version=HASH_VERSION,
         ),
     )
-    return event
+    if held is not None:
+        held.event_count = seq
+        held.last_event_hash = link_hash
+    else:
+        execute_core(session, _SET_HEAD_HASH, {"dispute_id": dispute_id, "hash": link_hash})
+    announced = TimelineEventAppended(
+        dispute_id=dispute_id,
+        at=at,
+        seq=seq,
+        action=action,
+        actor_id=actor_id,
+        from_status=from_status,
+        to_status=to_status,
+        payload=payload,
+    )
+    return NewLink(row, announced)
+
+
+def write_link(session: Session, link: NewLink) -> None:
+    """Insert a link ``new_link`` took and announce it.
+
+    A plain row: links are only ever inserted, so there is no object to track. The flush before
+    it writes the held head with the row's other changes (the link refers to the row).
+    """
+    execute_core(session, _INSERT_EVENT, link.row)
+    record(session, link.announced)
 
 
 def note(
@@ -185,9 +262,9 @@ def note(
     action: str,
     payload: dict[str, Any],
     at: datetime,
-) -> Event:
+) -> None:
     """An event that leaves the status as it is: a flag, a reminder, a confirmation."""
-    return append_event(
+    append_event(
         session,
         dispute_id=dispute_id,
         actor_id=actor_id,

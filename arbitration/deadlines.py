@@ -112,36 +112,52 @@ def start_timer(
 ) -> None:
     """Replace whatever was running with what ``dispute.status`` runs, starting now.
 
-    ``cancelled``: the caller already cancelled what ran (or the dispute is being filed, so
-    nothing ran). The rows are written in one statement, which flushes nothing else unless the
-    dispute itself is still to be inserted (its fields go with the rest of its changes).
+    ``cancelled``: the caller already cancelled what ran. The rows are written in one statement,
+    which flushes nothing else unless the dispute itself is still to be inserted.
     """
     if not cancelled:
         cancel_pending(session, dispute_id=dispute.id, at=at)
-    dispute.deadline_action = None
-    dispute.deadline_due_at = None
-    dispute.sla_due_at = None
+    rows = plan_timer(dispute, order_shipped=order_shipped, policy=policy, at=at)
+    write_timers(session, rows, flush=inspect(dispute).pending)  # the rows refer to it
+
+
+def plan_timer(
+    dispute: Dispute, *, order_shipped: bool, policy: Policy, at: datetime
+) -> list[dict[str, object]]:
+    """Set the dispute's deadline fields for what ``dispute.status`` runs from ``at``, and return
+    the deadline rows that run it (``write_timers``): a filing writes them after its dispute."""
+    status = dispute.status
+    deadline_action: str | None = None
+    deadline_due_at: datetime | None = None
+    sla_due_at: datetime | None = None
     rows: list[dict[str, object]] = []
 
     def add(action: str, party: str | None, due_at: datetime) -> None:
         rows.append(_row(dispute_id=dispute.id, action=action, party=party, due_at=due_at, at=at))
 
-    if dispute.status in SLA_STATES:
+    if status in SLA_STATES:
         sla = policy.sla.decision_window(dispute.priority)
-        dispute.sla_due_at = at + sla
+        sla_due_at = at + sla
         add(SLA_BREACH, None, at + sla)
         add(SLA_ESCALATE, None, at + sla * policy.sla.senior_escalation_factor)
     due_at = due_at_for(dispute, order_shipped=order_shipped, policy=policy, at=at)
     if due_at is not None:
-        timer = TIMERS[dispute.status]
+        timer = TIMERS[status]
         add(timer.action, timer.party, due_at)
         if timer.party is not None and due_at - at > policy.deadlines.reminder_before:
             add(REMIND, timer.party, due_at - policy.deadlines.reminder_before)
-        dispute.deadline_action = timer.action
-        dispute.deadline_due_at = due_at
+        deadline_action = timer.action
+        deadline_due_at = due_at
+    dispute.deadline_action = deadline_action
+    dispute.deadline_due_at = deadline_due_at
+    dispute.sla_due_at = sla_due_at
+    return rows
+
+
+def write_timers(session: Session, rows: list[dict[str, object]], *, flush: bool = False) -> None:
+    """Insert the rows ``plan_timer`` returned, in one statement (none if there are none)."""
     if rows:
-        pending = inspect(dispute).pending  # the rows refer to it: insert it first
-        execute_core(session, _INSERT_DEADLINES, rows, flush=pending)
+        execute_core(session, _INSERT_DEADLINES, rows, flush=flush)
 
 
 def extend_timer(session: Session, *, dispute: Dispute, policy: Policy) -> timedelta:

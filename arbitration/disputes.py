@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import bindparam, exists, func, select, update
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy import bindparam, exists, func, insert, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached, object_session
+from sqlalchemy.orm.attributes import instance_dict, manager_of_class, set_committed_value
 from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from arbitration import lifecycle
 from arbitration.accounts import (
@@ -23,13 +25,14 @@ from arbitration.accounts import (
     SENIOR_ARBITRATOR,
     Caller,
 )
-from arbitration.audit import GENESIS_HASH, append_event, hold_head, note
+from arbitration.audit import hold_head, new_link, note, write_link
 from arbitration.classification import classify
 from arbitration.db import execute_core
-from arbitration.deadlines import start_timer
+from arbitration.deadlines import plan_timer, write_timers
 from arbitration.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from arbitration.ids import is_generated_id, new_id
-from arbitration.models import AccountLink, Dispute, DisputeItem, Offer, Order
+from arbitration.models import AccountLink, Dispute, DisputeItem, Offer
+from arbitration.orders import Terms, lock_order_terms
 from arbitration.party_standing import party_standing
 from arbitration.policy import Policy
 
@@ -243,10 +246,9 @@ def get_dispute(session: Session, *, caller: Caller, dispute_id: str) -> Dispute
 # Filing ------------------------------------------------------------------------------------------
 
 
-def refundable_cap(order: Order, items: tuple[ItemIn, ...] | None) -> tuple[int, list[DisputeItem]]:
+def refundable_cap(order: Terms, items: tuple[ItemIn, ...] | None) -> tuple[int, list[DisputeItem]]:
     """The most a request may ask for, and the lines it is about (default: the whole order)."""
     remaining = order.amount - order.refunded_amount
-    lines = {line.listing_id: line for line in order.items}
     if items is None:
         chosen = [
             DisputeItem(
@@ -259,6 +261,7 @@ def refundable_cap(order: Order, items: tuple[ItemIn, ...] | None) -> tuple[int,
         return remaining, chosen
     if not items:
         raise ValidationFailed("name at least one order line", details={"items": ["empty"]})
+    lines = {line.listing_id: line for line in order.items}
     chosen = []
     problems = []
     for item in items:
@@ -302,31 +305,30 @@ def file_dispute(
         raise Forbidden("only buyers file disputes")
     # Lock the order (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises) so two filings on
     # one order cannot both pass the "no open dispute" check.
-    order = session.get(Order, dispute_in.order_id, with_for_update=True)
+    order = lock_order_terms(session, dispute_in.order_id)
     if order is None or order.buyer_id != caller.id:
         raise ValidationFailed(
             "no such order of yours", details={"order_id": [f"no order {dispute_in.order_id}"]}
         )
-    open_dispute = execute_core(session, _OPEN_DISPUTE, {"order_id": order.id}).scalar()
-    if open_dispute:
+    open_dispute = execute_core(session, _OPEN_DISPUTE, {"order_id": order.id}, flush=False)
+    if found := open_dispute.scalar():
         raise Conflict(
             "this order already has an open dispute",
             code="open_dispute_exists",
-            details={"dispute_id": open_dispute},
+            details={"dispute_id": found},
         )
     cap, items = refundable_cap(order, dispute_in.items)
     check_amount(dispute_in.amount, cap)
     classification = classify(
         reason=dispute_in.reason, amount=dispute_in.amount, policy=policy.classification
     )
-    dispute = Dispute(
+    dispute = _new_dispute(
         id=new_id("dsp", at),
         order_id=order.id,
         open_order_id=order.id,
         buyer_id=order.buyer_id,
         seller_id=order.seller_id,
         status=lifecycle.AWAITING_SELLER,
-        version=1,
         reason=dispute_in.reason,
         remedy=dispute_in.remedy,
         channel=dispute_in.channel,
@@ -336,40 +338,88 @@ def file_dispute(
         currency=order.currency,
         category=classification.category,
         priority=classification.priority,
-        scope="single",
-        systemic=False,
         created_at=at,
         updated_at=at,
-        items=items,
-        event_count=0,
-        last_event_hash=GENESIS_HASH,
     )
-    session.add(dispute)
+    timers = plan_timer(dispute, order_shipped=order.shipped, policy=policy, at=at)
     hold_head(session, dispute)  # a new row: its first link is written with it
-    append_event(
+    link = new_link(
         session,
         dispute_id=dispute.id,
         actor_id=caller.id,
         action="file",
         from_status=None,
-        to_status=dispute.status,
+        to_status=lifecycle.AWAITING_SELLER,
         payload={
             "order_id": order.id,
-            "reason": dispute.reason,
-            "remedy": dispute.remedy,
-            "amount": dispute.amount,
-            "currency": dispute.currency,
-            "channel": dispute.channel,
+            "reason": dispute_in.reason,
+            "remedy": dispute_in.remedy,
+            "amount": dispute_in.amount,
+            "currency": order.currency,
+            "channel": dispute_in.channel,
             "items": [{"listing_id": i.listing_id, "quantity": i.quantity} for i in items],
             **({"via": caller.via.id} if caller.via else {}),
         },
         at=at,
     )
-    start_timer(
-        session, dispute=dispute, order_shipped=order.shipped, policy=policy, at=at, cancelled=True
-    )
-    _flag_batches(session, dispute=dispute, policy=policy, at=at)
+    _insert_new(session, dispute, items)
+    write_link(session, link)
+    if items:
+        rows = [
+            {
+                "dispute_id": dispute.id,
+                "listing_id": i.listing_id,
+                "quantity": i.quantity,
+                "value": i.value,
+            }
+            for i in items
+        ]
+        execute_core(session, _INSERT_ITEMS, rows, flush=False)
+    write_timers(session, timers)
+    _flag_batches(session, dispute=dispute, items=items, policy=policy, at=at)
     return dispute
+
+
+# A new dispute's every column: its default, else NULL (``priority_rank`` follows ``priority``).
+# Each is set on the object, so once inserted none is read back from the database.
+_NEW_DISPUTE: dict[str, object] = {
+    column.key: column.default.arg
+    if isinstance(column.default, ScalarElementColumnDefault)
+    else None
+    for column in Dispute.__table__.columns
+    if column.key != "priority_rank"
+}
+_DISPUTE_COLUMNS = tuple(column.key for column in Dispute.__table__.columns)
+_DISPUTE_CLASS = manager_of_class(Dispute)
+
+
+def _new_dispute(*, priority: str, **fields: object) -> Dispute:
+    """A transient dispute holding every column, its values put straight into its dict as the
+    ORM's loader does (the constructor's event per attribute costs more than the insert); the
+    priority is set as usual, so its rank follows it."""
+    dispute: Dispute = _DISPUTE_CLASS.new_instance()
+    instance_dict(dispute).update(_NEW_DISPUTE, **fields)
+    dispute.priority = priority
+    return dispute
+
+
+_INSERT_DISPUTE = insert(Dispute)
+
+
+def _insert_new(session: Session, dispute: Dispute, items: list[DisputeItem]) -> None:
+    """Insert the new dispute as a plain row, then make the object the session's copy of it.
+
+    The unit of work would cost more than the statement: the object holds every column (its
+    deadline and chain head included), so it goes into the session as if just loaded, with the
+    lines (inserted next, as rows) as its ``items``.
+    """
+    values = dispute.__dict__
+    execute_core(session, _INSERT_DISPUTE, {key: values[key] for key in _DISPUTE_COLUMNS})
+    make_transient_to_detached(dispute)
+    session.add(dispute)
+    for item in items:
+        item.dispute_id = dispute.id
+    set_committed_value(dispute, "items", items)
 
 
 # Built once (building a statement costs more than running it): the open disputes filed within
@@ -390,9 +440,12 @@ _FLAGGED_MEMBER = (
 _BATCH_SIZE = _BATCH_MEMBERS.with_only_columns(func.count())
 _UNFLAGGED_MEMBERS = _BATCH_MEMBERS.where(Dispute.systemic.is_(False)).order_by(Dispute.id)
 _OPEN_DISPUTE = select(Dispute.id).where(Dispute.open_order_id == bindparam("order_id"))
+_INSERT_ITEMS = insert(DisputeItem)
 
 
-def _flag_batches(session: Session, *, dispute: Dispute, policy: Policy, at: datetime) -> None:
+def _flag_batches(
+    session: Session, *, dispute: Dispute, items: list[DisputeItem], policy: Policy, at: datetime
+) -> None:
     """Many open disputes on one listing for one reason within the window form a batch (§2).
 
     A filing's cost must not grow with the batch (a bad production run of a popular product can
@@ -401,8 +454,9 @@ def _flag_batches(session: Session, *, dispute: Dispute, policy: Policy, at: dat
     batch or flagged, once. Nothing is loaded but the ids and statuses of what gets flagged."""
     rules = policy.classification
     since = at - rules.batch_window
-    for item in dispute.items:
-        batch = {"listing_id": item.listing_id, "reason": dispute.reason, "since": since}
+    reason = dispute.reason
+    for item in items:
+        batch = {"listing_id": item.listing_id, "reason": reason, "since": since}
         joined = execute_core(session, _FLAGGED_MEMBER, batch).scalar()
         payload: dict[str, object] = {"listing_id": item.listing_id}
         if joined is not None:

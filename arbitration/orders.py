@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from arbitration.accounts import BUYER, PARTY_ROLES, PLATFORM, SELLER, Caller
+from arbitration.db import execute_core
 from arbitration.errors import Forbidden, NotFound, ValidationFailed
 from arbitration.ids import check_external_id
 from arbitration.models import Account, Dispute, Order, OrderItem
 
 ORDER_STATUSES = ("paid", "shipped", "delivered")
+SHIPPED_STATUSES = ("shipped", "delivered")  # ``Order.shipped`` says the same of a row
 # An order snapshot is written in one transaction: at this many lines it holds the write lock for
 # milliseconds, where 330,000 lines held it for half a minute.
 MAX_ORDER_LINES = 1000
@@ -143,3 +147,96 @@ def get_order(session: Session, *, caller: Caller, order_id: str) -> Order:
     if caller.role in PARTY_ROLES and caller.id not in (order.buyer_id, order.seller_id):
         raise NotFound(f"no order {order_id}")
     return order
+
+
+# An order as a dispute is judged against it -------------------------------------------------------
+
+
+class Line(Protocol):
+    """An order line as a refund's cap reads it (an ``OrderItem``, or a ``LineTerms``)."""
+
+    @property
+    def listing_id(self) -> str: ...
+    @property
+    def quantity(self) -> int: ...
+    @property
+    def unit_price(self) -> int: ...
+
+
+class Terms(Protocol):
+    """An order as a refund's cap reads it (an ``Order``, or an ``OrderTerms``)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def amount(self) -> int: ...
+    @property
+    def refunded_amount(self) -> int: ...
+    @property
+    def items(self) -> Sequence[Line]: ...
+
+
+@dataclass(frozen=True)
+class LineTerms:
+    listing_id: str
+    quantity: int
+    unit_price: int
+
+
+@dataclass(frozen=True)
+class OrderTerms:
+    """The order's values a filing needs, read as plain rows (no ORM object to track)."""
+
+    id: str
+    buyer_id: str
+    seller_id: str
+    amount: int
+    refunded_amount: int
+    currency: str
+    status: str
+    items: tuple[LineTerms, ...]
+
+    @property
+    def shipped(self) -> bool:
+        return self.status in SHIPPED_STATUSES
+
+
+# Built once: the order and its lines (in their order) in one statement. ``OF orders`` locks the
+# order alone on PostgreSQL, which refuses to lock the nullable side of an outer join.
+_LOCK_ORDER_WITH_LINES = (
+    select(
+        Order.id,
+        Order.buyer_id,
+        Order.seller_id,
+        Order.amount,
+        Order.refunded_amount,
+        Order.currency,
+        Order.status,
+        OrderItem.listing_id,
+        OrderItem.quantity,
+        OrderItem.unit_price,
+    )
+    .outerjoin(OrderItem, OrderItem.order_id == Order.id)
+    .where(Order.id == bindparam("order_id"))
+    .order_by(OrderItem.position)
+    .with_for_update(of=Order)
+)
+
+
+def lock_order_terms(session: Session, order_id: str) -> OrderTerms | None:
+    """The order with its lines, locked against concurrent filings (PostgreSQL; SQLite's BEGIN
+    IMMEDIATE already serialises writers); None if there is no such order."""
+    rows = execute_core(session, _LOCK_ORDER_WITH_LINES, {"order_id": order_id}).all()
+    if not rows:
+        return None
+    id_, buyer_id, seller_id, amount, refunded_amount, currency, status = rows[0][:7]
+    return OrderTerms(
+        id=id_,
+        buyer_id=buyer_id,
+        seller_id=seller_id,
+        amount=amount,
+        refunded_amount=refunded_amount,
+        currency=currency,
+        status=status,
+        items=tuple(LineTerms(row[7], row[8], row[9]) for row in rows if row[7] is not None),
+    )

@@ -1,0 +1,97 @@
+"""A filing writes its dispute, lines, link and timers as plain rows: the session's copy of the new
+dispute must be exactly what the database holds, and the order it reads in one statement exactly
+what the ORM would load."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import inspect
+
+from api.wiring import Services
+from arbitration import disputes, orders
+from arbitration.accounts import Caller
+from arbitration.audit import verify_chains
+from arbitration.models import Account, Dispute, Order
+from tests.support.world import World
+
+LINES = [
+    {"listing_id": "lst-b", "title": "B", "quantity": 2, "unit_price": 1_500},
+    {"listing_id": "lst-a", "title": "A", "quantity": 1, "unit_price": 4_000},
+]
+
+
+def _columns(dispute: Dispute) -> dict[str, Any]:
+    return {column.key: getattr(dispute, column.key) for column in Dispute.__table__.columns}
+
+
+def _items(dispute: Dispute) -> list[tuple[str, str, int, int]]:
+    return sorted(
+        (item.dispute_id, item.listing_id, item.quantity, item.value) for item in dispute.items
+    )
+
+
+@pytest.mark.parametrize(
+    "chosen",
+    [None, (disputes.ItemIn("lst-a", 1),), (disputes.ItemIn("lst-b", 1),)],
+    ids=["whole order", "one line", "part of a line"],
+)
+def test_the_filed_dispute_in_the_session_is_the_row_in_the_database(
+    world: World, services: Services, chosen: tuple[disputes.ItemIn, ...] | None
+) -> None:
+    buyer, _seller, order_id = world.parties(amount=7_000, status="shipped", items=LINES)
+    at = services.clock.now()
+    with services.database.unit_of_work() as session:
+        account = session.get(Account, buyer)
+        assert account is not None
+        caller = Caller(account)
+        dispute = disputes.file_dispute(
+            session,
+            caller=caller,
+            dispute_in=disputes.DisputeIn(order_id, "damaged", "refund_only", 1_000, items=chosen),
+            policy=services.policy,
+            at=at,
+        )
+        state = inspect(dispute)
+        assert state.persistent and not state.modified
+        assert not session.new and not session.dirty
+        assert session.get(Dispute, dispute.id) is dispute
+        held = _columns(dispute), _items(dispute), [i.listing_id for i in dispute.items]
+    assert held[1] and all(item[0] == dispute.id for item in held[1])
+    if chosen is None:
+        assert held[2] == ["lst-b", "lst-a"]  # the order's lines, in the order's order
+    with services.database.unit_of_work(read_only=True) as session:
+        stored = session.get(Dispute, dispute.id)
+        assert stored is not None
+        assert (_columns(stored), _items(stored)) == held[:2]
+        assert stored.event_count == 1 and stored.deadline_action is not None
+        assert verify_chains(session).ok
+
+
+def test_the_order_read_with_its_lines_is_the_order_the_orm_loads(
+    world: World, services: Services
+) -> None:
+    buyer, seller, with_lines = world.parties(amount=7_000, items=LINES)
+    without_lines = world.order(buyer=buyer, seller=seller, items=[])
+    with services.database.unit_of_work() as session:
+        for order_id in (with_lines, without_lines):
+            terms = orders.lock_order_terms(session, order_id)
+            order = session.get(Order, order_id)
+            assert terms is not None and order is not None
+            assert (terms.id, terms.buyer_id, terms.seller_id, terms.currency, terms.status) == (
+                order.id,
+                order.buyer_id,
+                order.seller_id,
+                order.currency,
+                order.status,
+            )
+            assert (terms.amount, terms.refunded_amount, terms.shipped) == (
+                order.amount,
+                order.refunded_amount,
+                order.shipped,
+            )
+            assert [(x.listing_id, x.quantity, x.unit_price) for x in terms.items] == [
+                (x.listing_id, x.quantity, x.unit_price) for x in order.items
+            ]
+        assert orders.lock_order_terms(session, "no-such-order") is None
