@@ -1,0 +1,39 @@
+"""Generated ids: the base32 encoding, digit for digit, and their order by creation time."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from arbitration import ids
+
+CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+
+
+def _digits(number: int, length: int) -> str:
+    """The encoding spelled out: ``length`` base32 digits of ``number``, most significant first."""
+    return "".join(CROCKFORD[(number >> 5 * (length - 1 - i)) & 31] for i in range(length))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_an_id_is_the_time_then_the_randomness_in_crockford_base32(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chooser = random.Random(seed)
+    for _ in range(200):
+        at = datetime(2020, 1, 1, tzinfo=UTC) + timedelta(milliseconds=chooser.randrange(10**12))
+        drawn = chooser.getrandbits(80)
+        monkeypatch.setattr(ids.secrets, "randbits", lambda bits, drawn=drawn: drawn)
+        made = ids.new_id("dsp", at)
+        millis = int(at.timestamp() * 1000)
+        assert made == f"dsp_{_digits(millis, 10)}{_digits(drawn, 16)}"
+        assert ids.is_generated_id(made, "dsp")
+
+
+def test_ids_sort_by_creation_time() -> None:
+    start = datetime(2026, 11, 30, tzinfo=UTC)
+    made = [ids.new_id("ref", start + timedelta(milliseconds=step)) for step in range(0, 5000, 7)]
+    assert made == sorted(made)
+    assert len(set(made)) == len(made)
