@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Update, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from arbitration.db import execute_core
@@ -116,20 +116,28 @@ def chain_hash(prev_hash: str, document: dict[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode() + canonical.encode()).hexdigest()
 
 
-# Built once: building a statement costs more than running it.
-_BUMP_HEAD = (
-    update(Dispute)
-    .where(Dispute.id == bindparam("dispute_id"))
-    .values(event_count=Dispute.event_count + 1)
-    .returning(Dispute.event_count, Dispute.last_event_hash)
-    .execution_options(synchronize_session=False)
-)
-_SET_HEAD_HASH = (
-    update(Dispute)
-    .where(Dispute.id == bindparam("dispute_id"))
-    .values(last_event_hash=bindparam("hash"))
-    .execution_options(synchronize_session=False)
-)
+def head_statements(key: Any) -> tuple[Update, Update]:
+    """The two statements of a hash chain whose head (``event_count``, ``last_event_hash``) sits
+    on the row ``key`` names (a dispute's, a seller's standing): bump the count, returning it and
+    the previous hash, then set the new hash. Both take the key as ``:key``; built once each."""
+    table = key.class_
+    bump = (
+        update(table)
+        .where(key == bindparam("key"))
+        .values(event_count=table.event_count + 1)
+        .returning(table.event_count, table.last_event_hash)
+        .execution_options(synchronize_session=False)
+    )
+    set_hash = (
+        update(table)
+        .where(key == bindparam("key"))
+        .values(last_event_hash=bindparam("hash"))
+        .execution_options(synchronize_session=False)
+    )
+    return bump, set_hash
+
+
+_BUMP_HEAD, _SET_HEAD_HASH = head_statements(Dispute.id)
 _INSERT_EVENT = insert(Event)
 
 
@@ -195,7 +203,7 @@ def new_link(
     if held is not None:
         seq, prev_hash = held.event_count + 1, held.last_event_hash
     else:
-        head = execute_core(session, _BUMP_HEAD, {"dispute_id": dispute_id}).one()
+        head = execute_core(session, _BUMP_HEAD, {"key": dispute_id}).one()
         seq, prev_hash = head[0], head[1]
     # Round-trip the payload through JSON so the hash covers exactly what the database returns.
     payload = json.loads(json.dumps(payload))
@@ -229,7 +237,7 @@ def new_link(
         held.event_count = seq
         held.last_event_hash = link_hash
     else:
-        execute_core(session, _SET_HEAD_HASH, {"dispute_id": dispute_id, "hash": link_hash})
+        execute_core(session, _SET_HEAD_HASH, {"key": dispute_id, "hash": link_hash})
     announced = TimelineEventAppended(
         dispute_id=dispute_id,
         at=at,

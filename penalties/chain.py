@@ -7,27 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from arbitration.audit import canonical_time, chain_hash, first_break
+from arbitration.audit import canonical_time, chain_hash, first_break, head_statements
 from arbitration.db import execute_core
 from penalties.models import SellerEvent, SellerStanding
 
 # The chain's head on the standing row, bumped and then set (built once).
-_BUMP_HEAD = (
-    update(SellerStanding)
-    .where(SellerStanding.seller_id == bindparam("seller"))
-    .values(event_count=SellerStanding.event_count + 1)
-    .returning(SellerStanding.event_count, SellerStanding.last_event_hash)
-    .execution_options(synchronize_session=False)
-)
-_SET_HEAD_HASH = (
-    update(SellerStanding)
-    .where(SellerStanding.seller_id == bindparam("seller"))
-    .values(last_event_hash=bindparam("hash"))
-    .execution_options(synchronize_session=False)
-)
+_BUMP_HEAD, _SET_HEAD_HASH = head_statements(SellerStanding.seller_id)
 
 
 def _document(event: SellerEvent) -> dict[str, Any]:
@@ -51,7 +39,7 @@ def append(
     at: datetime,
 ) -> SellerEvent:
     """Add the next link of the seller's chain; ``standing`` is locked by the caller."""
-    seq, prev_hash = execute_core(session, _BUMP_HEAD, {"seller": standing.seller_id}).one()
+    seq, prev_hash = execute_core(session, _BUMP_HEAD, {"key": standing.seller_id}).one()
     event = SellerEvent(
         seller_id=standing.seller_id,
         seq=seq,
@@ -64,7 +52,7 @@ def append(
     event.hash = chain_hash(prev_hash, _document(event))
     session.add(event)
     execute_core(
-        session, _SET_HEAD_HASH, {"seller": standing.seller_id, "hash": event.hash}, flush=False
+        session, _SET_HEAD_HASH, {"key": standing.seller_id, "hash": event.hash}, flush=False
     )
     session.expire(standing, ["event_count", "last_event_hash"])
     return event
