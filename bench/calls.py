@@ -19,11 +19,8 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from api.app import create_app
-from api.config import Config
-from arbitration.policy import load_policy
 from bench.bare import create_bare_app, create_table
-from bench.http_cost import RULING, prepare_engine
+from bench.http_cost import RULING, in_process
 from bench.lifecycles import order_body
 
 REQUESTS = 50
@@ -62,14 +59,8 @@ def calls_each(send: Callable[[int], object], count: int) -> float:
 
 
 def measure(folder: Path) -> dict[str, float]:
-    url = f"sqlite:///{folder / 'engine.db'}"
-    tokens = prepare_engine(url, 1)
-    app = create_app(Config(database_url=url, policy=load_policy(), evidence_dir=str(folder)))
-    client = app.test_client()
-
-    def auth(who: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {tokens[who]}"}
-
+    engine = in_process(folder)
+    client, auth = engine.client, engine.auth
     for number in range(REQUESTS + 1):
         order = order_body(number) | {"buyer_id": "buyer-0", "seller_id": "seller-0"}
         answer = client.put(f"/v1/orders/calls-{number}", json=order, headers=auth("platform"))

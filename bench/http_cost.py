@@ -32,6 +32,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask import Flask
+from flask.testing import FlaskClient
+
+from api.app import create_app
+from api.config import Config
+from arbitration.policy import load_policy
 from bench import databases
 from bench.servers import server_name, start_both, stop
 
@@ -137,6 +143,26 @@ def prepare_engine(url: str, sellers: int) -> dict[str, str]:
             *[("seller", f"seller-{i}") for i in range(sellers)],
         ],
     )
+
+
+@dataclass(frozen=True)
+class InProcess:
+    """The engine over a SQLite file with one party of each kind, called through Flask's test
+    client (``bench.profile``, ``bench.calls``): what a request costs without a server."""
+
+    app: Flask
+    client: FlaskClient
+    tokens: dict[str, str]
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+
+def in_process(folder: Path) -> InProcess:
+    url = f"sqlite:///{folder / 'engine.db'}"
+    tokens = prepare_engine(url, 1)
+    app = create_app(Config(database_url=url, policy=load_policy(), evidence_dir=str(folder)))
+    return InProcess(app, app.test_client(), tokens)
 
 
 def main(argv: list[str]) -> None:

@@ -28,7 +28,7 @@ from api.config import Config
 from arbitration.policy import load_policy
 from bench.bare import create_bare_app, create_table
 from bench.growth import build_database
-from bench.http_cost import RULING, prepare_engine
+from bench.http_cost import RULING, in_process
 from bench.lifecycles import order_body
 
 FILINGS = 30
@@ -97,14 +97,9 @@ def reads(folder: Path, disputes: int, names: list[str]) -> None:
 def writes(folder: Path, count: int, names: list[str]) -> None:
     """Profile each write ``bench.http_cost`` measures (``count`` of each), after counting the SQL
     statements the first of them runs."""
-    url = f"sqlite:///{folder / 'engine.db'}"
-    tokens = prepare_engine(url, 1)
-    app = create_app(Config(database_url=url, policy=load_policy(), evidence_dir=str(folder)))
-    client = app.test_client()
-    engine: Engine = app.extensions["arbitration"].database.engine
-
-    def auth(who: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {tokens[who]}"}
+    served = in_process(folder)
+    client, auth = served.client, served.auth
+    engine: Engine = served.app.extensions["arbitration"].database.engine
 
     total = count + 1
     for number in range(total):
@@ -158,14 +153,8 @@ def writes(folder: Path, count: int, names: list[str]) -> None:
 def decided_dispute_reads(folder: Path) -> None:
     """A dispute taken through a contested lifecycle to a ruling, then read by its buyer, and its
     seller's standing read by the seller: the two reads ``bench http`` times."""
-    url = f"sqlite:///{folder / 'engine.db'}"
-    tokens = prepare_engine(url, 1)
-    app = create_app(Config(database_url=url, policy=load_policy(), evidence_dir=str(folder)))
-    client = app.test_client()
-
-    def auth(who: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {tokens[who]}"}
-
+    served = in_process(folder)
+    client, auth, app = served.client, served.auth, served.app
     order = order_body(0, "lst-read") | {"buyer_id": "buyer-0", "seller_id": "seller-0"}
     assert (
         client.put("/v1/orders/ord-read", json=order, headers=auth("platform")).status_code == 201
