@@ -50,6 +50,17 @@ def _post(
     )
 
 
+def _claimed(
+    console: Flask, world: World, role: str, name: str, dispute_id: str
+) -> tuple[FlaskClient, str]:
+    """Staff member ``name`` signed in, having taken the case from its page: (browser, page)."""
+    world.account(role, name)
+    browser = _signed_in(console, world, name)
+    page = f"/console/cases/{dispute_id}"
+    assert _post(browser, page, f"{page}/claim", {}).status_code == 302
+    return browser, page
+
+
 @pytest.mark.parametrize("role", ["buyer", "seller", "platform"])
 def test_parties_and_the_platform_cannot_sign_in(console: Flask, world: World, role: str) -> None:
     who = world.account(role)
@@ -107,11 +118,7 @@ def test_the_ruling_form_shows_the_apis_refusal_beside_the_field(
     console: Flask, world: World
 ) -> None:
     dispute, _, _ = world.awaiting_decision()
-    world.account("arbitrator", "arun")
-    browser = _signed_in(console, world, "arun")
-    page = f"/console/cases/{dispute['id']}"
-    taken = _post(browser, page, f"{page}/claim", {})
-    assert taken.status_code == 302
+    browser, page = _claimed(console, world, "arbitrator", "arun", dispute["id"])
     ruling = {
         "outcome": "buyer_partial_refund",
         "refund_amount": "5000",
@@ -134,10 +141,7 @@ def test_the_ruling_form_shows_the_apis_refusal_beside_the_field(
 
 def test_a_ruling_from_the_console_may_add_a_compensation(console: Flask, world: World) -> None:
     dispute, _, _ = world.awaiting_decision()
-    world.account("arbitrator", "arun")
-    browser = _signed_in(console, world, "arun")
-    page = f"/console/cases/{dispute['id']}"
-    assert _post(browser, page, f"{page}/claim", {}).status_code == 302
+    browser, page = _claimed(console, world, "arbitrator", "arun", dispute["id"])
     ruling = {
         "outcome": "buyer_partial_refund",
         "refund_amount": "2500",
@@ -166,10 +170,7 @@ def test_a_ruling_from_the_console_may_add_a_compensation(console: Flask, world:
 
 def test_an_overturning_replacement_may_add_a_compensation(console: Flask, world: World) -> None:
     dispute, _, _ = world.under_appeal()
-    world.account("senior_arbitrator", "sana")
-    browser = _signed_in(console, world, "sana")
-    page = f"/console/cases/{dispute['id']}"
-    assert _post(browser, page, f"{page}/claim", {}).status_code == 302
+    browser, page = _claimed(console, world, "senior_arbitrator", "sana", dispute["id"])
     appeal = {
         "result": "overturn",
         "rationale": "The listing promised a working lamp.",
@@ -330,10 +331,7 @@ def test_an_arbitrator_names_the_buyers_violation_from_the_ruling_form(
     console: Flask, world: World
 ) -> None:
     dispute, buyer, _ = world.awaiting_decision()
-    world.account("arbitrator", "arun")
-    browser = _signed_in(console, world, "arun")
-    page = f"/console/cases/{dispute['id']}"
-    _post(browser, page, f"{page}/claim", {})
+    browser, page = _claimed(console, world, "arbitrator", "arun", dispute["id"])
     assert 'name="buyer_violation"' in browser.get(page).get_data(as_text=True)
     ruling = {
         "outcome": "seller_favored",
