@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,7 +32,9 @@ from sqlalchemy import (
     create_engine,
     event,
 )
-from sqlalchemy.engine import Dialect
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
@@ -47,9 +49,14 @@ SQLITE_CACHE_KIB = 65_536
 # PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
 _POSTGRES_BUSY_STATES = frozenset({"40001", "40P01", "55P03"})
 _HOLDS_WRITER_LOCK = "arbitration.holds_writer_lock"
-# Execution options the "begin" listener reads: a deferred BEGIN, or none at all (autocommit).
+# Execution options ``SQLiteForMoney`` reads: a deferred BEGIN, or none at all (autocommit).
 _READ_ONLY = "read_only"
 _NO_TRANSACTION = "arbitration.no_transaction"
+_BEGIN = "arbitration.begin"
+_BEGIN_DEFERRED = "deferred"
+_BEGIN_NONE = "none"
+# The driver name ``make_engine`` gives a SQLite URL, registered for ``SQLiteForMoney``.
+_SQLITE_FOR_MONEY = "sqlite+arbitration"
 _READ_ONLY_OPTIONS = {_READ_ONLY: True}
 _KEPT = "arbitration.kept"
 # How many loaded rows a write unit of work keeps alive (see ``WriteSession``): a request's handful,
@@ -67,51 +74,120 @@ def database_url_from_env(environ: os._Environ[str] | dict[str, str] = os.enviro
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets its pragmas and BEGIN IMMEDIATE for write transactions."""
+    """An engine for ``url``; SQLite's goes through ``SQLiteForMoney`` (pragmas, BEGIN IMMEDIATE)."""
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True)
+    sqlite_url = make_url(url)
+    if sqlite_url.drivername in ("sqlite", "sqlite+pysqlite"):
+        sqlite_url = sqlite_url.set(drivername=_SQLITE_FOR_MONEY)
+    return create_engine(sqlite_url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
 
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
 
-    @event.listens_for(engine, "connect")
-    def _configure(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-        # Let SQLAlchemy's "begin" event emit BEGIN itself instead of pysqlite's implicit one.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")  # hot indexes stay in memory
-        cursor.close()
+class SQLiteForMoney(SQLiteDialect_pysqlite):
+    """pysqlite, with the pragmas and the transactions money needs (see the module docstring).
 
-    writers = threading.Lock()
+    Both are the dialect's own hooks rather than engine event listeners, as SQLAlchemy's recipe
+    has them: one listener on an engine makes every statement walk its event hooks, about 30
+    function calls of a statement's 60 to 90.
 
-    @event.listens_for(engine, "begin")
-    def _begin(connection) -> None:  # type: ignore[no-untyped-def]
-        options = connection.get_execution_options()
-        if options.get(_NO_TRANSACTION, False):
+    How a transaction begins is chosen by the connection's execution options, which the dialect
+    hears as they are set and leaves on the pooled connection for the ``BEGIN`` that follows:
+    ``read_only`` begins deferred, ``arbitration.no_transaction`` begins none, and anything else
+    (a write) ``BEGIN IMMEDIATE``.
+    """
+
+    supports_statement_cache = True  # a subclass must say so, or SQLAlchemy compiles every time
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._writers = threading.Lock()
+
+    def on_connect(self) -> Callable[[Any], None]:
+        connected = super().on_connect()
+
+        def configure(dbapi_connection: Any) -> None:
+            if connected is not None:
+                connected(dbapi_connection)
+            # Let ``do_begin`` emit BEGIN itself instead of pysqlite's implicit one.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")  # hot indexes stay in memory
+            cursor.close()
+
+        return configure
+
+    def set_connection_execution_options(
+        self, connection: Connection, opts: Mapping[str, Any]
+    ) -> None:
+        super().set_connection_execution_options(connection, opts)
+        begin = _begin_mode(opts)
+        if begin is not None:
+            connection.connection.info[_BEGIN] = begin
+
+    def set_engine_execution_options(self, engine: Engine, opts: Mapping[str, Any]) -> None:
+        """``engine.execution_options(read_only=True)``: each of its connections, as it opens."""
+        super().set_engine_execution_options(engine, opts)
+        begin = _begin_mode(opts)
+        if begin is not None:
+
+            @event.listens_for(engine, "engine_connect")
+            def _mark(connection: Connection) -> None:
+                connection.connection.info[_BEGIN] = begin
+
+    def do_begin(self, dbapi_connection: Any) -> None:
+        begin = dbapi_connection.info.pop(_BEGIN, None)
+        if begin == _BEGIN_NONE:
             return  # pysqlite without isolation level: each statement commits on its own
-        if options.get(_READ_ONLY, False):
-            connection.exec_driver_sql("BEGIN")
+        if begin == _BEGIN_DEFERRED:
+            dbapi_connection.execute("BEGIN")
             return
         # Bounded like the busy timeout: a thread that already writes on another connection (which
         # would wait on itself) falls back to SQLite's own waiting and its "database is locked".
-        if writers.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
-            connection.info[_HOLDS_WRITER_LOCK] = True
+        if self._writers.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            dbapi_connection.info[_HOLDS_WRITER_LOCK] = True
         try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            dbapi_connection.execute("BEGIN IMMEDIATE")
         except BaseException:
-            _end(connection)
+            self._give_back(dbapi_connection)
             raise
 
-    @event.listens_for(engine, "commit")
-    @event.listens_for(engine, "rollback")
-    def _end(connection) -> None:  # type: ignore[no-untyped-def]
-        if connection.info.pop(_HOLDS_WRITER_LOCK, False):
-            writers.release()
+    def do_commit(self, dbapi_connection: Any) -> None:
+        try:
+            super().do_commit(dbapi_connection)  # type: ignore[no-untyped-call]
+        finally:
+            self._give_back(dbapi_connection)
 
-    return engine
+    def do_rollback(self, dbapi_connection: Any) -> None:
+        try:
+            super().do_rollback(dbapi_connection)  # type: ignore[no-untyped-call]
+        finally:
+            self._give_back(dbapi_connection)
+
+    def _give_back(self, dbapi_connection: Any) -> None:
+        """The transaction is over: the next writer in this process may begin, and a mode set
+        for a transaction that never began does not leak to the connection's next user."""
+        try:
+            info = dbapi_connection.info
+        except NotImplementedError:  # the engine's first connect, before the pool hands it out
+            return
+        info.pop(_BEGIN, None)
+        if info.pop(_HOLDS_WRITER_LOCK, False):
+            self._writers.release()
+
+
+def _begin_mode(opts: Mapping[str, Any]) -> str | None:
+    if opts.get(_NO_TRANSACTION, False):
+        return _BEGIN_NONE
+    if opts.get(_READ_ONLY, False):
+        return _BEGIN_DEFERRED
+    return None
+
+
+registry.register(_SQLITE_FOR_MONEY.replace("+", "."), __name__, SQLiteForMoney.__name__)
 
 
 def is_busy(error: DBAPIError) -> bool:

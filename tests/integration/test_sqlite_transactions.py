@@ -1,0 +1,85 @@
+"""How the SQLite engine begins its transactions (``db.SQLiteForMoney``): a write takes the file's
+write lock with its first statement, a read never does, and neither mode outlives its connection's
+transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from api.wiring import Services
+from arbitration.models import Account
+
+
+@pytest.fixture
+def services(app: Flask, database_url: str) -> Services:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's own locking")
+    found: Services = app.extensions["arbitration"]
+    return found
+
+
+def _another_process_can_write(database_url: str) -> bool:
+    other = sqlite3.connect(
+        Path(database_url.removeprefix("sqlite:///")), isolation_level=None, timeout=0
+    )
+    try:
+        other.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as refused:
+        assert "locked" in str(refused)
+        return False
+    else:
+        other.execute("ROLLBACK")
+        return True
+    finally:
+        other.close()
+
+
+def test_a_write_holds_the_write_lock_from_its_first_read(
+    services: Services, database_url: str
+) -> None:
+    with services.database.unit_of_work() as session:
+        session.execute(select(Account.id)).first()
+        assert not _another_process_can_write(database_url)
+
+    assert _another_process_can_write(database_url)
+
+
+def test_a_write_that_fails_gives_the_lock_back(services: Services, database_url: str) -> None:
+    with pytest.raises(RuntimeError), services.database.unit_of_work() as session:
+        session.execute(select(Account.id)).first()
+        raise RuntimeError("the use case refused")
+
+    assert _another_process_can_write(database_url)
+    with services.database.unit_of_work() as session:  # and this process's next writer begins
+        session.execute(select(Account.id)).first()
+        assert not _another_process_can_write(database_url)
+
+
+def test_a_read_never_blocks_a_writer(services: Services, database_url: str) -> None:
+    with services.database.unit_of_work(read_only=True) as session:
+        session.execute(select(Account.id)).first()
+        assert _another_process_can_write(database_url)
+
+
+def test_a_read_mode_set_on_a_connection_never_used_does_not_reach_the_next_write(
+    services: Services, database_url: str
+) -> None:
+    engine = services.database.engine
+    engine.pool.dispose()  # one pooled connection from here on, handed to each user in turn
+    with engine.connect() as connection:
+        connection.execution_options(read_only=True)
+
+    with services.database.unit_of_work() as session:
+        session.execute(select(Account.id)).first()
+        assert not _another_process_can_write(database_url)
+
+
+def test_a_read_only_engine_never_blocks_a_writer(services: Services, database_url: str) -> None:
+    with services.database.engine.execution_options(read_only=True).connect() as connection:
+        connection.execute(select(Account.id)).first()
+        assert _another_process_can_write(database_url)
