@@ -59,6 +59,8 @@ _BEGIN_NONE = "none"
 _SQLITE_FOR_MONEY = "sqlite+arbitration"
 _READ_ONLY_OPTIONS = {_READ_ONLY: True}
 _KEPT = "arbitration.kept"
+# A unit of work's connection, kept by ``execute_core``: its transaction is the unit's.
+_CONNECTION = "arbitration.connection"
 # How many loaded rows a write unit of work keeps alive (see ``WriteSession``): a request's handful,
 # not a bulk command's thousands (those fall back to the identity map's weak references).
 KEEP_AT_MOST = 1_000
@@ -237,7 +239,12 @@ def execute_core(
     """
     if flush:
         session.flush()
-    return session.connection().execute(statement, params)
+    connection: Connection | None = session.info.get(_CONNECTION)
+    if connection is None:
+        connection = session.connection()
+        if _CONNECTION in session.info:
+            session.info[_CONNECTION] = connection
+    return connection.execute(statement, params)
 
 
 class WriteSession(Session):
@@ -282,6 +289,7 @@ class Database:
                 # such a copy walks its own listeners and the engine's on every statement.
                 session.connection(execution_options=_READ_ONLY_OPTIONS)
             session.info[party_standing.SESSION_KEY] = self.handlers.party_standing
+            session.info[_CONNECTION] = None  # ``execute_core`` keeps it once the first needs it
             yield session
             self.handlers.dispatch(session)
 
