@@ -5,6 +5,7 @@ each new event to the handlers registered for its type (or a base type), until n
 a new one (``Handlers.dispatch``). A handler is a plain function ``(session, event) -> None``: the
 penalties ledger and the webhook outbox are handlers, registered by the composition root
 (``api.wiring``). The core never imports them. A handler that raises rolls the whole change back.
+Once no event is left, the steps registered ``before_commit`` run (the outbox writes its rows).
 """
 
 from __future__ import annotations

@@ -94,7 +94,7 @@ def fields_of(event: DomainEvent) -> dict[str, Any]:
     names, values = _fields(type(event))
     data = {
         name: value if value.__class__ in _PLAIN else jsonable(value)
-        for name, value in zip(names, values(event))
+        for name, value in zip(names, values(event), strict=False)
     }
     data["occurred_at"] = event.at.isoformat()
     return data

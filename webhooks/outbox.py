@@ -1,7 +1,9 @@
 """The outbox: webhook events written in the same transaction as the change they report.
 
-``register`` hands every domain event of the catalogue to ``write``; each event gets one delivery
-per active endpoint that wants its type, so an endpoint registered later hears what happens later.
+``register`` hands every domain event of the catalogue to ``write``, which keeps the event until
+the transaction's handlers have all run; ``flush`` then inserts them together, each with one
+delivery per active endpoint that wants its type, so an endpoint registered later hears what
+happens later.
 """
 
 from __future__ import annotations
@@ -76,8 +78,8 @@ def flush(session: Session) -> None:
     that wants them (``Handlers.before_commit``).
 
     The endpoints are read here, in the transaction, after its own changes: one registered or
-    disabled a moment ago, by any process, counts from the next transaction on. An event's
-    position comes back only when an endpoint may want it, to order the deliveries.
+    disabled a moment ago, by any process, counts from the next transaction on. The events'
+    positions come back (in the order written) only when there is an endpoint to deliver to.
     """
     written: list[tuple[dict[str, Any], datetime]] | None = session.info.pop(_WRITTEN, None)
     if not written:
