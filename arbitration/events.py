@@ -5,6 +5,7 @@ each new event to the handlers registered for its type (or a base type), until n
 a new one (``Handlers.dispatch``). A handler is a plain function ``(session, event) -> None``: the
 penalties ledger and the webhook outbox are handlers, registered by the composition root
 (``api.wiring``). The core never imports them. A handler that raises rolls the whole change back.
+Once no event is left, the steps registered ``before_commit`` run (the outbox writes its rows).
 """
 
 from __future__ import annotations
@@ -209,6 +210,8 @@ class Handlers:
         self.deadlines: dict[str, Any] = {}
         # Who answers the core's questions about the parties' standing (``party_standing``).
         self.party_standing: PartyStanding = NOBODY_FLAGGED
+        # Steps run once every handler has, just before commit (``before_commit``).
+        self._before_commit: list[Callable[[Session], None]] = []
 
     def on_deadline(self, action: str, handler: Any) -> None:
         """Fire ``handler(session, deadline, policy, at)`` for due deadlines of kind ``action``."""
@@ -221,6 +224,12 @@ class Handlers:
         self._by_type[event_type].append(handler)
         self._resolved.clear()
 
+    def before_commit(self, step: Callable[[Session], None]) -> None:
+        """Run ``step(session)`` in every write unit of work once its events are all handled: for
+        work that gathers what the handlers did and writes it at once (the webhook outbox). A step
+        records no events."""
+        self._before_commit.append(step)
+
     def for_event(self, event: DomainEvent) -> list[Handler]:
         """The handlers of the event's type and its bases, worked out once per type."""
         kind = type(event)
@@ -231,13 +240,19 @@ class Handlers:
         return found
 
     def dispatch(self, session: Session) -> None:
-        """Hand every pending event to its handlers, then the events those recorded, until none."""
+        """Hand every pending event to its handlers, then the events those recorded, until none;
+        then run the steps registered ``before_commit``."""
+        info = session.info
+        resolved = self._resolved
         for _ in range(MAX_DISPATCH_ROUNDS):
-            pending: list[DomainEvent] = session.info.pop(_PENDING, [])
+            pending: list[DomainEvent] | None = info.pop(_PENDING, None)
             if not pending:
+                for step in self._before_commit:
+                    step(session)
                 return
             session.flush()
             for event in pending:
-                for handler in self.for_event(event):
+                handlers = resolved.get(type(event)) or self.for_event(event)
+                for handler in handlers:
                     handler(session, event)
         raise RuntimeError("domain event handlers kept recording events; giving up")

@@ -11,8 +11,10 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from arbitration.disputes import awaiting
@@ -32,6 +34,7 @@ from arbitration.models import Dispute
 from penalties.events import PenaltyApplied, PenaltyLifted
 
 AUDIT_STREAM = "audit"
+_DISPUTE_MAPPER = inspect(Dispute)
 
 
 @dataclass(frozen=True)
@@ -72,22 +75,29 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-_FIELD_NAMES: dict[type[DomainEvent], tuple[str, ...]] = {}
+# Per domain event type: the fields it sends, and a getter of their values (``at`` last, so the
+# getter returns a tuple even for one field; ``zip`` with the names leaves it out).
+_FIELDS: dict[type[DomainEvent], tuple[tuple[str, ...], attrgetter[Any]]] = {}
 
 
-def _field_names(event_type: type[DomainEvent]) -> tuple[str, ...]:
+def _fields(event_type: type[DomainEvent]) -> tuple[tuple[str, ...], attrgetter[Any]]:
     """The fields a domain event of this type sends, worked out once per type."""
-    names = _FIELD_NAMES.get(event_type)
-    if names is None:
+    found = _FIELDS.get(event_type)
+    if found is None:
         names = tuple(f.name for f in dataclasses.fields(event_type) if f.name != "at")
-        _FIELD_NAMES[event_type] = names
-    return names
+        found = _FIELDS[event_type] = (names, attrgetter(*names, "at"))
+    return found
 
 
 def fields_of(event: DomainEvent) -> dict[str, Any]:
     """The domain event's fields as JSON (``at`` becomes ``occurred_at``)."""
-    data = {name: jsonable(getattr(event, name)) for name in _field_names(type(event))}
-    return {**data, "occurred_at": event.at.isoformat()}
+    names, values = _fields(type(event))
+    data = {
+        name: value if value.__class__ in _PLAIN else jsonable(value)
+        for name, value in zip(names, values(event), strict=False)
+    }
+    data["occurred_at"] = event.at.isoformat()
+    return data
 
 
 def dispute_stream(dispute_id: str) -> str:
@@ -98,11 +108,8 @@ def same_fields(event_type: str) -> Route:
     """The domain event's own fields, in its dispute's stream."""
 
     def translate(_session: Session, event: DomainEvent) -> Sequence[Outgoing]:
-        return [
-            Outgoing(
-                event_type, dispute_stream(event.dispute_id), event.dispute_id, fields_of(event)
-            )
-        ]
+        dispute_id = event.dispute_id
+        return [Outgoing(event_type, dispute_stream(dispute_id), dispute_id, fields_of(event))]
 
     return Route((event_type,), translate)
 
@@ -125,8 +132,9 @@ TIMELINE_TYPES = {"file": "dispute.created", "deadline-approaching": "deadline.a
 def _timeline(session: Session, event: TimelineEventAppended) -> Sequence[Outgoing]:
     # The dispute as it now stands in this transaction: the session's own copy, which every
     # change to a dispute's status, outcome and deadline goes through (or keeps in step).
-    dispute = session.get(Dispute, event.dispute_id)
-    assert dispute is not None
+    key = _DISPUTE_MAPPER.identity_key_from_primary_key((event.dispute_id,))
+    dispute = session.identity_map.get(key) or session.get(Dispute, event.dispute_id)
+    assert isinstance(dispute, Dispute)
     data = {
         "dispute_id": event.dispute_id,
         "order_id": dispute.order_id,

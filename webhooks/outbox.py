@@ -1,7 +1,9 @@
 """The outbox: webhook events written in the same transaction as the change they report.
 
-``register`` hands every domain event of the catalogue to ``write``; each event gets one delivery
-per active endpoint that wants its type, so an endpoint registered later hears what happens later.
+``register`` hands every domain event of the catalogue to ``write``, which keeps the event until
+the transaction's handlers have all run; ``flush`` then inserts them together, each with one
+delivery per active endpoint that wants its type, so an endpoint registered later hears what
+happens later.
 """
 
 from __future__ import annotations
@@ -20,9 +22,13 @@ from arbitration.policy import WebhookPolicy
 from webhooks.catalogue import CATALOGUE, Outgoing, Route
 from webhooks.models import ACTIVE, PENDING, Delivery, OutboxEvent, WebhookEndpoint
 
-_ENDPOINTS = "webhooks.outbox.active_endpoints"
-_INSERT_EVENT = insert(OutboxEvent)
-_INSERT_EVENT_RETURNING = insert(OutboxEvent).returning(OutboxEvent.position)
+_WRITTEN = "webhooks.outbox.written"
+_INSERT_EVENTS = insert(OutboxEvent)
+# Positions in the order the rows were given, on SQLite and PostgreSQL alike.
+_INSERT_EVENTS_RETURNING = insert(OutboxEvent).returning(
+    OutboxEvent.position, sort_by_parameter_order=True
+)
+_INSERT_DELIVERIES = insert(Delivery)
 _ACTIVE_ENDPOINTS = (
     select(WebhookEndpoint.id, WebhookEndpoint.event_types)
     .where(WebhookEndpoint.status == ACTIVE)
@@ -34,21 +40,24 @@ def register(handlers: Handlers, *, policy: WebhookPolicy) -> None:
     """Write the catalogue's webhook events for every domain event it names."""
     for event_type, route in CATALOGUE:
         handlers.on(event_type, _writer(route, policy))
+    handlers.before_commit(flush)
 
 
 def _writer(route: Route, policy: WebhookPolicy) -> Callable[[Session, Any], None]:
+    translate = route.translate
+
     def handle(session: Session, event: DomainEvent) -> None:
-        for outgoing in route.translate(session, event):
+        for outgoing in translate(session, event):
             write(session, outgoing, policy=policy, at=event.at)
 
     return handle
 
 
 def write(session: Session, outgoing: Outgoing, *, policy: WebhookPolicy, at: datetime) -> None:
-    """Put one event in the outbox with a delivery to each endpoint that wants it.
+    """Put one event in this transaction's outbox, after those written before it.
 
-    Inserted at once, in the order written, as a plain row (no ORM object to track); its
-    position comes back only when an endpoint wants it, to order the deliveries.
+    The rows are inserted together before commit (``flush``), once every handler has run: one
+    statement for the events, one for their deliveries, whatever the number of events.
     """
     row = {
         "id": new_id("evt", at),
@@ -58,47 +67,48 @@ def write(session: Session, outgoing: Outgoing, *, policy: WebhookPolicy, at: da
         "data": outgoing.data,
         "occurred_at": at,
     }
-    wanting = [
-        endpoint_id
-        for endpoint_id, event_types in active_endpoints(session)
-        if event_types is None or outgoing.type in event_types
-    ]
-    if not wanting:
-        execute_core(session, _INSERT_EVENT, row, flush=False)
+    written: list[tuple[dict[str, Any], datetime]] | None = session.info.get(_WRITTEN)
+    if written is None:
+        session.info[_WRITTEN] = written = []
+    written.append((row, at + policy.retry_for))
+
+
+def flush(session: Session) -> None:
+    """Insert the events this transaction wrote, in order, with a delivery to each active endpoint
+    that wants them (``Handlers.before_commit``).
+
+    The endpoints are read here, in the transaction, after its own changes: one registered or
+    disabled a moment ago, by any process, counts from the next transaction on. The events'
+    positions come back (in the order written) only when there is an endpoint to deliver to.
+    """
+    written: list[tuple[dict[str, Any], datetime]] | None = session.info.pop(_WRITTEN, None)
+    if not written:
         return
-    position = execute_core(session, _INSERT_EVENT_RETURNING, row, flush=False).scalar_one()
-    for endpoint_id in wanting:
-        session.add(
-            Delivery(
-                id=new_id("dlv", at),
-                endpoint_id=endpoint_id,
-                event_position=position,
-                position=position,
-                stream=outgoing.stream,
-                status=PENDING,
-                attempts=0,
-                next_attempt_at=at,
-                retry_until=at + policy.retry_for,
-                created_at=at,
-            )
-        )
-
-
-def active_endpoints(session: Session) -> list[tuple[str, list[str] | None]]:
-    """The active endpoints (id, the types they want, None for all), read once per transaction:
-    a change writes several events, and the endpoints do not change while it runs (registering
-    or disabling one calls ``forget_endpoints``)."""
-    found: list[tuple[str, list[str] | None]] | None = session.info.get(_ENDPOINTS)
-    if found is None:
-        rows = execute_core(session, _ACTIVE_ENDPOINTS, flush=False)
-        found = [(row[0], row[1]) for row in rows]
-        session.info[_ENDPOINTS] = found
-    return found
-
-
-def forget_endpoints(session: Session) -> None:
-    """The endpoints changed in this transaction: the next event reads them again."""
-    session.info.pop(_ENDPOINTS, None)
+    rows = [row for row, _ in written]
+    endpoints = execute_core(session, _ACTIVE_ENDPOINTS).all()
+    if not endpoints:
+        execute_core(session, _INSERT_EVENTS, rows, flush=False)
+        return
+    positions = execute_core(session, _INSERT_EVENTS_RETURNING, rows, flush=False).scalars()
+    deliveries = [
+        {
+            "id": new_id("dlv", row["occurred_at"]),
+            "endpoint_id": endpoint_id,
+            "event_position": position,
+            "position": position,
+            "stream": row["stream"],
+            "status": PENDING,
+            "attempts": 0,
+            "next_attempt_at": row["occurred_at"],
+            "retry_until": retry_until,
+            "created_at": row["occurred_at"],
+        }
+        for (row, retry_until), position in zip(written, positions, strict=True)
+        for endpoint_id, event_types in endpoints
+        if event_types is None or row["type"] in event_types
+    ]
+    if deliveries:
+        execute_core(session, _INSERT_DELIVERIES, deliveries, flush=False)
 
 
 def envelope(event: OutboxEvent) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from arbitration.audit import REDACTED, is_personal, is_redacted, value_digest
 from arbitration.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from arbitration.ids import new_id
 from arbitration.policy import WebhookPolicy
-from webhooks import outbox, signing
+from webhooks import signing
 from webhooks.catalogue import EVENT_TYPES
 from webhooks.models import (
     ACTIVE,
@@ -84,7 +84,6 @@ def create_endpoint(
     )
     session.add(endpoint)
     session.flush()
-    outbox.forget_endpoints(session)
     return endpoint, secret
 
 
@@ -109,7 +108,6 @@ def disable_endpoint(
     if endpoint.status != DISABLED:
         endpoint.status = DISABLED
         endpoint.disabled_at = at
-        outbox.forget_endpoints(session)
     return endpoint
 
 

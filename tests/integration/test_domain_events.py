@@ -142,6 +142,23 @@ def test_events_recorded_by_handlers_are_handled_too_before_commit(services: Ser
     assert seen == ["decided d1", "DisputeDecided", "evidence e1", "EvidenceAdded"]
 
 
+def test_steps_before_commit_run_once_after_every_event_is_handled(services: Services) -> None:
+    seen: list[str] = []
+    handlers = Handlers()
+
+    def first(session: Session, event: DisputeDecided) -> None:
+        seen.append(f"decided {event.dispute_id}")
+        record(session, EvidenceAdded("d1", event.at, "e1", "a1", "statement", None, "parties"))
+
+    handlers.on(DisputeDecided, first)
+    handlers.on(EvidenceAdded, lambda _session, event: seen.append(f"evidence {event.evidence_id}"))
+    handlers.before_commit(lambda _session: seen.append("before commit"))
+    with services.database.engine.connect() as connection, Session(bind=connection) as session:
+        record(session, _decided("d1", ManualClock()))
+        handlers.dispatch(session)
+    assert seen == ["decided d1", "evidence e1", "before commit"]
+
+
 def test_a_failing_handler_rolls_the_whole_change_back(world: World, services: Services) -> None:
     dispute, _, _ = world.awaiting_decision()
     arbitrator = world.account("arbitrator")

@@ -16,11 +16,12 @@ from sqlalchemy import select
 from api.wiring import Services
 from arbitration import sweep
 from arbitration.clock import ManualClock
+from arbitration.db import Database, make_engine
 from arbitration.policy import WebhookPolicy
 from tests.support.receiver import Receiver, receiver
 from tests.support.world import World
 from webhooks.delivery import DeliveryReport, deliver_due
-from webhooks.models import OutboxEvent
+from webhooks.models import ACTIVE, DISABLED, Delivery, OutboxEvent, WebhookEndpoint
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 RULING = {"responsibility": "seller", "rationale": "The photos show the crack."}
@@ -302,3 +303,97 @@ def test_two_workers_delivering_at_once_post_each_event_once(
         drain(services)
     ids = [e["id"] for e in hooks.events()]
     assert len(ids) == len(set(ids)) == len(_outbox(services))
+
+
+def _written(services: Services, dispute_id: str) -> list[tuple[OutboxEvent, list[Delivery]]]:
+    """The dispute's outbox events in order, each with its deliveries (by endpoint id)."""
+    with services.database.unit_of_work(read_only=True) as session:
+        events = session.scalars(
+            select(OutboxEvent)
+            .where(OutboxEvent.dispute_id == dispute_id)
+            .order_by(OutboxEvent.position)
+        ).all()
+        return [
+            (
+                event,
+                list(
+                    session.scalars(
+                        select(Delivery)
+                        .where(Delivery.event_position == event.position)
+                        .order_by(Delivery.endpoint_id)
+                    )
+                ),
+            )
+            for event in events
+        ]
+
+
+def test_a_ruling_writes_its_events_in_order_each_with_a_delivery_per_endpoint_that_wants_it(
+    world: World, services: Services
+) -> None:
+    everything = register(world, "https://platform.example/all")["id"]
+    rulings = register(world, "https://platform.example/rulings", events=["decision.made"])["id"]
+    dispute, _, _ = world.awaiting_decision()
+    arbitrator = world.account("arbitrator")
+    world.ok(arbitrator, dispute["id"], "claim")
+    before = _written(services, dispute["id"])
+    world.ok(arbitrator, dispute["id"], "decide", outcome="buyer_full_refund", **RULING)
+
+    written = _written(services, dispute["id"])
+    ruling = written[len(before) :]
+    assert [event.type for event, _ in ruling] == [
+        "decision.made",
+        "refund.instructed",
+        "dispute.updated",
+    ]
+    retry_for = services.policy.webhooks.retry_for
+    for event, deliveries in ruling:
+        wanting = [everything, rulings] if event.type == "decision.made" else [everything]
+        assert sorted(wanting) == [d.endpoint_id for d in deliveries]
+        for delivery in deliveries:
+            assert delivery.id.startswith("dlv_")
+            assert (delivery.event_position, delivery.position) == (event.position,) * 2
+            assert (delivery.stream, delivery.status, delivery.attempts) == (
+                f"dispute:{dispute['id']}",
+                "pending",
+                0,
+            )
+            assert delivery.next_attempt_at == delivery.created_at == event.occurred_at
+            assert delivery.retry_until == event.occurred_at + retry_for
+            assert (delivery.leased_until, delivery.last_attempt_at, delivery.delivered_at) == (
+                None,
+                None,
+                None,
+            )
+    assert [event.position for event, _ in written] == sorted(e.position for e, _ in written)
+    assert [event.id for event, _ in before] == [event.id for event, _ in written[: len(before)]]
+
+
+def test_an_endpoint_another_process_registers_or_disables_counts_from_the_next_change(
+    world: World, services: Services
+) -> None:
+    elsewhere = Database(make_engine(str(services.database.engine.url)))
+    try:
+        with elsewhere.unit_of_work() as session:
+            session.add(
+                WebhookEndpoint(
+                    id="whe_elsewhere",
+                    owner_id="platform",
+                    url="https://platform.example/hook",
+                    event_types=None,
+                    secret="s" * 64,
+                    status=ACTIVE,
+                    created_at=services.clock.now(),
+                )
+            )
+        heard, _, _ = world.dispute()
+        assert [len(d) for _, d in _written(services, heard["id"])] == [1]
+
+        with elsewhere.unit_of_work() as session:
+            endpoint = session.get(WebhookEndpoint, "whe_elsewhere")
+            assert endpoint is not None
+            endpoint.status = DISABLED
+        unheard, _, _ = world.dispute()
+        assert [len(d) for _, d in _written(services, unheard["id"])] == [0]
+    finally:
+        elsewhere.dispose()
