@@ -13,7 +13,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, inspect, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
 from arbitration import lifecycle
 from arbitration.accounts import Caller
@@ -106,7 +106,7 @@ def act(
     if moves:
         # What ran in the state it leaves is over; no effect reads or adds a dispute's deadline
         # rows, so they are cancelled now, before the effect changes anything to flush.
-        cancel_pending(session, dispute_id=dispute.id, at=at)
+        cancel_pending(session, dispute_id=dispute.id, at=at, flush=False)  # the claim flushed
 
     change = effect(ActionContext(session, dispute, actor, caller_id, params or {}, policy, at))
     for name, value in change.fields.items():
@@ -228,7 +228,7 @@ def _write_changes(session: Session, dispute: Dispute) -> None:
     The unit of work would cost more than the statement, whatever the effect set: the row is this
     transaction's since the claim. Anything else pending (an offer, a refund) is flushed first.
     """
-    state = inspect(dispute)
+    state = instance_state(dispute)
     changed = state.committed_state
     if not changed or not changed.keys() <= _COLUMN_ATTRIBUTES:
         return  # nothing to write, or a relationship changed: the unit of work writes it all
