@@ -110,6 +110,21 @@ def _link_document(
     }
 
 
+# Values JSON hands back as they went in (not a subclass: an IntEnum comes back a plain int).
+_JSON_SCALARS = frozenset({str, int, bool, type(None)})
+_TEXT = frozenset({str})
+
+
+def as_stored(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload as the database will return it, so a hash covers exactly that: a copy when
+    every key is text and every value a plain string, number or null, else a JSON round trip."""
+    if _TEXT.issuperset(map(type, payload)) and _JSON_SCALARS.issuperset(
+        map(type, payload.values())
+    ):
+        return dict(payload)
+    return json.loads(json.dumps(payload))  # type: ignore[no-any-return]
+
+
 def chain_hash(prev_hash: str, document: dict[str, Any]) -> str:
     """A link of any hash chain (a dispute's, a seller's): sha256(prev_hash + sorted, compact JSON)."""
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -205,8 +220,7 @@ def new_link(
     else:
         head = execute_core(session, _BUMP_HEAD, {"key": dispute_id}).one()
         seq, prev_hash = head[0], head[1]
-    # Round-trip the payload through JSON so the hash covers exactly what the database returns.
-    payload = json.loads(json.dumps(payload))
+    payload = as_stored(payload)
     row = {
         "dispute_id": dispute_id,
         "seq": seq,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, insert, inspect, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from arbitration.db import execute_core
@@ -63,8 +63,9 @@ _CANCEL_PENDING = (
 _INSERT_DEADLINES = insert(Deadline)
 
 
-def cancel_pending(session: Session, *, dispute_id: str, at: datetime) -> None:
-    execute_core(session, _CANCEL_PENDING, {"of_dispute": dispute_id, "at": at})
+def cancel_pending(session: Session, *, dispute_id: str, at: datetime, flush: bool = True) -> None:
+    """Cancel the dispute's pending deadlines (``flush=False``: nothing can be pending yet)."""
+    execute_core(session, _CANCEL_PENDING, {"of_dispute": dispute_id, "at": at}, flush=flush)
 
 
 def _row(
@@ -90,9 +91,10 @@ def _add(
     due_at: datetime,
     at: datetime,
 ) -> None:
-    session.add(
-        Deadline(**_row(dispute_id=dispute_id, action=action, party=party, due_at=due_at, at=at))
-    )
+    """Insert one deadline row: a plain insert (only the dispute's row, already written, is
+    referred to), not an object for the unit of work to flush."""
+    row = _row(dispute_id=dispute_id, action=action, party=party, due_at=due_at, at=at)
+    execute_core(session, _INSERT_DEADLINES, row, flush=False)
 
 
 def depends_on_shipping(status: str) -> bool:
@@ -113,12 +115,11 @@ def start_timer(
     """Replace whatever was running with what ``dispute.status`` runs, starting now.
 
     ``cancelled``: the caller already cancelled what ran. The rows are written in one statement,
-    which flushes nothing else unless the dispute itself is still to be inserted.
+    which flushes nothing (they refer only to the dispute's row).
     """
     if not cancelled:
         cancel_pending(session, dispute_id=dispute.id, at=at)
-    rows = plan_timer(dispute, order_shipped=order_shipped, policy=policy, at=at)
-    write_timers(session, rows, flush=inspect(dispute).pending)  # the rows refer to it
+    write_timers(session, plan_timer(dispute, order_shipped=order_shipped, policy=policy, at=at))
 
 
 def plan_timer(
