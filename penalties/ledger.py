@@ -153,7 +153,7 @@ def record_violation(
     session.add(violation)
     _add_points(standing, rule.ledger, rule.points)
     standing.updated_at = at
-    session.flush()
+    # The standing row's points and its chain's head are written together, by the next flush.
     chain.append(
         session,
         standing=standing,
@@ -191,7 +191,6 @@ def revoke_violation(
     if violation.period == standing.period:
         _add_points(standing, violation.ledger, -violation.points)
     standing.updated_at = at
-    session.flush()
     chain.append(
         session,
         standing=standing,
