@@ -21,8 +21,10 @@ from arbitration.models import Compensation, Dispute
 from arbitration.policy import Policy
 from arbitration.recoveries import open_recovery
 from arbitration.refunds import PLATFORM_FUNDED, confirm_instructed, funded_by
+from arbitration.rows import Rows
 
 KINDS = ("store_credit", "coupon")
+_COMPENSATIONS = Rows(Compensation)
 
 
 def compensation_terms(value: object, *, field: str = "compensation") -> tuple[str, int] | None:
@@ -60,7 +62,7 @@ def instruct_compensation(
     funder = funded_by(
         session, dispute=dispute, amount=amount, ordered_by=ordered_by, policy=policy, at=at
     )
-    compensation = Compensation(
+    compensation = _COMPENSATIONS.new(
         id=new_id("cmp", at),
         dispute_id=dispute.id,
         ordered_by=ordered_by,
@@ -70,7 +72,8 @@ def instruct_compensation(
         instructed_at=at,
         funded_by=funder,
     )
-    session.add(compensation)
+    # It refers only to the dispute, written: no flush first.
+    _COMPENSATIONS.insert(session, compensation)
     watch_compensation(session, compensation=compensation, policy=policy, at=at)
     record(
         session,
@@ -88,7 +91,6 @@ def instruct_compensation(
         ),
     )
     if funder == PLATFORM_FUNDED:
-        session.flush()  # the recovery refers to the compensation's row
         open_recovery(session, dispute=dispute, owed=compensation, policy=policy, at=at)
     return compensation
 

@@ -27,6 +27,7 @@ from arbitration.models import Compensation, Deadline, Decision, Dispute, Order,
 from arbitration.party_standing import party_standing
 from arbitration.policy import Policy
 from arbitration.recoveries import open_recovery
+from arbitration.rows import Rows, loaded
 
 # A refund counted on its order, relative to what the row holds, if the order covers it (built
 # once): no row updated means the refund would exceed the order.
@@ -42,7 +43,10 @@ _COUNT_REFUND = (
 _ORDER_AMOUNTS = select(Order.amount, Order.refunded_amount).where(
     Order.id == bindparam("order_id")
 )
-_ORDER_MAPPER = inspect(Order)
+_REFUNDS = Rows(Refund)
+# Refunds counted on their order before they are instructed (``reserve_refund``), by what orders
+# them: a decision's id is new, so a reservation a rolled-back savepoint left is never taken.
+_RESERVED = "arbitration.refunds.reserved"
 
 # What the platform is told to pay or grant, and then confirms.
 Instructed = TypeVar("Instructed", Refund, Compensation)
@@ -82,27 +86,29 @@ def funded_by(
 
 
 def _decision(session: Session, decision_id: str) -> Decision | None:
-    """The decision, taken from the session when this transaction is recording it (no round trip)."""
-    for pending in session.new:
-        if isinstance(pending, Decision) and pending.id == decision_id:
-            return pending
-    return session.get(Decision, decision_id)
+    """The decision, taken from the session when this transaction recorded it (no round trip)."""
+    return loaded(session, Decision, decision_id) or session.get(Decision, decision_id)
 
 
 def left_to_refund(session: Session, order_id: str) -> int:
     """What is left to refund on the order: the session's copy if it holds one, else read as a
     plain row (a ruling needs only the two amounts, not the order)."""
-    order = _loaded_order(session, order_id)
+    order = loaded(session, Order, order_id)
     if order is not None:
         return order.amount - order.refunded_amount
     amount, refunded = execute_core(session, _ORDER_AMOUNTS, {"order_id": order_id}).one()
     return int(amount - refunded)
 
 
-def _loaded_order(session: Session, order_id: str) -> Order | None:
-    """The order if this session already loaded it (no round trip), else None."""
-    found = session.identity_map.get(_ORDER_MAPPER.identity_key_from_primary_key((order_id,)))
-    return found if isinstance(found, Order) else None
+def reserve_refund(session: Session, *, order_id: str, amount: int, ordered_by: str) -> bool:
+    """Count a refund about to be ordered (by ``ordered_by``) on its order now, checked there:
+    False, counting nothing, if it would exceed the order. A ruling asks while it checks its terms,
+    so that one statement both answers its 422 and counts the refund; ``instruct_refund`` then
+    takes the reservation instead of counting it again."""
+    if not _count_on_order(session, order_id=order_id, amount=amount):
+        return False
+    session.info.setdefault(_RESERVED, {})[ordered_by] = amount
+    return True
 
 
 def instruct_refund(
@@ -116,11 +122,16 @@ def instruct_refund(
 ) -> Refund:
     """Record a refund the platform must pay, once for what ordered it (``agreement`` or a
     decision id: a unique constraint), count it on the order and announce it."""
-    _count_on_order(session, order_id=dispute.order_id, amount=amount)
+    reserved = session.info.get(_RESERVED, {}).pop(ordered_by, None)
+    if reserved is None:
+        if not _count_on_order(session, order_id=dispute.order_id, amount=amount):
+            raise Conflict("the refund would exceed the order amount", code="refund_exceeds_order")
+    else:
+        assert reserved == amount, f"{ordered_by} reserved {reserved}, instructs {amount}"
     funder = funded_by(
         session, dispute=dispute, amount=amount, ordered_by=ordered_by, policy=policy, at=at
     )
-    refund = Refund(
+    refund = _REFUNDS.new(
         id=new_id("rfd", at),
         dispute_id=dispute.id,
         ordered_by=ordered_by,
@@ -130,7 +141,8 @@ def instruct_refund(
         instructed_at=at,
         funded_by=funder,
     )
-    session.add(refund)
+    # It refers to the dispute and the order, both written: no flush first.
+    _REFUNDS.insert(session, refund)
     watch_refund(session, refund=refund, policy=policy, at=at)
     dispute.refund_amount = (dispute.refund_amount or 0) + amount
     record(
@@ -147,16 +159,15 @@ def instruct_refund(
         ),
     )
     if funder == PLATFORM_FUNDED:
-        session.flush()  # the recovery refers to the refund's row
         open_recovery(session, dispute=dispute, owed=refund, policy=policy, at=at)
     return refund
 
 
-def _count_on_order(session: Session, *, order_id: str, amount: int) -> None:
-    """Add the refund to the order's refunded amount, in the database and checked there (409 if
-    it would exceed the order). Nothing pending can change the row but the order's own changes:
-    the rest of the transaction's rows are written with the others, in one flush."""
-    order = _loaded_order(session, order_id)
+def _count_on_order(session: Session, *, order_id: str, amount: int) -> bool:
+    """Add the refund to the order's refunded amount, in the database and checked there: False,
+    counting nothing, if it would exceed the order. Nothing pending can change the row but the
+    order's own changes: the rest of the transaction's rows are written with the others."""
+    order = loaded(session, Order, order_id)
     counted = execute_core(
         session,
         _COUNT_REFUND,
@@ -164,9 +175,10 @@ def _count_on_order(session: Session, *, order_id: str, amount: int) -> None:
         flush=order is not None and inspect(order).modified,
     )
     if counted.rowcount != 1:
-        raise Conflict("the refund would exceed the order amount", code="refund_exceeds_order")
+        return False
     if order is not None:
         session.expire(order, ["refunded_amount"])
+    return True
 
 
 def confirm_refund(

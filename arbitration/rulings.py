@@ -21,7 +21,8 @@ from arbitration.errors import Conflict, ValidationFailed
 from arbitration.events import DecisionOverturned, DisputeDecided, record
 from arbitration.ids import new_id
 from arbitration.models import Account, Decision, Dispute
-from arbitration.refunds import left_to_refund
+from arbitration.refunds import left_to_refund, reserve_refund
+from arbitration.rows import Rows
 
 BUYER_FULL_REFUND = "buyer_full_refund"
 BUYER_PARTIAL_REFUND = "buyer_partial_refund"
@@ -39,6 +40,7 @@ CLOSING_OUTCOME = {
 FAVOURS = {BUYER_FULL_REFUND: lifecycle.BUYER, SELLER_FAVORED: lifecycle.SELLER}
 SELLER_AT_FAULT = frozenset({"seller", "shared"})
 BUYER_AT_FAULT = frozenset({"buyer", "shared"})
+_DECISIONS = Rows(Decision)
 
 
 # Taking a case ------------------------------------------------------------------------------------
@@ -98,20 +100,20 @@ def _request_info(ctx: ActionContext) -> Change:
 # Ruling -------------------------------------------------------------------------------------------
 
 
-def _terms(ctx: ActionContext, params: dict[str, Any], *, already_refunded: int) -> dict[str, Any]:
+def _terms(
+    ctx: ActionContext, params: dict[str, Any], *, already_refunded: int, ordered_by: str
+) -> dict[str, Any]:
     """A ruling's terms, checked against the request and the order (422 naming each field).
 
     ``already_refunded`` is what an overturned ruling refunded on this dispute: a replacement may
-    order up to that much again plus what is left of the order.
+    order up to that much again plus what is left of the order. Sound terms have their refund
+    counted on the order, for the decision ``ordered_by`` (``_beyond_order``).
     """
     dispute = ctx.dispute
     problems: dict[str, list[str]] = {}
     outcome = params.get("outcome")
     if outcome not in RULING_OUTCOMES:
         problems["outcome"] = [f"one of: {', '.join(RULING_OUTCOMES)}"]
-    refundable = min(
-        dispute.amount, left_to_refund(ctx.session, dispute.order_id) + already_refunded
-    )
     amount = params.get("refund_amount")
     if outcome == BUYER_FULL_REFUND:
         amount = dispute.amount if amount is None else amount
@@ -126,36 +128,51 @@ def _terms(ctx: ActionContext, params: dict[str, Any], *, already_refunded: int)
         amount = 0 if amount is None else amount
         if amount != 0:
             problems["refund_amount"] = ["a ruling for the seller refunds nothing"]
-    if isinstance(amount, int) and amount > refundable and "refund_amount" not in problems:
-        problems["refund_amount"] = [f"at most {refundable}: what is left to refund on the order"]
+    # What the ruling adds to the order's refunds (only that can exceed what is left of it), for
+    # an amount with nothing else wrong with it.
+    adds = 0
+    if isinstance(amount, int) and "refund_amount" not in problems:
+        adds = amount - already_refunded
+    later: dict[str, list[str]] = {}
     return_required = bool(params.get("return_required", False))
     payer = params.get("return_shipping_paid_by")
     if return_required and payer not in SHIPPING_PAYERS:
-        problems["return_shipping_paid_by"] = [
+        later["return_shipping_paid_by"] = [
             f"say who pays the return: one of {', '.join(SHIPPING_PAYERS)}"
         ]
     if not return_required and payer is not None:
-        problems["return_shipping_paid_by"] = ["only when a return is required"]
+        later["return_shipping_paid_by"] = ["only when a return is required"]
     responsibility = params.get("responsibility")
     if responsibility not in RESPONSIBILITIES:
-        problems["responsibility"] = [f"one of: {', '.join(RESPONSIBILITIES)}"]
+        later["responsibility"] = [f"one of: {', '.join(RESPONSIBILITIES)}"]
     violation = params.get("violation")
     if violation is not None:
         if violation not in ctx.policy.penalties.violations:
             known = ", ".join(sorted(ctx.policy.penalties.violations))
-            problems["violation"] = [f"one of: {known}"]
+            later["violation"] = [f"one of: {known}"]
         elif responsibility not in SELLER_AT_FAULT:
-            problems["violation"] = ["only when the seller is responsible (seller or shared)"]
+            later["violation"] = ["only when the seller is responsible (seller or shared)"]
     buyer_violation = params.get("buyer_violation")
     if buyer_violation is not None:
         if buyer_violation not in ctx.policy.buyer_abuse.violations:
             known = ", ".join(sorted(ctx.policy.buyer_abuse.violations))
-            problems["buyer_violation"] = [f"one of: {known}"]
+            later["buyer_violation"] = [f"one of: {known}"]
         elif responsibility not in BUYER_AT_FAULT:
-            problems["buyer_violation"] = ["only when the buyer is responsible (buyer or shared)"]
+            later["buyer_violation"] = ["only when the buyer is responsible (buyer or shared)"]
     rationale = (params.get("rationale") or "").strip()
     if not rationale:
-        problems["rationale"] = ["required: say why, for the parties and for an appeal"]
+        later["rationale"] = ["required: say why, for the parties and for an appeal"]
+    if adds > 0:
+        beyond = _beyond_order(
+            ctx,
+            adds=adds,
+            already_refunded=already_refunded,
+            ordered_by=ordered_by,
+            reserve=not (problems or later),
+        )
+        if beyond:
+            problems["refund_amount"] = beyond
+    problems |= later
     if problems:
         raise ValidationFailed("the ruling is incomplete or inconsistent", details=problems)
     return {
@@ -170,11 +187,32 @@ def _terms(ctx: ActionContext, params: dict[str, Any], *, already_refunded: int)
     }
 
 
+def _beyond_order(
+    ctx: ActionContext, *, adds: int, already_refunded: int, ordered_by: str, reserve: bool
+) -> list[str] | None:
+    """What is wrong with refunding ``adds`` more on the order, if it would exceed what is left.
+
+    ``reserve``: the terms are otherwise sound, so the refund is counted on the order as it is
+    checked (``refunds.reserve_refund``), one statement for both; only a refusal then reads what is
+    left, for its message.
+    """
+    if reserve and reserve_refund(
+        ctx.session, order_id=ctx.dispute.order_id, amount=adds, ordered_by=ordered_by
+    ):
+        return None
+    left = left_to_refund(ctx.session, ctx.dispute.order_id)
+    refundable = min(ctx.dispute.amount, left + already_refunded)
+    if adds + already_refunded <= refundable:
+        return None
+    return [f"at most {refundable}: what is left to refund on the order"]
+
+
 def _decision_row(
-    ctx: ActionContext, terms: dict[str, Any], *, kind: str, **extra: Any
+    ctx: ActionContext, decision_id: str, terms: dict[str, Any], *, kind: str, **extra: Any
 ) -> Decision:
-    decision = Decision(
-        id=new_id("dcs", ctx.at),
+    """The decision, inserted now as a plain row (it refers only to rows already written)."""
+    decision = _DECISIONS.new(
+        id=decision_id,
         dispute_id=ctx.dispute.id,
         kind=kind,
         arbitrator_id=ctx.caller_id,
@@ -182,8 +220,7 @@ def _decision_row(
         **terms,
         **extra,
     )
-    ctx.session.add(decision)
-    return decision
+    return _DECISIONS.insert(ctx.session, decision)
 
 
 def _announce(ctx: ActionContext, decision: Decision, *, final: bool) -> None:
@@ -207,9 +244,12 @@ def _announce(ctx: ActionContext, decision: Decision, *, final: bool) -> None:
 
 
 def _decide(ctx: ActionContext) -> Change:
-    terms = _terms(ctx, ctx.params, already_refunded=0)
+    decision_id = new_id("dcs", ctx.at)
+    terms = _terms(ctx, ctx.params, already_refunded=0, ordered_by=decision_id)
     compensation = compensation_terms(ctx.params.get("compensation"))
-    decision = _decision_row(ctx, terms, kind="ruling", **_compensation_columns(compensation))
+    decision = _decision_row(
+        ctx, decision_id, terms, kind="ruling", **_compensation_columns(compensation)
+    )
     _announce(ctx, decision, final=False)
     return Change(
         fields={
@@ -260,6 +300,7 @@ def _appeal_decision(ctx: ActionContext) -> Change:
     rationale = require_text(ctx.params, "rationale")
     ruled = current_decision(ctx.session, ctx.dispute)
     replacement = ctx.params.get("decision")
+    decision_id = new_id("dcs", ctx.at)
     if result == "uphold":
         if replacement is not None:
             raise ValidationFailed(
@@ -267,7 +308,9 @@ def _appeal_decision(ctx: ActionContext) -> Change:
                 details={"decision": ["only when overturning"]},
             )
         terms = {name: getattr(ruled, name) for name in TERMS} | {"rationale": rationale}
-        decision = _decision_row(ctx, terms, kind="appeal", result=result, replaces_id=ruled.id)
+        decision = _decision_row(
+            ctx, decision_id, terms, kind="appeal", result=result, replaces_id=ruled.id
+        )
         change = Change()
     else:
         if not isinstance(replacement, dict):
@@ -276,7 +319,9 @@ def _appeal_decision(ctx: ActionContext) -> Change:
                 details={"decision": ["required when overturning: the fields of decide"]},
             )
         try:
-            terms = _terms(ctx, replacement, already_refunded=ruled.refund_amount)
+            terms = _terms(
+                ctx, replacement, already_refunded=ruled.refund_amount, ordered_by=decision_id
+            )
             compensation = compensation_terms(replacement.get("compensation"))
         except ValidationFailed as invalid:
             raise ValidationFailed(
@@ -284,6 +329,7 @@ def _appeal_decision(ctx: ActionContext) -> Change:
             ) from None
         decision = _decision_row(
             ctx,
+            decision_id,
             terms,
             kind="appeal",
             result=result,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -58,11 +58,12 @@ SYSTEM = "system"
 
 # The port the core asks (arbitration.party_standing) ---------------------------------------------
 
-# A seller's active freezes and bans, with what ``in_force`` needs of them (built once).
+# A seller's active freezes and bans, with what ``in_force`` needs of them (built once). The kinds
+# are compared one by one: a list given to ``IN`` is expanded into parameters on every execution.
 _SELLING_STOPPED = select(Penalty.status, Penalty.ends_at).where(
     Penalty.seller_id == bindparam("seller_id"),
     Penalty.status == ACTIVE,
-    Penalty.kind.in_(sorted(STOPS_SELLING)),
+    or_(*(Penalty.kind == kind for kind in sorted(STOPS_SELLING))),
 )
 
 

@@ -7,25 +7,32 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from arbitration.audit import canonical_time, chain_hash, first_break, head_statements
+from arbitration.audit import canonical_time, chain_hash, first_break
 from arbitration.db import execute_core
 from penalties.models import SellerEvent, SellerStanding
 
-# The chain's head on the standing row, bumped and then set (built once).
-_BUMP_HEAD, _SET_HEAD_HASH = head_statements(SellerStanding.seller_id)
+_INSERT_EVENT = insert(SellerEvent)
 
 
 def _document(event: SellerEvent) -> dict[str, Any]:
+    return _link_document(
+        event.seller_id, event.seq, event.actor_id, event.action, event.payload, event.occurred_at
+    )
+
+
+def _link_document(
+    seller_id: str, seq: int, actor_id: str, action: str, payload: Any, occurred_at: datetime
+) -> dict[str, Any]:
     return {
-        "seller_id": event.seller_id,
-        "seq": event.seq,
-        "actor": event.actor_id,
-        "action": event.action,
-        "payload": event.payload,
-        "occurred_at": canonical_time(event.occurred_at),
+        "seller_id": seller_id,
+        "seq": seq,
+        "actor": actor_id,
+        "action": action,
+        "payload": payload,
+        "occurred_at": canonical_time(occurred_at),
     }
 
 
@@ -37,25 +44,31 @@ def append(
     action: str,
     payload: dict[str, Any],
     at: datetime,
-) -> SellerEvent:
-    """Add the next link of the seller's chain; ``standing`` is locked by the caller."""
-    seq, prev_hash = execute_core(session, _BUMP_HEAD, {"key": standing.seller_id}).one()
-    event = SellerEvent(
-        seller_id=standing.seller_id,
-        seq=seq,
-        actor_id=actor_id,
-        action=action,
-        payload=json.loads(json.dumps(payload)),
-        occurred_at=at,
-        prev_hash=prev_hash,
+) -> None:
+    """Add the next link of the seller's chain, as a plain row.
+
+    ``standing`` is locked by the caller (``ledger.lock_standing`` read it ``FOR UPDATE``), so the
+    head it holds is the row's: the link is counted on it, and the head is written with the row's
+    other changes by the next flush, not by two statements a link.
+    """
+    seq, prev_hash = standing.event_count + 1, standing.last_event_hash
+    # Round-trip the payload through JSON so the hash covers exactly what the database returns.
+    payload = json.loads(json.dumps(payload))
+    link_hash = chain_hash(
+        prev_hash, _link_document(standing.seller_id, seq, actor_id, action, payload, at)
     )
-    event.hash = chain_hash(prev_hash, _document(event))
-    session.add(event)
-    execute_core(
-        session, _SET_HEAD_HASH, {"key": standing.seller_id, "hash": event.hash}, flush=False
-    )
-    session.expire(standing, ["event_count", "last_event_hash"])
-    return event
+    row = {
+        "seller_id": standing.seller_id,
+        "seq": seq,
+        "actor_id": actor_id,
+        "action": action,
+        "payload": payload,
+        "occurred_at": at,
+        "prev_hash": prev_hash,
+        "hash": link_hash,
+    }
+    execute_core(session, _INSERT_EVENT, row, flush=False)  # it refers to no row
+    standing.event_count, standing.last_event_hash = seq, link_hash
 
 
 @dataclass(frozen=True)

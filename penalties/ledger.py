@@ -23,6 +23,7 @@ from arbitration.events import record
 from arbitration.ids import new_id
 from arbitration.models import Deadline
 from arbitration.policy import LadderStep, PenaltyPolicy
+from arbitration.rows import Rows
 from penalties import chain
 from penalties.events import PenaltyApplied, PenaltyLifted
 from penalties.models import (
@@ -60,6 +61,7 @@ def _ensure_standing(insert: Any) -> Any:
 # Built once per dialect: building a statement costs more than running it.
 _ENSURE_STANDING_POSTGRESQL = _ensure_standing(postgresql_insert)
 _ENSURE_STANDING_SQLITE = _ensure_standing(sqlite_insert)
+_VIOLATIONS = Rows(Violation)
 _CROSSED = select(LadderCrossing.points).where(
     LadderCrossing.seller_id == bindparam("seller"),
     LadderCrossing.ledger == bindparam("on_ledger"),
@@ -135,7 +137,7 @@ def record_violation(
     """Put a confirmed violation on the seller's ledger and apply the ladder."""
     rule = policy.violations[kind]
     standing = lock_standing(session, seller_id=seller_id, policy=policy, at=at)
-    violation = Violation(
+    violation = _VIOLATIONS.new(
         id=new_id("vio", at),
         seller_id=seller_id,
         kind=kind,
@@ -150,10 +152,10 @@ def record_violation(
         status=ACTIVE,
         recorded_at=at,
     )
-    session.add(violation)
+    _VIOLATIONS.insert(session, violation)  # a plain row: it refers to no other row
     _add_points(standing, rule.ledger, rule.points)
     standing.updated_at = at
-    session.flush()
+    # The standing row's points and its chain's head are written together, by the next flush.
     chain.append(
         session,
         standing=standing,
@@ -191,7 +193,6 @@ def revoke_violation(
     if violation.period == standing.period:
         _add_points(standing, violation.ledger, -violation.points)
     standing.updated_at = at
-    session.flush()
     chain.append(
         session,
         standing=standing,

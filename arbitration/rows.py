@@ -1,0 +1,78 @@
+"""Rows a use case writes once, inserted as plain statements, their objects held as if just loaded.
+
+For a row written once and not changed again in its transaction (a ruling, a refund, a
+compensation), the ORM costs more than the insert: its constructor fires an event per attribute and
+its flush sorts, diffs and batches. Here the object's every column goes straight into its dict, as
+the ORM's loader puts it, the row is inserted by one statement built once, and the object joins the
+session persistent and clean: ``session.get`` finds it without a round trip, and a later change to
+it is written by the next flush as for any loaded row.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import insert, inspect
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_dict, manager_of_class
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
+
+from arbitration.db import Base, execute_core
+
+Row = TypeVar("Row", bound=Base)
+
+# The objects inserted here, held for the unit of work: the identity map holds clean objects only
+# weakly, and a ruling is read again by the response's body (as ``WriteSession`` keeps loaded rows).
+_KEPT = "arbitration.rows.kept"
+
+
+class Rows(Generic[Row]):
+    """How to make and insert rows of one model (built once per model, at import).
+
+    The model's columns must each have a plain default or none (no server or callable default), and
+    their attributes the columns' names: what the object holds is then exactly the row.
+    """
+
+    def __init__(self, model: type[Row]) -> None:
+        mapper = inspect(model)
+        defaults: dict[str, Any] = {}
+        for column in model.__table__.columns:
+            default = column.default
+            assert column.server_default is None and (
+                default is None or isinstance(default, ScalarElementColumnDefault)
+            ), f"{column} has a default the database or a function gives: not a plain row"
+            assert mapper.get_property_by_column(column).key == column.key, column
+            defaults[column.key] = default.arg if default is not None else None
+        self._manager = manager_of_class(model)
+        self._defaults = defaults
+        self._insert = insert(model)
+
+    def new(self, **fields: Any) -> Row:
+        """A transient object holding every column: ``fields``, the others their defaults."""
+        unknown = fields.keys() - self._defaults.keys()
+        assert not unknown, f"not columns: {sorted(unknown)}"
+        row: Row = self._manager.new_instance()
+        instance_dict(row).update(self._defaults, **fields)
+        return row
+
+    def insert(self, session: Session, row: Row, *, flush: bool = False) -> Row:
+        """Insert ``row`` (made by :meth:`new`) and make it the session's copy of the row.
+
+        ``flush``: write the session's pending changes first, when the row may refer to one (the
+        rows it refers to must be in the database: a plain insert does not order itself after them).
+        """
+        values = instance_dict(row)
+        execute_core(
+            session, self._insert, {key: values[key] for key in self._defaults}, flush=flush
+        )
+        make_transient_to_detached(row)
+        session.add(row)
+        session.info.setdefault(_KEPT, []).append(row)
+        return row
+
+
+def loaded(session: Session, model: type[Row], key: str) -> Row | None:
+    """The ``model`` row of primary key ``key`` if this session holds it (no round trip), else
+    None; cheaper than ``session.get`` when the answer is usually in the session."""
+    found = session.identity_map.get(model.__mapper__.identity_key_from_primary_key((key,)))
+    return found if isinstance(found, model) else None
