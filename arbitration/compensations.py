@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arbitration.accounts import Caller
-from arbitration.deadlines import COMPENSATION_OVERDUE, watch_compensation
+from arbitration.deadlines import COMPENSATION_OVERDUE, compensation_watch
 from arbitration.errors import ValidationFailed
 from arbitration.events import CompensationInstructed, record
 from arbitration.ids import new_id
@@ -54,9 +54,11 @@ def instruct_compensation(
     ordered_by: str,
     policy: Policy,
     at: datetime,
+    timers: list[dict[str, object]],
 ) -> Compensation:
     """Record a compensation the platform must grant, once for what ordered it (a unique
-    constraint on the dispute and ``ordered_by``), watch for its confirmation and announce it.
+    constraint on the dispute and ``ordered_by``), watch for its confirmation (a row joining
+    ``timers``, as a refund's does) and announce it.
     Who funds it follows the refunds' rule (``refunds.funded_by``): the platform first only on a
     ruling against a seller who cannot pay (or within ``max_amount``), then recovers it."""
     funder = funded_by(
@@ -74,7 +76,7 @@ def instruct_compensation(
     )
     # It refers only to the dispute, written: no flush first.
     _COMPENSATIONS.insert(session, compensation)
-    watch_compensation(session, compensation=compensation, policy=policy, at=at)
+    timers.append(compensation_watch(compensation, policy=policy, at=at))
     record(
         session,
         CompensationInstructed(

@@ -82,44 +82,10 @@ def _row(
     }
 
 
-def _add(
-    session: Session,
-    *,
-    dispute_id: str,
-    action: str,
-    party: str | None,
-    due_at: datetime,
-    at: datetime,
-) -> None:
-    """Insert one deadline row: a plain insert (only the dispute's row, already written, is
-    referred to), not an object for the unit of work to flush."""
-    row = _row(dispute_id=dispute_id, action=action, party=party, due_at=due_at, at=at)
-    execute_core(session, _INSERT_DEADLINES, row, flush=False)
-
-
 def depends_on_shipping(status: str) -> bool:
     """Whether the timer ``status`` runs is longer once the order shipped (so the order is read)."""
     timer = TIMERS.get(status)
     return timer is not None and timer.duration_key_when_shipped is not None
-
-
-def start_timer(
-    session: Session,
-    *,
-    dispute: Dispute,
-    order_shipped: bool,
-    policy: Policy,
-    at: datetime,
-    cancelled: bool = False,
-) -> None:
-    """Replace whatever was running with what ``dispute.status`` runs, starting now.
-
-    ``cancelled``: the caller already cancelled what ran. The rows are written in one statement,
-    which flushes nothing (they refer only to the dispute's row).
-    """
-    if not cancelled:
-        cancel_pending(session, dispute_id=dispute.id, at=at)
-    write_timers(session, plan_timer(dispute, order_shipped=order_shipped, policy=policy, at=at))
 
 
 def plan_timer(
@@ -156,7 +122,9 @@ def plan_timer(
 
 
 def write_timers(session: Session, rows: list[dict[str, object]], *, flush: bool = False) -> None:
-    """Insert the rows ``plan_timer`` returned, in one statement (none if there are none)."""
+    """Insert the rows ``plan_timer`` returned, with the watches of any refund or compensation
+    the same action ordered, in one statement (none if there are none): they refer only to the
+    dispute's row, so nothing is flushed first."""
     if rows:
         execute_core(session, _INSERT_DEADLINES, rows, flush=flush)
 
@@ -181,25 +149,24 @@ def extend_timer(session: Session, *, dispute: Dispute, policy: Policy) -> timed
     return new_due - old_due
 
 
-def watch_refund(session: Session, *, refund: Refund, policy: Policy, at: datetime) -> None:
-    """Flag the refund if the platform has not confirmed paying it in time (DESIGN §1)."""
-    due_at = policy.due_after("refund_confirmation", at)
-    _add(
-        session,
+def refund_watch(refund: Refund, *, policy: Policy, at: datetime) -> dict[str, object]:
+    """The deadline row that flags the refund if the platform has not confirmed paying it in
+    time (DESIGN §1), for ``write_timers`` with the timers of the action that ordered it."""
+    return _row(
         dispute_id=refund.dispute_id,
         action=REFUND_OVERDUE,
         party=None,
-        due_at=due_at,
+        due_at=policy.due_after("refund_confirmation", at),
         at=at,
     )
 
 
-def watch_compensation(
-    session: Session, *, compensation: Compensation, policy: Policy, at: datetime
-) -> None:
-    """Flag a compensation the platform has not confirmed within ``refund_confirmation``."""
-    _add(
-        session,
+def compensation_watch(
+    compensation: Compensation, *, policy: Policy, at: datetime
+) -> dict[str, object]:
+    """The row that flags a compensation the platform has not confirmed within
+    ``refund_confirmation``."""
+    return _row(
         dispute_id=compensation.dispute_id,
         action=COMPENSATION_OVERDUE,
         party=None,

@@ -21,7 +21,7 @@ from arbitration.actions import Action, ActionContext
 from arbitration.audit import hold_head, new_link, write_link
 from arbitration.compensations import instruct_compensation
 from arbitration.db import execute_core
-from arbitration.deadlines import cancel_pending, depends_on_shipping, start_timer
+from arbitration.deadlines import cancel_pending, depends_on_shipping, plan_timer, write_timers
 from arbitration.disputes import actor_of, allowed_actions, facts_for, get_dispute
 from arbitration.errors import Conflict, Forbidden, InvalidTransition, NotFound
 from arbitration.events import DisputeClosed, record
@@ -111,19 +111,19 @@ def act(
     change = effect(ActionContext(session, dispute, actor, caller_id, params or {}, policy, at))
     for name, value in change.fields.items():
         setattr(dispute, name, value)
+    timers: list[dict[str, object]] = []
     if rule.dest == lifecycle.CLOSED:
         _close(session, dispute, outcome=change.outcome or rule.outcome, at=at)
     elif moves or change.restart_timer:
-        start_timer(
-            session,
-            dispute=dispute,
+        if not moves:
+            cancel_pending(session, dispute_id=dispute.id, at=at)
+        timers = plan_timer(
+            dispute,
             order_shipped=_order_shipped(session, dispute, rule.dest),
             policy=policy,
             at=at,
-            cancelled=moves,
         )
     if change.refund_amount is not None:
-        # After the timers are replaced, so the refund's own watch is not cancelled with them.
         instruct_refund(
             session,
             dispute=dispute,
@@ -131,6 +131,7 @@ def act(
             ordered_by=change.refund_ordered_by,
             policy=policy,
             at=at,
+            timers=timers,
         )
     if change.compensation is not None:
         kind, amount = change.compensation
@@ -142,7 +143,11 @@ def act(
             ordered_by=change.compensation_ordered_by,
             policy=policy,
             at=at,
+            timers=timers,
         )
+    # The state's timers and the watches of what it ordered, in one statement; after every
+    # cancel, so none of them is cancelled with what ran before.
+    write_timers(session, timers)
     payload = dict(change.payload)
     if caller and caller.via:
         payload["via"] = caller.via.id

@@ -425,7 +425,7 @@ TIMERS: dict[str, Timer] = {
     SELLER_REJECTED: Timer("abandon", BUYER, "buyer_after_rejection"),
     AWAITING_RETURN: Timer("expire-return", BUYER, "buyer_return_shipment"),
     RETURN_IN_TRANSIT: Timer("confirm-return", SELLER, "seller_return_confirmation"),
-    # A repair's deadline is its promised ready_by once stated (deadlines.start_timer).
+    # A repair's deadline is its promised ready_by once stated (deadlines.plan_timer).
     AWAITING_FULFILMENT: Timer("refund-instead", SELLER, "seller_fulfilment"),
     FULFILMENT_IN_TRANSIT: Timer("confirm-receipt", BUYER, "buyer_fulfilment_confirmation"),
     GATHERING_EVIDENCE: Timer("close-evidence", "both", "evidence_window"),

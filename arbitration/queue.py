@@ -10,7 +10,7 @@ Flat as the data grows (issue 13): the order is the stored ``priority_rank``, th
 then ``id``, which is the index ``ix_disputes_queue`` after ``status``. So each state the view
 holds is read as a walk of that index, stopped at the page's size, and the states are merged
 (at most a page from each), never a sort of every case waiting. Within one state the SLA is set
-on every case or on none (``deadlines.start_timer`` sets it exactly in the SLA states), so a
+on every case or on none (``deadlines.plan_timer`` sets it exactly in the SLA states), so a
 NULL never has to be placed inside a walk; across states cases without one come last.
 """
 

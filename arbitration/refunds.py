@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from arbitration.accounts import PLATFORM, Caller
 from arbitration.audit import note
 from arbitration.db import execute_core
-from arbitration.deadlines import CANCELLED, PENDING, REFUND_OVERDUE, watch_refund
+from arbitration.deadlines import CANCELLED, PENDING, REFUND_OVERDUE, refund_watch
 from arbitration.disputes import get_dispute
 from arbitration.errors import Conflict, Forbidden
 from arbitration.events import RefundInstructed, record
@@ -119,9 +119,11 @@ def instruct_refund(
     ordered_by: str,
     policy: Policy,
     at: datetime,
+    timers: list[dict[str, object]],
 ) -> Refund:
     """Record a refund the platform must pay, once for what ordered it (``agreement`` or a
-    decision id: a unique constraint), count it on the order and announce it."""
+    decision id: a unique constraint), count it on the order and announce it. Its watch joins
+    ``timers``, the deadline rows the action writes at once (``deadlines.write_timers``)."""
     reserved = session.info.get(_RESERVED, {}).pop(ordered_by, None)
     if reserved is None:
         if not _count_on_order(session, order_id=dispute.order_id, amount=amount):
@@ -143,7 +145,7 @@ def instruct_refund(
     )
     # It refers to the dispute and the order, both written: no flush first.
     _REFUNDS.insert(session, refund)
-    watch_refund(session, refund=refund, policy=policy, at=at)
+    timers.append(refund_watch(refund, policy=policy, at=at))
     dispute.refund_amount = (dispute.refund_amount or 0) + amount
     record(
         session,

@@ -81,15 +81,29 @@ def test_a_refund_is_counted_on_the_order_and_never_beyond_it(
         assert dispute is not None
         order = session.get(Order, dispute.order_id) if loaded else None
         assert left_to_refund(session, dispute.order_id) == 6_000
+        timers: list[dict[str, object]] = []
         instruct_refund(
-            session, dispute=dispute, amount=4_000, ordered_by=AGREEMENT, policy=policy, at=now
+            session,
+            dispute=dispute,
+            amount=4_000,
+            ordered_by=AGREEMENT,
+            policy=policy,
+            at=now,
+            timers=timers,
         )
+        assert [timer["action"] for timer in timers] == ["refund-overdue"]
         assert left_to_refund(session, dispute.order_id) == 2_000
         if order is not None:
             assert order.refunded_amount == 4_000
         with pytest.raises(Conflict) as refused:
             instruct_refund(
-                session, dispute=dispute, amount=2_001, ordered_by="dcs-x", policy=policy, at=now
+                session,
+                dispute=dispute,
+                amount=2_001,
+                ordered_by="dcs-x",
+                policy=policy,
+                at=now,
+                timers=timers,
             )
         assert refused.value.code == "refund_exceeds_order"
         assert left_to_refund(session, dispute.order_id) == 2_000
