@@ -95,3 +95,29 @@ def test_the_order_read_with_its_lines_is_the_order_the_orm_loads(
                 (x.listing_id, x.quantity, x.unit_price) for x in order.items
             ]
         assert orders.lock_order_terms(session, "no-such-order") is None
+
+
+def test_a_dispute_read_for_a_write_is_the_one_the_orm_loads(
+    world: World, services: Services
+) -> None:
+    buyer, _seller, order_id = world.parties(amount=7_000, status="shipped", items=LINES)
+    filed = world.file(buyer, order_id)
+    with services.database.unit_of_work(read_only=True) as session:
+        loaded = session.get(Dispute, filed["id"])
+        assert loaded is not None
+        expected = _columns(loaded), _items(loaded), loaded.order.id
+    with services.database.unit_of_work() as session:
+        account = session.get(Account, buyer)
+        assert account is not None
+        dispute = disputes.get_dispute(session, caller=Caller(account), dispute_id=filed["id"])
+        state = inspect(dispute)
+        assert state.persistent and not state.modified
+        assert not session.new and not session.dirty
+        assert session.get(Dispute, dispute.id) is dispute
+        # A second read in the same unit of work is the session's object, as Session.get's.
+        assert disputes.get_dispute(session, caller=Caller(account), dispute_id=dispute.id) is (
+            dispute
+        )
+        assert (_columns(dispute), _items(dispute), dispute.order.id) == expected
+        with pytest.raises(disputes.NotFound):
+            disputes.get_dispute(session, caller=Caller(account), dispute_id="dsp-none")
