@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from sqlalchemy import bindparam, exists, func, insert, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached, object_session
@@ -39,6 +39,7 @@ from arbitration.policy import Policy
 REMEDIES = lifecycle.REMEDIES
 CHANNELS = ("web", "app", "hotline", "email", "social", "chat")
 _CONFLICTS = "arbitration.disputes.conflicts"
+_LINES_READ = "arbitration.disputes.lines_read"
 
 
 @dataclass(frozen=True)
@@ -243,28 +244,64 @@ def get_dispute(session: Session, *, caller: Caller, dispute_id: str) -> Dispute
     return visible(_load_dispute(session, dispute_id), caller, dispute_id)
 
 
-# Built once: a dispute's every column by its key, read as a plain row.
-_DISPUTE_ROW = select(*Dispute.__table__.columns).where(
-    Dispute.__table__.c.id == bindparam("dispute_id")
+# Built once: a dispute's every column by its key, and its lines (one row each, in the order of
+# ``Dispute.items``; one row without a line if it has none). A write's body shows the lines.
+_DISPUTES_TABLE, _ITEMS_TABLE = Dispute.__table__, DisputeItem.__table__
+_DISPUTE_WITH_ITEMS = (
+    select(
+        *_DISPUTES_TABLE.columns,
+        _ITEMS_TABLE.c.listing_id,
+        _ITEMS_TABLE.c.quantity,
+        _ITEMS_TABLE.c.value,
+    )
+    .select_from(
+        _DISPUTES_TABLE.outerjoin(_ITEMS_TABLE, _ITEMS_TABLE.c.dispute_id == _DISPUTES_TABLE.c.id)
+    )
+    .where(_DISPUTES_TABLE.c.id == bindparam("dispute_id"))
+    .order_by(_ITEMS_TABLE.c.listing_id)
 )
+_ITEMS_AT = len(_DISPUTES_TABLE.columns)
 
 
 def _load_dispute(session: Session, dispute_id: str) -> Dispute | None:
     """The session's dispute, as ``Session.get`` gives it, for a third of the calls.
 
-    One the session already holds is the ORM's (refreshed if expired); any other is read as a
-    plain row whose columns become the object's, put into the session as if loaded: its
-    relationships (``items``, ``order``) load lazily on first use, as after ``Session.get``.
+    One the session already holds is the ORM's (refreshed if expired); any other is read as plain
+    rows whose columns become the object's, put into the session as if loaded (``items`` and
+    ``order`` load lazily, as after ``Session.get``). The lines read with it are kept for
+    :func:`lines_read`: left out of ``items``, they cost the ORM nothing at each flush.
     """
     if identity_key(Dispute, dispute_id) in session.identity_map:
         return session.get(Dispute, dispute_id)
-    row = execute_core(session, _DISPUTE_ROW, {"dispute_id": dispute_id}).first()
-    if row is None:
+    rows = execute_core(session, _DISPUTE_WITH_ITEMS, {"dispute_id": dispute_id}).all()
+    if not rows:
         return None
     dispute: Dispute = _DISPUTE_CLASS.new_instance()
-    instance_dict(dispute).update(zip(_DISPUTE_COLUMNS, row, strict=True))
+    instance_dict(dispute).update(zip(_DISPUTE_COLUMNS, rows[0][:_ITEMS_AT], strict=True))
     _as_loaded(session, dispute)
+    lines: dict[str, list[LineRead]] = session.info.setdefault(_LINES_READ, {})
+    lines[dispute_id] = [
+        LineRead(listing_id, quantity, value)
+        for listing_id, quantity, value in (row[_ITEMS_AT:] for row in rows)
+        if listing_id is not None
+    ]
     return dispute
+
+
+class LineRead(NamedTuple):
+    """A dispute's line (a ``DisputeItem``'s columns), as read with the dispute."""
+
+    listing_id: str
+    quantity: int
+    value: int
+
+
+def lines_read(session: Session, dispute: Dispute) -> list[LineRead] | None:
+    """The lines of ``dispute`` as read with it by :func:`get_dispute` in this unit of work, in
+    the order of ``Dispute.items`` (None if not read so). A dispute's lines never change once
+    filed, so what was read stays true for the whole transaction."""
+    found: dict[str, list[LineRead]] = session.info.get(_LINES_READ, {})
+    return found.get(dispute.id)
 
 
 def _as_loaded(session: Session, dispute: Dispute) -> None:
