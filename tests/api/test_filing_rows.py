@@ -100,16 +100,23 @@ def test_the_order_read_with_its_lines_is_the_order_the_orm_loads(
 def test_a_dispute_read_for_a_write_is_the_one_the_orm_loads(
     world: World, services: Services
 ) -> None:
-    buyer, _seller, order_id = world.parties(amount=7_000, status="shipped", items=LINES)
-    filed = world.file(buyer, order_id)
+    buyer, seller, order_id = world.parties(amount=7_000, status="shipped", items=LINES)
+    without_lines = world.order(buyer=buyer, seller=seller, items=[])
+    for filed in (world.file(buyer, order_id), world.file(buyer, without_lines, amount=100)):
+        _read_for_a_write_as_the_orm_loads(services, buyer, filed["id"])
+
+
+def _read_for_a_write_as_the_orm_loads(services: Services, buyer: str, dispute_id: str) -> None:
     with services.database.unit_of_work(read_only=True) as session:
-        loaded = session.get(Dispute, filed["id"])
+        loaded = session.get(Dispute, dispute_id)
         assert loaded is not None
         expected = _columns(loaded), _items(loaded), loaded.order.id
+        lines = [(item.listing_id, item.quantity, item.value) for item in loaded.items]
     with services.database.unit_of_work() as session:
         account = session.get(Account, buyer)
         assert account is not None
-        dispute = disputes.get_dispute(session, caller=Caller(account), dispute_id=filed["id"])
+        dispute = disputes.get_dispute(session, caller=Caller(account), dispute_id=dispute_id)
+        assert disputes.lines_read(session, dispute) == lines  # in the order of ``items``
         state = inspect(dispute)
         assert state.persistent and not state.modified
         assert not session.new and not session.dirty
