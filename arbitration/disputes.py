@@ -138,7 +138,7 @@ def is_conflicted(session: Session, *, staff_id: str, dispute: DisputeColumns) -
     Asked once per transaction and pair of parties (an action asks, then the buttons it answers
     with ask again); links are recorded by an admin's own request, never during an action.
     """
-    asked: dict[tuple[str, str, str], bool] = session.info.setdefault(_CONFLICTS, {})
+    asked = _conflicts_asked(session)
     key = (staff_id, dispute.buyer_id, dispute.seller_id)
     if key not in asked:
         parties = {"staff_id": staff_id, "buyer_id": dispute.buyer_id}
@@ -146,6 +146,12 @@ def is_conflicted(session: Session, *, staff_id: str, dispute: DisputeColumns) -
             execute_core(session, _LINKED, parties | {"seller_id": dispute.seller_id}).scalar()
         )
     return asked[key]
+
+
+def _conflicts_asked(session: Session) -> dict[tuple[str, str, str], bool]:
+    """What this transaction knows: (staff, buyer, seller) -> related."""
+    asked: dict[tuple[str, str, str], bool] = session.info.setdefault(_CONFLICTS, {})
+    return asked
 
 
 def facts_for(
@@ -241,7 +247,12 @@ def visible(dispute: _Seen | None, caller: Caller, dispute_id: str) -> _Seen:
 
 
 def get_dispute(session: Session, *, caller: Caller, dispute_id: str) -> Dispute:
-    return visible(_load_dispute(session, dispute_id), caller, dispute_id)
+    staff = caller.via is None and caller.role in _STAFF_ROLES
+    return visible(
+        _load_dispute(session, dispute_id, staff_id=caller.id if staff else None),
+        caller,
+        dispute_id,
+    )
 
 
 # Built once: a dispute's every column by its key, and its lines (one row each, in the order of
@@ -261,19 +272,36 @@ _DISPUTE_WITH_ITEMS = (
     .order_by(_ITEMS_TABLE.c.listing_id)
 )
 _ITEMS_AT = len(_DISPUTES_TABLE.columns)
+# The same for a staff member, who will be asked whether they are related to a party.
+_DISPUTE_WITH_ITEMS_FOR_STAFF = _DISPUTE_WITH_ITEMS.add_columns(
+    exists()
+    .where(
+        AccountLink.staff_id == bindparam("staff_id"),
+        AccountLink.related_id.in_([_DISPUTES_TABLE.c.buyer_id, _DISPUTES_TABLE.c.seller_id]),
+    )
+    .label("conflicted")
+)
+_CONFLICTED_AT = _ITEMS_AT + 3
+_STAFF_ROLES = frozenset({ARBITRATOR, SENIOR_ARBITRATOR})  # the roles that act as staff
 
 
-def _load_dispute(session: Session, dispute_id: str) -> Dispute | None:
+def _load_dispute(session: Session, dispute_id: str, *, staff_id: str | None) -> Dispute | None:
     """The session's dispute, as ``Session.get`` gives it, for a third of the calls.
 
     One the session already holds is the ORM's (refreshed if expired); any other is read as plain
     rows whose columns become the object's, put into the session as if loaded (``items`` and
     ``order`` load lazily, as after ``Session.get``). The lines read with it are kept for
-    :func:`lines_read`: left out of ``items``, they cost the ORM nothing at each flush.
+    :func:`lines_read`: left out of ``items``, they cost the ORM nothing at each flush. For a
+    staff member, whether they are related to a party comes in the same statement, for
+    :func:`is_conflicted`.
     """
     if identity_key(Dispute, dispute_id) in session.identity_map:
         return session.get(Dispute, dispute_id)
-    rows = execute_core(session, _DISPUTE_WITH_ITEMS, {"dispute_id": dispute_id}).all()
+    if staff_id is None:
+        rows = execute_core(session, _DISPUTE_WITH_ITEMS, {"dispute_id": dispute_id}).all()
+    else:
+        parameters = {"dispute_id": dispute_id, "staff_id": staff_id}
+        rows = execute_core(session, _DISPUTE_WITH_ITEMS_FOR_STAFF, parameters).all()
     if not rows:
         return None
     dispute: Dispute = _DISPUTE_CLASS.new_instance()
@@ -282,9 +310,12 @@ def _load_dispute(session: Session, dispute_id: str) -> Dispute | None:
     lines: dict[str, list[LineRead]] = session.info.setdefault(_LINES_READ, {})
     lines[dispute_id] = [
         LineRead(listing_id, quantity, value)
-        for listing_id, quantity, value in (row[_ITEMS_AT:] for row in rows)
+        for listing_id, quantity, value in (row[_ITEMS_AT:_CONFLICTED_AT] for row in rows)
         if listing_id is not None
     ]
+    if staff_id is not None:
+        key = (staff_id, dispute.buyer_id, dispute.seller_id)
+        _conflicts_asked(session)[key] = bool(rows[0][_CONFLICTED_AT])
     return dispute
 
 

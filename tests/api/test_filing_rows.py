@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import event, inspect
 
 from api.wiring import Services
 from arbitration import disputes, orders
@@ -128,3 +128,23 @@ def _read_for_a_write_as_the_orm_loads(services: Services, buyer: str, dispute_i
         assert (_columns(dispute), _items(dispute), dispute.order.id) == expected
         with pytest.raises(disputes.NotFound):
             disputes.get_dispute(session, caller=Caller(account), dispute_id="dsp-none")
+
+
+def test_a_staff_member_reading_a_dispute_for_a_write_learns_if_related_in_the_same_read(
+    world: World, services: Services
+) -> None:
+    buyer, seller, order_id = world.parties(amount=7_000, status="shipped", items=LINES)
+    filed = world.file(buyer, order_id)
+    admin, cousin, other = (world.account(role) for role in ("admin", "arbitrator", "arbitrator"))
+    assert world.call(admin, "PUT", f"/v1/accounts/{cousin}/related/{seller}").status_code == 201
+    for staff_id, related in ((cousin, True), (other, False)):
+        with services.database.unit_of_work() as session:
+            account = session.get(Account, staff_id)
+            assert account is not None
+            dispute = disputes.get_dispute(session, caller=Caller(account), dispute_id=filed["id"])
+            statements: list[str] = []
+            event.listen(
+                session.connection(), "before_execute", lambda *_, seen=statements: seen.append("")
+            )
+            assert disputes.is_conflicted(session, staff_id=staff_id, dispute=dispute) is related
+            assert statements == []  # answered by the dispute's own read
