@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import Flask, Request, current_app, request
 from flask_smorest import Blueprint
 from marshmallow import missing
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
+from werkzeug.local import LocalProxy
 
 from api.schemas.common import text_problem
 from arbitration.errors import ValidationFailed
@@ -78,7 +79,8 @@ def install_edge(app: Flask, *, max_json_body: int) -> None:
 
 def refuse_hostile_input() -> None:
     """Check the content type and size, then read and parse the body once (or refuse it)."""
-    req = request._get_current_object()  # once: each use of the proxy costs a look-up
+    # Once: each use of the proxy costs a look-up.
+    req = cast("LocalProxy[Request]", request)._get_current_object()
     if req.routing_exception is not None or req.method not in BODY_METHODS:
         return  # unknown routes and wrong methods get their 404/405; GET bodies are never read
     assert isinstance(req, EdgeRequest)
