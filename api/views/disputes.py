@@ -351,7 +351,10 @@ def _decision_view(
     ruling: Decision | _RulingColumns, dispute: Dispute | _Columns, who: Caller
 ) -> dict[str, Any]:
     """The ruling in force; a seller never learns the buyer was found at fault (DESIGN §5a)."""
-    view = {name: getattr(ruling, name) for name in DECISION_FIELDS}
+    loaded = ruling.__dict__  # as for the dispute: an expired column (or a property) as usual
+    view = {
+        name: loaded[name] if name in loaded else getattr(ruling, name) for name in DECISION_FIELDS
+    }
     if who.id == dispute.seller_id:
         view["buyer_violation"] = None
     return view
