@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import Flask, Request, current_app, request
 from flask_smorest import Blueprint
 from marshmallow import missing
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
+from werkzeug.local import LocalProxy
 
 from api.schemas.common import text_problem
 from arbitration.errors import ValidationFailed
@@ -78,24 +79,28 @@ def install_edge(app: Flask, *, max_json_body: int) -> None:
 
 def refuse_hostile_input() -> None:
     """Check the content type and size, then read and parse the body once (or refuse it)."""
-    if request.routing_exception is not None or request.method not in BODY_METHODS:
+    # Once: each use of the proxy costs a look-up.
+    req = cast("LocalProxy[Request]", request)._get_current_object()
+    if req.routing_exception is not None or req.method not in BODY_METHODS:
         return  # unknown routes and wrong methods get their 404/405; GET bodies are never read
-    mimetype = request.mimetype
-    multipart_limit = _multipart_limit()
+    assert isinstance(req, EdgeRequest)
+    mimetype = req.mimetype
+    multipart_limit = _multipart_limit(req)
     if mimetype == MULTIPART and multipart_limit is not None:
-        _cap(multipart_limit)
+        _cap(req, multipart_limit)
         return  # werkzeug's form parser streams it, within the cap
-    if mimetype != JSON and (mimetype or _has_body()):
+    if mimetype != JSON and (mimetype or _has_body(req)):
         accepted = [JSON] + ([MULTIPART] if multipart_limit is not None else [])
-        raise _unsupported(request.headers.get("Content-Type", ""), accepted)
+        raise _unsupported(req.headers.get("Content-Type", ""), accepted)
     limit = current_app.config[MAX_JSON_BODY_CONFIG]
-    _cap(limit, overread=1)  # one byte past the limit tells a long chunked body from a full one
-    data = request.get_data(cache=True)
+    _cap(
+        req, limit, overread=1
+    )  # one byte past the limit tells a long chunked body from a full one
+    data = req.get_data(cache=True)
     if len(data) > limit:
         raise _too_large(limit)
-    assert isinstance(request, EdgeRequest)
-    request.edge_body = parse_json_body(data)
-    request.edge_parsed = True
+    req.edge_body = parse_json_body(data)
+    req.edge_parsed = True
 
 
 def parse_json_body(data: bytes) -> Any:
@@ -117,29 +122,41 @@ def parse_json_body(data: bytes) -> Any:
         raise MalformedJson(f"the body nests too deep (at most {MAX_JSON_DEPTH} levels)") from None
     except ValueError as error:  # JSONDecodeError, and our own refusals below
         raise MalformedJson(f"the body is not valid JSON: {error}") from None
-    _check_tree(value)
+    if _may_need_checking(text):
+        _check_tree(value)
     return value
+
+
+def _may_need_checking(text: str) -> bool:
+    """Could the value parsed from ``text`` nest too deep or hold a NUL or a lone surrogate?
+
+    Only a ``\\u`` escape can put either character in a string: the text is valid UTF-8 (which
+    encodes no surrogate) and the parser refuses raw control characters in strings. No more
+    brackets than the depth allowed cannot nest past it. Most bodies pass both: no walk needed.
+    """
+    return "\\u" in text or text.count("{") + text.count("[") > MAX_JSON_DEPTH
 
 
 # Content type and size ---------------------------------------------------------------------------
 
 
-def _has_body() -> bool:
-    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
-    return chunked or bool(request.content_length)
+def _has_body(req: Request) -> bool:
+    chunked = "chunked" in req.headers.get("Transfer-Encoding", "").lower()
+    return chunked or bool(req.content_length)
 
 
-def _multipart_limit() -> int | None:
-    view = current_app.view_functions.get(request.endpoint or "")
+def _multipart_limit(req: Request) -> int | None:
+    view = current_app.view_functions.get(req.endpoint or "")
     limit = getattr(view, _MULTIPART_ATTRIBUTE, None)
     return limit() if callable(limit) else limit
 
 
-def _cap(limit: int, overread: int = 0) -> None:
+def _cap(req: Request, limit: int, overread: int = 0) -> None:
     """Refuse a declared length over ``limit`` now; stop reading a chunked body just past it."""
-    if request.content_length is not None and request.content_length > limit:
+    declared = req.content_length
+    if declared is not None and declared > limit:
         raise _too_large(limit)
-    request.max_content_length = limit + overread
+    req.max_content_length = limit + overread
 
 
 def _too_large(limit: int) -> RequestEntityTooLarge:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from sqlalchemy import bindparam, exists, func, insert, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached, object_session
@@ -39,6 +39,7 @@ from arbitration.policy import Policy
 REMEDIES = lifecycle.REMEDIES
 CHANNELS = ("web", "app", "hotline", "email", "social", "chat")
 _CONFLICTS = "arbitration.disputes.conflicts"
+_LINES_READ = "arbitration.disputes.lines_read"
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ def is_conflicted(session: Session, *, staff_id: str, dispute: DisputeColumns) -
     Asked once per transaction and pair of parties (an action asks, then the buttons it answers
     with ask again); links are recorded by an admin's own request, never during an action.
     """
-    asked: dict[tuple[str, str, str], bool] = session.info.setdefault(_CONFLICTS, {})
+    asked = _conflicts_asked(session)
     key = (staff_id, dispute.buyer_id, dispute.seller_id)
     if key not in asked:
         parties = {"staff_id": staff_id, "buyer_id": dispute.buyer_id}
@@ -145,6 +146,12 @@ def is_conflicted(session: Session, *, staff_id: str, dispute: DisputeColumns) -
             execute_core(session, _LINKED, parties | {"seller_id": dispute.seller_id}).scalar()
         )
     return asked[key]
+
+
+def _conflicts_asked(session: Session) -> dict[tuple[str, str, str], bool]:
+    """What this transaction knows: (staff, buyer, seller) -> related."""
+    asked: dict[tuple[str, str, str], bool] = session.info.setdefault(_CONFLICTS, {})
+    return asked
 
 
 def facts_for(
@@ -240,7 +247,98 @@ def visible(dispute: _Seen | None, caller: Caller, dispute_id: str) -> _Seen:
 
 
 def get_dispute(session: Session, *, caller: Caller, dispute_id: str) -> Dispute:
-    return visible(session.get(Dispute, dispute_id), caller, dispute_id)
+    staff = caller.via is None and caller.role in _STAFF_ROLES
+    return visible(
+        _load_dispute(session, dispute_id, staff_id=caller.id if staff else None),
+        caller,
+        dispute_id,
+    )
+
+
+# Built once: a dispute's every column by its key, and its lines (one row each, in the order of
+# ``Dispute.items``; one row without a line if it has none). A write's body shows the lines.
+_DISPUTES_TABLE, _ITEMS_TABLE = Dispute.__table__, DisputeItem.__table__
+_DISPUTE_WITH_ITEMS = (
+    select(
+        *_DISPUTES_TABLE.columns,
+        _ITEMS_TABLE.c.listing_id,
+        _ITEMS_TABLE.c.quantity,
+        _ITEMS_TABLE.c.value,
+    )
+    .select_from(
+        _DISPUTES_TABLE.outerjoin(_ITEMS_TABLE, _ITEMS_TABLE.c.dispute_id == _DISPUTES_TABLE.c.id)
+    )
+    .where(_DISPUTES_TABLE.c.id == bindparam("dispute_id"))
+    .order_by(_ITEMS_TABLE.c.listing_id)
+)
+_ITEMS_AT = len(_DISPUTES_TABLE.columns)
+# The same for a staff member, who will be asked whether they are related to a party.
+_DISPUTE_WITH_ITEMS_FOR_STAFF = _DISPUTE_WITH_ITEMS.add_columns(
+    exists()
+    .where(
+        AccountLink.staff_id == bindparam("staff_id"),
+        AccountLink.related_id.in_([_DISPUTES_TABLE.c.buyer_id, _DISPUTES_TABLE.c.seller_id]),
+    )
+    .label("conflicted")
+)
+_CONFLICTED_AT = _ITEMS_AT + 3
+_STAFF_ROLES = frozenset({ARBITRATOR, SENIOR_ARBITRATOR})  # the roles that act as staff
+
+
+def _load_dispute(session: Session, dispute_id: str, *, staff_id: str | None) -> Dispute | None:
+    """The session's dispute, as ``Session.get`` gives it, for a third of the calls.
+
+    One the session already holds is the ORM's (refreshed if expired); any other is read as plain
+    rows whose columns become the object's, put into the session as if loaded (``items`` and
+    ``order`` load lazily, as after ``Session.get``). The lines read with it are kept for
+    :func:`lines_read`: left out of ``items``, they cost the ORM nothing at each flush. For a
+    staff member, whether they are related to a party comes in the same statement, for
+    :func:`is_conflicted`.
+    """
+    if identity_key(Dispute, dispute_id) in session.identity_map:
+        return session.get(Dispute, dispute_id)
+    if staff_id is None:
+        rows = execute_core(session, _DISPUTE_WITH_ITEMS, {"dispute_id": dispute_id}).all()
+    else:
+        parameters = {"dispute_id": dispute_id, "staff_id": staff_id}
+        rows = execute_core(session, _DISPUTE_WITH_ITEMS_FOR_STAFF, parameters).all()
+    if not rows:
+        return None
+    dispute: Dispute = _DISPUTE_CLASS.new_instance()
+    instance_dict(dispute).update(zip(_DISPUTE_COLUMNS, rows[0][:_ITEMS_AT], strict=True))
+    _as_loaded(session, dispute)
+    lines: dict[str, list[LineRead]] = session.info.setdefault(_LINES_READ, {})
+    lines[dispute_id] = [
+        LineRead(listing_id, quantity, value)
+        for listing_id, quantity, value in (row[_ITEMS_AT:_CONFLICTED_AT] for row in rows)
+        if listing_id is not None
+    ]
+    if staff_id is not None:
+        key = (staff_id, dispute.buyer_id, dispute.seller_id)
+        _conflicts_asked(session)[key] = bool(rows[0][_CONFLICTED_AT])
+    return dispute
+
+
+class LineRead(NamedTuple):
+    """A dispute's line (a ``DisputeItem``'s columns), as read with the dispute."""
+
+    listing_id: str
+    quantity: int
+    value: int
+
+
+def lines_read(session: Session, dispute: Dispute) -> list[LineRead] | None:
+    """The lines of ``dispute`` as read with it by :func:`get_dispute` in this unit of work, in
+    the order of ``Dispute.items`` (None if not read so). A dispute's lines never change once
+    filed, so what was read stays true for the whole transaction."""
+    found: dict[str, list[LineRead]] = session.info.get(_LINES_READ, {})
+    return found.get(dispute.id)
+
+
+def _as_loaded(session: Session, dispute: Dispute) -> None:
+    """Make a dispute holding every column the session's copy of its row, as if just loaded."""
+    make_transient_to_detached(dispute)
+    session.add(dispute)
 
 
 # Filing ------------------------------------------------------------------------------------------
@@ -415,8 +513,7 @@ def _insert_new(session: Session, dispute: Dispute, items: list[DisputeItem]) ->
     """
     values = dispute.__dict__
     execute_core(session, _INSERT_DISPUTE, {key: values[key] for key in _DISPUTE_COLUMNS})
-    make_transient_to_detached(dispute)
-    session.add(dispute)
+    _as_loaded(session, dispute)
     for item in items:
         item.dispute_id = dispute.id
     set_committed_value(dispute, "items", items)
@@ -438,6 +535,14 @@ _FLAGGED_MEMBER = (
     _BATCH_MEMBERS.with_only_columns(Dispute.id).where(Dispute.systemic.is_(True)).limit(1)
 )
 _BATCH_SIZE = _BATCH_MEMBERS.with_only_columns(func.count())
+# One statement per line filed: a flagged member to join, else how many members there are, counted
+# no further than a batch's size (``enough``), so a flagged batch of thousands is not counted.
+_BATCH_PROBE = select(
+    _FLAGGED_MEMBER.scalar_subquery(),
+    select(func.count())
+    .select_from(_BATCH_MEMBERS.with_only_columns(Dispute.id).limit(bindparam("enough")).subquery())
+    .scalar_subquery(),
+)
 _UNFLAGGED_MEMBERS = _BATCH_MEMBERS.where(Dispute.systemic.is_(False)).order_by(Dispute.id)
 _OPEN_DISPUTE = select(Dispute.id).where(Dispute.open_order_id == bindparam("order_id"))
 _INSERT_ITEMS = insert(DisputeItem)
@@ -449,24 +554,26 @@ def _flag_batches(
     """Many open disputes on one listing for one reason within the window form a batch (§2).
 
     A filing's cost must not grow with the batch (a bad production run of a popular product can
-    bring thousands): a listing whose batch is already flagged is joined after one indexed look-up,
-    and only a listing without a flagged batch is counted, which is then either smaller than a
-    batch or flagged, once. Nothing is loaded but the ids and statuses of what gets flagged."""
+    bring thousands): one statement per line finds a flagged member to join (an indexed look-up)
+    or counts the members no further than a batch's size; only a batch about to be flagged, once,
+    is counted in full. Nothing is loaded but the ids and statuses of what gets flagged."""
     rules = policy.classification
     since = at - rules.batch_window
     reason = dispute.reason
     for item in items:
         batch = {"listing_id": item.listing_id, "reason": reason, "since": since}
-        joined = execute_core(session, _FLAGGED_MEMBER, batch).scalar()
+        probe = batch | {"enough": rules.batch_min_disputes}
+        joined, counted = execute_core(session, _BATCH_PROBE, probe).one()
         payload: dict[str, object] = {"listing_id": item.listing_id}
         if joined is not None:
             # The batch was flagged whole, and each filing since joined it: only this one is new.
             payload["joined"] = joined  # a member of the batch already flagged
             unflagged = [] if dispute.systemic else [(dispute.id, dispute.status)]
+        elif counted < rules.batch_min_disputes:
+            continue
         else:
+            # A batch now, to be flagged: its size, counted in full once.
             size = execute_core(session, _BATCH_SIZE, batch).scalar()
-            if (size or 0) < rules.batch_min_disputes:
-                continue
             payload["open_disputes"] = size
             rows = execute_core(session, _UNFLAGGED_MEMBERS, batch)
             unflagged = [(row[0], row[1]) for row in rows]

@@ -179,13 +179,15 @@ _LISTS_AT = _CONFLICTED_AT + 1
 
 def _lists(session: Session, dispute: Dispute) -> _Lists:
     """The order lines, refunds and compensations of the body, in one statement (none if the lines
-    are loaded and the dispute can have neither money list)."""
+    are loaded or were read with the dispute, and the dispute can have neither money list)."""
     found = _Lists()
     items_loaded = "items" in dispute.__dict__
-    if items_loaded:
+    lines = dispute.items if items_loaded else disputes.lines_read(session, dispute)
+    if lines is not None:
+        items_loaded = True
         found.items = [
-            {"listing_id": item.listing_id, "quantity": item.quantity, "value": item.value}
-            for item in dispute.items
+            {"listing_id": line.listing_id, "quantity": line.quantity, "value": line.value}
+            for line in lines
         ]
     refunds = dispute.refund_amount is not None
     compensated = compensations.may_have_compensations(dispute)
@@ -349,7 +351,10 @@ def _decision_view(
     ruling: Decision | _RulingColumns, dispute: Dispute | _Columns, who: Caller
 ) -> dict[str, Any]:
     """The ruling in force; a seller never learns the buyer was found at fault (DESIGN §5a)."""
-    view = {name: getattr(ruling, name) for name in DECISION_FIELDS}
+    loaded = ruling.__dict__  # as for the dispute: an expired column (or a property) as usual
+    view = {
+        name: loaded[name] if name in loaded else getattr(ruling, name) for name in DECISION_FIELDS
+    }
     if who.id == dispute.seller_id:
         view["buyer_violation"] = None
     return view

@@ -331,9 +331,14 @@ def test_five_open_disputes_on_a_listing_for_one_reason_are_all_flagged_as_a_bat
         flags = [e for e in events["data"] if e["action"] == "flag-systemic"]
         assert len(flags) == 1
         assert flags[0]["actor"] == "system"
+        assert flags[0]["payload"] == {"listing_id": "lst-bag", "open_disputes": 5}
 
     sixth = file_on_listing(world, "lst-bag")
     assert (sixth["scope"], sixth["systemic"]) == ("batch", True)
+    events = world.call("platform", "GET", f"/v1/disputes/{sixth['id']}/events").json
+    flags = [e for e in events["data"] if e["action"] == "flag-systemic"]
+    assert [set(flag["payload"]) for flag in flags] == [{"listing_id", "joined"}]
+    assert flags[0]["payload"]["joined"] in {d["id"] for d in [*filed, fifth]}
 
 
 def test_four_open_disputes_on_a_listing_are_not_a_batch(world: World) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import event, inspect
 
 from api.wiring import Services
 from arbitration import disputes, orders
@@ -95,3 +95,56 @@ def test_the_order_read_with_its_lines_is_the_order_the_orm_loads(
                 (x.listing_id, x.quantity, x.unit_price) for x in order.items
             ]
         assert orders.lock_order_terms(session, "no-such-order") is None
+
+
+def test_a_dispute_read_for_a_write_is_the_one_the_orm_loads(
+    world: World, services: Services
+) -> None:
+    buyer, seller, order_id = world.parties(amount=7_000, status="shipped", items=LINES)
+    without_lines = world.order(buyer=buyer, seller=seller, items=[])
+    for filed in (world.file(buyer, order_id), world.file(buyer, without_lines, amount=100)):
+        _read_for_a_write_as_the_orm_loads(services, buyer, filed["id"])
+
+
+def _read_for_a_write_as_the_orm_loads(services: Services, buyer: str, dispute_id: str) -> None:
+    with services.database.unit_of_work(read_only=True) as session:
+        loaded = session.get(Dispute, dispute_id)
+        assert loaded is not None
+        expected = _columns(loaded), _items(loaded), loaded.order.id
+        lines = [(item.listing_id, item.quantity, item.value) for item in loaded.items]
+    with services.database.unit_of_work() as session:
+        account = session.get(Account, buyer)
+        assert account is not None
+        dispute = disputes.get_dispute(session, caller=Caller(account), dispute_id=dispute_id)
+        assert disputes.lines_read(session, dispute) == lines  # in the order of ``items``
+        state = inspect(dispute)
+        assert state.persistent and not state.modified
+        assert not session.new and not session.dirty
+        assert session.get(Dispute, dispute.id) is dispute
+        # A second read in the same unit of work is the session's object, as Session.get's.
+        assert disputes.get_dispute(session, caller=Caller(account), dispute_id=dispute.id) is (
+            dispute
+        )
+        assert (_columns(dispute), _items(dispute), dispute.order.id) == expected
+        with pytest.raises(disputes.NotFound):
+            disputes.get_dispute(session, caller=Caller(account), dispute_id="dsp-none")
+
+
+def test_a_staff_member_reading_a_dispute_for_a_write_learns_if_related_in_the_same_read(
+    world: World, services: Services
+) -> None:
+    buyer, seller, order_id = world.parties(amount=7_000, status="shipped", items=LINES)
+    filed = world.file(buyer, order_id)
+    admin, cousin, other = (world.account(role) for role in ("admin", "arbitrator", "arbitrator"))
+    assert world.call(admin, "PUT", f"/v1/accounts/{cousin}/related/{seller}").status_code == 201
+    for staff_id, related in ((cousin, True), (other, False)):
+        with services.database.unit_of_work() as session:
+            account = session.get(Account, staff_id)
+            assert account is not None
+            dispute = disputes.get_dispute(session, caller=Caller(account), dispute_id=filed["id"])
+            statements: list[str] = []
+            event.listen(
+                session.connection(), "before_execute", lambda *_, seen=statements: seen.append("")
+            )
+            assert disputes.is_conflicted(session, staff_id=staff_id, dispute=dispute) is related
+            assert statements == []  # answered by the dispute's own read
