@@ -20,7 +20,7 @@ blp = Blueprint("accounts", __name__, url_prefix="/v1", description="Accounts an
 
 
 @blp.route("/accounts/<account_id>", methods=["PUT"])
-@blp.arguments(AccountIn)
+@blp.arguments(AccountIn())
 @blp.alt_response(200, schema=AccountOut, success=True, description="updated")
 @blp.alt_response(201, schema=AccountOut, success=True, description="created")
 @documents_errors(blp, 403, 422)
@@ -78,7 +78,7 @@ def issue_token(account_id: str) -> ResponseReturnValue:
 
 
 @blp.route("/accounts/<account_id>/related/<related_id>", methods=["PUT"])
-@blp.arguments(EmptyIn, required=False)
+@blp.arguments(EmptyIn(), required=False)
 @blp.alt_response(200, schema=RelationOut, success=True, description="already recorded")
 @blp.alt_response(201, schema=RelationOut, success=True, description="recorded")
 @documents_errors(blp, 403, 404, 422)

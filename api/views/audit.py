@@ -26,7 +26,7 @@ PUBLIC_KEY_OUT = PublicKeyOut()
 
 
 @blp.route("/audit/checkpoints", methods=["GET"])
-@blp.arguments(CheckpointQueryIn, location="query")
+@blp.arguments(CheckpointQueryIn(), location="query")
 @blp.alt_response(200, schema=CheckpointPageOut, success=True)
 @blp.alt_response(403, schema=ErrorOut, description="not staff or the platform")
 def list_checkpoints(query: dict[str, Any]) -> ResponseReturnValue:

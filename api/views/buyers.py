@@ -58,7 +58,7 @@ def _review(use_case: Callable[..., None], buyer_id: str, note: str) -> Response
 
 
 @blp.route("/buyers/<buyer_id>/review/lift", methods=["POST"])
-@blp.arguments(BuyerReviewIn)
+@blp.arguments(BuyerReviewIn())
 @blp.alt_response(200, schema=BuyerStandingOut, success=True)
 @documents_errors(blp, 403, 404, 409, 422)
 def lift(params: dict[str, Any], buyer_id: str) -> ResponseReturnValue:
@@ -67,7 +67,7 @@ def lift(params: dict[str, Any], buyer_id: str) -> ResponseReturnValue:
 
 
 @blp.route("/buyers/<buyer_id>/review/confirm", methods=["POST"])
-@blp.arguments(BuyerReviewIn)
+@blp.arguments(BuyerReviewIn())
 @blp.alt_response(200, schema=BuyerStandingOut, success=True)
 @documents_errors(blp, 403, 404, 409, 422)
 def confirm(params: dict[str, Any], buyer_id: str) -> ResponseReturnValue:

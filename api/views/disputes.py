@@ -361,7 +361,7 @@ def _decision_view(
 
 
 @blp.route("/disputes", methods=["POST"])
-@blp.arguments(DisputeIn)
+@blp.arguments(DisputeIn())
 @blp.alt_response(201, schema=DisputeOut, success=True, description="filed")
 @blp.alt_response(409, schema=ErrorOut, description="the order already has an open dispute")
 @documents_errors(blp, 403, 422)
@@ -388,7 +388,7 @@ def file_dispute(dispute_in: dict[str, Any]) -> ResponseReturnValue:
 
 
 @blp.route("/disputes", methods=["GET"])
-@blp.arguments(DisputeQueryIn, location="query")
+@blp.arguments(DisputeQueryIn(), location="query")
 @blp.alt_response(200, schema=DisputePageOut, success=True)
 @documents_errors(blp, 422)
 def list_disputes(query: dict[str, Any]) -> ResponseReturnValue:
@@ -462,7 +462,7 @@ def _event_view(event: Event, who: Caller, seller_id: str) -> dict[str, Any]:
 
 
 @blp.route("/disputes/<dispute_id>/refund-confirmation", methods=["POST"])
-@blp.arguments(EmptyIn, required=False)
+@blp.arguments(EmptyIn(), required=False)
 @blp.alt_response(200, schema=DisputeOut, success=True)
 @documents_errors(blp, 403, 404, 409)
 def confirm_refund(_params: dict[str, Any], dispute_id: str) -> ResponseReturnValue:
@@ -480,7 +480,7 @@ def confirm_refund(_params: dict[str, Any], dispute_id: str) -> ResponseReturnVa
 
 
 @blp.route("/disputes/<dispute_id>/compensation-confirmation", methods=["POST"])
-@blp.arguments(EmptyIn, required=False)
+@blp.arguments(EmptyIn(), required=False)
 @blp.alt_response(200, schema=DisputeOut, success=True)
 @documents_errors(blp, 403, 404, 409)
 def confirm_compensation(_params: dict[str, Any], dispute_id: str) -> ResponseReturnValue:
@@ -533,11 +533,11 @@ def _input_schema(name: str) -> type[Schema]:
 for _action in flows.ACTIONS.values():
     if _action.input is None:
         continue
-    _schema = _input_schema(_action.input)
+    _schema = _input_schema(_action.input)()
     _view = _action_view(_action.name)
     _view.__name__ = _action.name.replace("-", "_")
     _view.__doc__ = _action.summary
-    _body_required = any(field.required for field in _schema().fields.values())
+    _body_required = any(field.required for field in _schema.fields.values())
     blp.route(f"/disputes/<dispute_id>/{_action.name}", methods=["POST"], endpoint=_view.__name__)(
         documents_errors(blp, 403, 404, 409, 422)(
             blp.alt_response(200, schema=DisputeOut, success=True)(

@@ -17,7 +17,7 @@ blp = Blueprint("orders", __name__, url_prefix="/v1", description="Order snapsho
 
 
 @blp.route("/orders/<order_id>", methods=["PUT"])
-@blp.arguments(OrderIn)
+@blp.arguments(OrderIn())
 @blp.alt_response(200, schema=OrderOut, success=True, description="updated")
 @blp.alt_response(201, schema=OrderOut, success=True, description="created")
 @documents_errors(blp, 403, 422)

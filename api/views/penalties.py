@@ -107,7 +107,7 @@ def standing_view(
 
 
 @blp.route("/sellers/<seller_id>/violations", methods=["GET"])
-@blp.arguments(PageQueryIn, location="query")
+@blp.arguments(PageQueryIn(), location="query")
 @blp.alt_response(200, schema=ViolationPageOut, success=True)
 @documents_errors(blp, 404, 422)
 def list_violations(query: dict[str, Any], seller_id: str) -> ResponseReturnValue:
@@ -128,7 +128,7 @@ def list_violations(query: dict[str, Any], seller_id: str) -> ResponseReturnValu
 
 
 @blp.route("/sellers/<seller_id>/violations", methods=["POST"])
-@blp.arguments(ViolationIn)
+@blp.arguments(ViolationIn())
 @blp.alt_response(201, schema=ViolationOut, success=True, description="on the ledger")
 @documents_errors(blp, 403, 404, 422)
 def confirm_violation(violation_in: dict[str, Any], seller_id: str) -> ResponseReturnValue:
@@ -155,7 +155,7 @@ def confirm_violation(violation_in: dict[str, Any], seller_id: str) -> ResponseR
 
 
 @blp.route("/penalties", methods=["GET"])
-@blp.arguments(PenaltyQueryIn, location="query")
+@blp.arguments(PenaltyQueryIn(), location="query")
 @blp.alt_response(200, schema=PenaltyPageOut, success=True)
 @blp.alt_response(403, schema=ErrorOut, description="not trust & safety, an admin or the platform")
 @documents_errors(blp, 422)
@@ -211,7 +211,7 @@ def _review(use_case: Any, **arguments: Any) -> ResponseReturnValue:
 
 
 @blp.route("/penalties/<penalty_id>/approve", methods=["POST"])
-@blp.arguments(ApproveIn, required=False)
+@blp.arguments(ApproveIn(), required=False)
 @blp.alt_response(200, schema=PenaltyOut, success=True)
 @documents_errors(blp, 403, 404, 409, 422)
 def approve(params: dict[str, Any], penalty_id: str) -> ResponseReturnValue:
@@ -226,7 +226,7 @@ def approve(params: dict[str, Any], penalty_id: str) -> ResponseReturnValue:
 
 
 @blp.route("/penalties/<penalty_id>/reject", methods=["POST"])
-@blp.arguments(RejectIn)
+@blp.arguments(RejectIn())
 @blp.alt_response(200, schema=PenaltyOut, success=True)
 @documents_errors(blp, 403, 404, 409, 422)
 def reject(params: dict[str, Any], penalty_id: str) -> ResponseReturnValue:
@@ -235,7 +235,7 @@ def reject(params: dict[str, Any], penalty_id: str) -> ResponseReturnValue:
 
 
 @blp.route("/penalties/<penalty_id>/revoke", methods=["POST"])
-@blp.arguments(RevokeIn)
+@blp.arguments(RevokeIn())
 @blp.alt_response(200, schema=PenaltyOut, success=True)
 @documents_errors(blp, 403, 404, 409, 422)
 def revoke(params: dict[str, Any], penalty_id: str) -> ResponseReturnValue:
@@ -244,7 +244,7 @@ def revoke(params: dict[str, Any], penalty_id: str) -> ResponseReturnValue:
 
 
 @blp.route("/penalties/<penalty_id>/appeal", methods=["POST"])
-@blp.arguments(PenaltyAppealIn)
+@blp.arguments(PenaltyAppealIn())
 @blp.alt_response(200, schema=PenaltyOut, success=True)
 @documents_errors(blp, 403, 404, 409, 422)
 def appeal(params: dict[str, Any], penalty_id: str) -> ResponseReturnValue:
@@ -253,7 +253,7 @@ def appeal(params: dict[str, Any], penalty_id: str) -> ResponseReturnValue:
 
 
 @blp.route("/penalties/<penalty_id>/appeal-decision", methods=["POST"])
-@blp.arguments(PenaltyAppealDecisionIn)
+@blp.arguments(PenaltyAppealDecisionIn())
 @blp.alt_response(200, schema=PenaltyOut, success=True)
 @documents_errors(blp, 403, 404, 409, 422)
 def appeal_decision(params: dict[str, Any], penalty_id: str) -> ResponseReturnValue:

@@ -30,7 +30,7 @@ PUBLIC_ENDPOINTS = frozenset({"public.list_public_decisions", "public.list_publi
 
 
 @blp.route("/public/decisions", methods=["GET"])
-@blp.arguments(PublicDecisionQueryIn, location="query")
+@blp.arguments(PublicDecisionQueryIn(), location="query")
 @blp.alt_response(200, schema=PublicDecisionPageOut, success=True)
 @blp.doc(security=[])
 @documents_errors(blp, 422)
@@ -53,7 +53,7 @@ def list_public_decisions(query: dict[str, Any]) -> ResponseReturnValue:
 
 
 @blp.route("/public/warnings", methods=["GET"])
-@blp.arguments(PublicWarningQueryIn, location="query")
+@blp.arguments(PublicWarningQueryIn(), location="query")
 @blp.alt_response(200, schema=PublicWarningListOut, success=True)
 @blp.doc(security=[])
 @documents_errors(blp, 422)

@@ -21,7 +21,7 @@ blp = Blueprint("queue", __name__, url_prefix="/v1", description="The arbitrator
 
 
 @blp.route("/queue", methods=["GET"])
-@blp.arguments(QueueQueryIn, location="query")
+@blp.arguments(QueueQueryIn(), location="query")
 @blp.alt_response(200, schema=DisputePageOut, success=True)
 @blp.alt_response(403, schema=ErrorOut, description="not an arbitrator")
 @documents_errors(blp, 422)
@@ -45,7 +45,7 @@ def list_queue(query: dict[str, Any]) -> ResponseReturnValue:
 
 
 @blp.route("/queue/claim", methods=["POST"])
-@blp.arguments(EmptyIn, required=False)
+@blp.arguments(EmptyIn(), required=False)
 @blp.alt_response(200, schema=DisputeOut, success=True, description="the case is now yours")
 @blp.alt_response(403, schema=ErrorOut, description="not an arbitrator")
 @blp.alt_response(404, schema=ErrorOut, description="no case waits for you")

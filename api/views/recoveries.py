@@ -47,7 +47,7 @@ def get_recovery(recovery_id: str) -> ResponseReturnValue:
 
 
 @blp.route("/recoveries/<recovery_id>/recovered", methods=["POST"])
-@blp.arguments(RecoveredIn, required=False)
+@blp.arguments(RecoveredIn(), required=False)
 @blp.alt_response(200, schema=RecoveryOut, success=True)
 @documents_errors(blp, 403, 404, 409, 422)
 def mark_recovered(params: dict[str, Any], recovery_id: str) -> ResponseReturnValue:
@@ -65,7 +65,7 @@ def mark_recovered(params: dict[str, Any], recovery_id: str) -> ResponseReturnVa
 
 
 @blp.route("/recoveries/<recovery_id>/write-off", methods=["POST"])
-@blp.arguments(WriteOffIn)
+@blp.arguments(WriteOffIn())
 @blp.alt_response(200, schema=RecoveryOut, success=True)
 @documents_errors(blp, 403, 404, 409, 422)
 def write_off(params: dict[str, Any], recovery_id: str) -> ResponseReturnValue:

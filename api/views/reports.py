@@ -39,7 +39,7 @@ DISSATISFIED_PAGE_OUT = DissatisfiedPageOut()
 
 
 @blp.route("/reports/summary", methods=["GET"])
-@blp.arguments(ReportQueryIn, location="query")
+@blp.arguments(ReportQueryIn(), location="query")
 @blp.alt_response(200, schema=SummaryOut, success=True)
 @blp.alt_response(403, schema=ErrorOut, description="not staff nor the platform")
 @documents_errors(blp, 422)
@@ -65,7 +65,7 @@ def get_summary(query: dict[str, Any]) -> ResponseReturnValue:
 
 
 @blp.route("/disputes/<dispute_id>/feedback", methods=["POST"])
-@blp.arguments(FeedbackIn)
+@blp.arguments(FeedbackIn())
 @blp.alt_response(201, schema=FeedbackOut, success=True, description="recorded")
 @documents_errors(blp, 403, 404, 409, 422)
 def give_feedback(feedback_in: dict[str, Any], dispute_id: str) -> ResponseReturnValue:
@@ -87,7 +87,7 @@ def give_feedback(feedback_in: dict[str, Any], dispute_id: str) -> ResponseRetur
 
 
 @blp.route("/feedback/dissatisfied", methods=["GET"])
-@blp.arguments(DissatisfiedQueryIn, location="query")
+@blp.arguments(DissatisfiedQueryIn(), location="query")
 @blp.alt_response(200, schema=DissatisfiedPageOut, success=True)
 @blp.alt_response(403, schema=ErrorOut, description="not staff nor the platform")
 @documents_errors(blp, 422)

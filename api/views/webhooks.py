@@ -50,7 +50,7 @@ def delivery_body(view: DeliveryView) -> dict[str, Any]:
 
 
 @blp.route("/webhook-endpoints", methods=["POST"])
-@blp.arguments(EndpointIn)
+@blp.arguments(EndpointIn())
 @blp.alt_response(201, schema=EndpointWithSecretOut, success=True)
 @blp.alt_response(403, schema=ErrorOut, description="not the platform or an admin")
 @documents_errors(blp, 422)
@@ -106,7 +106,7 @@ def list_endpoints() -> ResponseReturnValue:
 
 
 @blp.route("/webhook-endpoints/<endpoint_id>/disable", methods=["POST"])
-@blp.arguments(EmptyIn, required=False)
+@blp.arguments(EmptyIn(), required=False)
 @blp.alt_response(200, schema=EndpointOut, success=True)
 @blp.alt_response(403, schema=ErrorOut, description="not the platform or an admin")
 @blp.alt_response(404, schema=ErrorOut, description="no such endpoint")
@@ -124,7 +124,7 @@ def disable_endpoint(_params: dict[str, Any], endpoint_id: str) -> ResponseRetur
 
 
 @blp.route("/webhook-endpoints/<endpoint_id>/rotate-secret", methods=["POST"])
-@blp.arguments(EmptyIn, required=False)
+@blp.arguments(EmptyIn(), required=False)
 @blp.alt_response(200, schema=EndpointWithSecretOut, success=True)
 @blp.alt_response(403, schema=ErrorOut, description="not the platform or an admin")
 @blp.alt_response(404, schema=ErrorOut, description="no such endpoint")
@@ -143,7 +143,7 @@ def rotate_secret(_params: dict[str, Any], endpoint_id: str) -> ResponseReturnVa
 
 
 @blp.route("/webhook-deliveries", methods=["GET"])
-@blp.arguments(DeliveryQueryIn, location="query")
+@blp.arguments(DeliveryQueryIn(), location="query")
 @blp.alt_response(200, schema=DeliveryPageOut, success=True)
 @blp.alt_response(403, schema=ErrorOut, description="not the platform or an admin")
 @documents_errors(blp, 422)
@@ -166,7 +166,7 @@ def list_deliveries(query: dict[str, Any]) -> ResponseReturnValue:
 
 
 @blp.route("/webhook-deliveries/<delivery_id>/redeliver", methods=["POST"])
-@blp.arguments(EmptyIn, required=False)
+@blp.arguments(EmptyIn(), required=False)
 @blp.alt_response(200, schema=DeliveryOut, success=True)
 @blp.alt_response(403, schema=ErrorOut, description="not the platform or an admin")
 @blp.alt_response(404, schema=ErrorOut, description="no such delivery")
