@@ -258,6 +258,7 @@ class WriteSession(Session):
 
 @event.listens_for(WriteSession, "loaded_as_persistent")
 @event.listens_for(WriteSession, "pending_to_persistent")
+@event.listens_for(WriteSession, "detached_to_persistent")  # a row inserted or read as plain values
 def _keep(session: Session, instance: object) -> None:
     kept: list[object] = session.info.setdefault(_KEPT, [])
     if len(kept) < KEEP_AT_MOST:

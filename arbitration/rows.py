@@ -4,8 +4,9 @@ For a row written once and not changed again in its transaction (a ruling, a ref
 compensation), the ORM costs more than the insert: its constructor fires an event per attribute and
 its flush sorts, diffs and batches. Here the object's every column goes straight into its dict, as
 the ORM's loader puts it, the row is inserted by one statement built once, and the object joins the
-session persistent and clean: ``session.get`` finds it without a round trip, and a later change to
-it is written by the next flush as for any loaded row.
+session persistent and clean (and, in a write, kept alive by ``WriteSession`` for the response's
+body): ``session.get`` finds it without a round trip, and a later change to it is written by the
+next flush as for any loaded row.
 """
 
 from __future__ import annotations
@@ -20,10 +21,6 @@ from sqlalchemy.sql.schema import ScalarElementColumnDefault
 from arbitration.db import Base, execute_core
 
 Row = TypeVar("Row", bound=Base)
-
-# The objects inserted here, held for the unit of work: the identity map holds clean objects only
-# weakly, and a ruling is read again by the response's body (as ``WriteSession`` keeps loaded rows).
-_KEPT = "arbitration.rows.kept"
 
 
 class Rows(Generic[Row]):
@@ -67,7 +64,6 @@ class Rows(Generic[Row]):
         )
         make_transient_to_detached(row)
         session.add(row)
-        session.info.setdefault(_KEPT, []).append(row)
         return row
 
 
