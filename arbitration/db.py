@@ -14,10 +14,7 @@ they take the file in turn; the busy handler then only arbitrates between proces
 
 from __future__ import annotations
 
-import itertools
-import logging
 import os
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -45,14 +42,9 @@ from sqlalchemy.types import TypeDecorator
 from arbitration import party_standing
 from arbitration.events import Handlers
 
-log = logging.getLogger(__name__)
-
 DEFAULT_DATABASE_FILE = "arbitration.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_KIB = 65_536
-# Write transactions of a process between two checkpoints of the WAL into the database file: a
-# write adds some 10 to 30 pages, so about SQLite's own threshold of 1,000 pages.
-CHECKPOINT_EVERY = 50
 
 # PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
 _POSTGRES_BUSY_STATES = frozenset({"40001", "40P01", "55P03"})
@@ -111,7 +103,6 @@ class SQLiteForMoney(SQLiteDialect_pysqlite):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._writers = threading.Lock()
-        self._writes = itertools.count(1)
 
     def on_connect(self) -> Callable[[Any], None]:
         connected = super().on_connect()
@@ -127,7 +118,6 @@ class SQLiteForMoney(SQLiteDialect_pysqlite):
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")  # hot indexes stay in memory
-            cursor.execute("PRAGMA wal_autocheckpoint=0")  # ``do_commit`` checkpoints instead
             cursor.close()
 
         return configure
@@ -168,19 +158,10 @@ class SQLiteForMoney(SQLiteDialect_pysqlite):
             raise
 
     def do_commit(self, dbapi_connection: Any) -> None:
-        """Commit; every ``CHECKPOINT_EVERY`` writes of the process, then copy the WAL into the
-        database file, once the writer lock is given back: SQLite's automatic checkpoint ran
-        inside the commit that crossed its threshold, and kept every other writer of the process
-        waiting behind its copy and fsync."""
         try:
             super().do_commit(dbapi_connection)  # type: ignore[no-untyped-call]
         finally:
-            wrote = self._give_back(dbapi_connection)
-        if wrote and next(self._writes) % CHECKPOINT_EVERY == 0:
-            try:
-                dbapi_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            except sqlite3.Error:  # the write is committed: the next checkpoint copies it
-                log.warning("WAL checkpoint failed", exc_info=True)
+            self._give_back(dbapi_connection)
 
     def do_rollback(self, dbapi_connection: Any) -> None:
         try:
@@ -188,19 +169,16 @@ class SQLiteForMoney(SQLiteDialect_pysqlite):
         finally:
             self._give_back(dbapi_connection)
 
-    def _give_back(self, dbapi_connection: Any) -> bool:
+    def _give_back(self, dbapi_connection: Any) -> None:
         """The transaction is over: the next writer in this process may begin, and a mode set
-        for a transaction that never began does not leak to the connection's next user. True if
-        it was a write."""
+        for a transaction that never began does not leak to the connection's next user."""
         try:
             info = dbapi_connection.info
         except NotImplementedError:  # the engine's first connect, before the pool hands it out
-            return False
+            return
         info.pop(_BEGIN, None)
         if info.pop(_HOLDS_WRITER_LOCK, False):
             self._writers.release()
-            return True
-        return False
 
 
 def _begin_mode(opts: Mapping[str, Any]) -> str | None:

@@ -12,7 +12,6 @@ from flask import Flask
 from sqlalchemy import select
 
 from api.wiring import Services
-from arbitration import db
 from arbitration.models import Account
 
 
@@ -84,31 +83,3 @@ def test_a_read_only_engine_never_blocks_a_writer(services: Services, database_u
     with services.database.engine.execution_options(read_only=True).connect() as connection:
         connection.execute(select(Account.id)).first()
         assert _another_process_can_write(database_url)
-
-
-@pytest.mark.parametrize("every", [1, 1_000_000])
-def test_the_wal_is_copied_into_the_database_every_so_many_writes_and_only_then(
-    services: Services, database_url: str, monkeypatch: pytest.MonkeyPatch, every: int
-) -> None:
-    monkeypatch.setattr(db, "CHECKPOINT_EVERY", every)
-    database_file = Path(database_url.removeprefix("sqlite:///"))
-    other = sqlite3.connect(database_file, isolation_level=None)
-    other.execute("PRAGMA wal_checkpoint(PASSIVE)")  # whatever the set-up left in the WAL
-    other.close()
-    size_before = database_file.stat().st_size
-
-    now = services.clock.now()
-    for number in range(400):
-        with services.database.unit_of_work() as session:
-            session.add(
-                Account(
-                    id=f"wal-{number}",
-                    role="buyer",
-                    display_name="x" * 3_000,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-
-    grew = database_file.stat().st_size > size_before
-    assert grew is (every == 1)
