@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 from sqlalchemy import bindparam, exists, func, insert, select, update
-from sqlalchemy.orm import Session, make_transient_to_detached, object_session
+from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.attributes import instance_dict, manager_of_class, set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
@@ -35,6 +35,7 @@ from arbitration.models import AccountLink, Dispute, DisputeItem, Offer
 from arbitration.orders import Terms, lock_order_terms
 from arbitration.party_standing import party_standing
 from arbitration.policy import Policy
+from arbitration.rows import as_loaded
 
 REMEDIES = lifecycle.REMEDIES
 CHANNELS = ("web", "app", "hotline", "email", "social", "chat")
@@ -306,7 +307,7 @@ def _load_dispute(session: Session, dispute_id: str, *, staff_id: str | None) ->
         return None
     dispute: Dispute = _DISPUTE_CLASS.new_instance()
     instance_dict(dispute).update(zip(_DISPUTE_COLUMNS, rows[0][:_ITEMS_AT], strict=True))
-    _as_loaded(session, dispute)
+    as_loaded(session, dispute)
     lines: dict[str, list[LineRead]] = session.info.setdefault(_LINES_READ, {})
     lines[dispute_id] = [
         LineRead(listing_id, quantity, value)
@@ -333,12 +334,6 @@ def lines_read(session: Session, dispute: Dispute) -> list[LineRead] | None:
     filed, so what was read stays true for the whole transaction."""
     found: dict[str, list[LineRead]] = session.info.get(_LINES_READ, {})
     return found.get(dispute.id)
-
-
-def _as_loaded(session: Session, dispute: Dispute) -> None:
-    """Make a dispute holding every column the session's copy of its row, as if just loaded."""
-    make_transient_to_detached(dispute)
-    session.add(dispute)
 
 
 # Filing ------------------------------------------------------------------------------------------
@@ -513,7 +508,7 @@ def _insert_new(session: Session, dispute: Dispute, items: list[DisputeItem]) ->
     """
     values = dispute.__dict__
     execute_core(session, _INSERT_DISPUTE, {key: values[key] for key in _DISPUTE_COLUMNS})
-    _as_loaded(session, dispute)
+    as_loaded(session, dispute)
     for item in items:
         item.dispute_id = dispute.id
     set_committed_value(dispute, "items", items)

@@ -62,9 +62,15 @@ class Rows(Generic[Row]):
         execute_core(
             session, self._insert, {key: values[key] for key in self._defaults}, flush=flush
         )
-        make_transient_to_detached(row)
-        session.add(row)
+        as_loaded(session, row)
         return row
+
+
+def as_loaded(session: Session, row: Base) -> None:
+    """Make an object holding every column of its row (inserted or read as plain values) the
+    session's clean copy of that row, as if the ORM had just loaded it."""
+    make_transient_to_detached(row)
+    session.add(row)
 
 
 def loaded(session: Session, model: type[Row], key: str) -> Row | None:
