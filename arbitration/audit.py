@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from arbitration.db import execute_core
 from arbitration.events import TimelineEventAppended, record
 from arbitration.models import Dispute, Event
+from arbitration.statements import prepared
 
 GENESIS_HASH = "0" * 64
 
@@ -149,11 +150,11 @@ def head_statements(key: Any) -> tuple[Update, Update]:
         .values(last_event_hash=bindparam("hash"))
         .execution_options(synchronize_session=False)
     )
-    return bump, set_hash
+    return prepared(bump), prepared(set_hash)
 
 
 _BUMP_HEAD, _SET_HEAD_HASH = head_statements(Dispute.id)
-_INSERT_EVENT = insert(Event)
+_INSERT_EVENT = prepared(insert(Event))
 
 
 def hold_head(session: Session, dispute: Dispute) -> None:

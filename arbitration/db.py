@@ -25,7 +25,6 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
-    CursorResult,
     DateTime,
     Engine,
     Executable,
@@ -39,7 +38,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
-from arbitration import party_standing
+from arbitration import party_standing, statements
 from arbitration.events import Handlers
 
 DEFAULT_DATABASE_FILE = "arbitration.db"
@@ -230,9 +229,10 @@ def execute_core(
     params: dict[str, Any] | list[dict[str, Any]] | None = None,
     *,
     flush: bool = True,
-) -> CursorResult[*tuple[Any, ...]]:
+) -> statements.Ran:
     """Run a statement that needs no ORM objects (an UPDATE by key, a look-up of ids) on the
-    session's connection, in its transaction: a quarter of the cost of ``Session.execute``.
+    session's connection, in its transaction: a quarter of the cost of ``Session.execute``, and
+    less again for a statement built once at import and marked ``statements.prepared``.
 
     It flushes first, as ``Session.execute`` would (``flush=False`` when the statement cannot
     depend on anything pending); rows it changes are not synchronised into the session.
@@ -244,7 +244,7 @@ def execute_core(
         connection = session.connection()
         if _CONNECTION in session.info:
             session.info[_CONNECTION] = connection
-    return connection.execute(statement, params)
+    return statements.run(connection, statement, params)
 
 
 class WriteSession(Session):

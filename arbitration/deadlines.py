@@ -17,6 +17,7 @@ from arbitration.db import execute_core
 from arbitration.lifecycle import AWAITING_FULFILMENT, SLA_STATES, TIMERS
 from arbitration.models import Compensation, Deadline, Dispute, Refund
 from arbitration.policy import Policy
+from arbitration.statements import prepared
 
 PENDING = "pending"
 FIRED = "fired"
@@ -53,14 +54,14 @@ def due_at_for(
 
 # Built once: building a statement costs more than running it (the hot path runs this one on
 # every move of a dispute).
-_CANCEL_PENDING = (
+_CANCEL_PENDING = prepared(
     update(Deadline)
     .where(Deadline.dispute_id == bindparam("of_dispute"), Deadline.status == PENDING)
     .values(status=CANCELLED, settled_at=bindparam("at"))
     .execution_options(synchronize_session=False)
 )
 
-_INSERT_DEADLINES = insert(Deadline)
+_INSERT_DEADLINES = prepared(insert(Deadline))
 
 
 def cancel_pending(session: Session, *, dispute_id: str, at: datetime, flush: bool = True) -> None:

@@ -36,6 +36,7 @@ from arbitration.orders import Terms, lock_order_terms
 from arbitration.party_standing import party_standing
 from arbitration.policy import Policy
 from arbitration.rows import as_loaded
+from arbitration.statements import prepared
 
 REMEDIES = lifecycle.REMEDIES
 CHANNELS = ("web", "app", "hotline", "email", "social", "chat")
@@ -125,10 +126,12 @@ def actor_of(dispute: DisputeColumns, caller: Caller | None) -> str | None:
     return None
 
 
-_LINKED = select(
-    exists().where(
-        AccountLink.staff_id == bindparam("staff_id"),
-        AccountLink.related_id.in_([bindparam("buyer_id"), bindparam("seller_id")]),
+_LINKED = prepared(
+    select(
+        exists().where(
+            AccountLink.staff_id == bindparam("staff_id"),
+            AccountLink.related_id.in_([bindparam("buyer_id"), bindparam("seller_id")]),
+        )
     )
 )
 
@@ -259,7 +262,7 @@ def get_dispute(session: Session, *, caller: Caller, dispute_id: str) -> Dispute
 # Built once: a dispute's every column by its key, and its lines (one row each, in the order of
 # ``Dispute.items``; one row without a line if it has none). A write's body shows the lines.
 _DISPUTES_TABLE, _ITEMS_TABLE = Dispute.__table__, DisputeItem.__table__
-_DISPUTE_WITH_ITEMS = (
+_DISPUTE_WITH_ITEMS = prepared(
     select(
         *_DISPUTES_TABLE.columns,
         _ITEMS_TABLE.c.listing_id,
@@ -274,13 +277,15 @@ _DISPUTE_WITH_ITEMS = (
 )
 _ITEMS_AT = len(_DISPUTES_TABLE.columns)
 # The same for a staff member, who will be asked whether they are related to a party.
-_DISPUTE_WITH_ITEMS_FOR_STAFF = _DISPUTE_WITH_ITEMS.add_columns(
-    exists()
-    .where(
-        AccountLink.staff_id == bindparam("staff_id"),
-        AccountLink.related_id.in_([_DISPUTES_TABLE.c.buyer_id, _DISPUTES_TABLE.c.seller_id]),
+_DISPUTE_WITH_ITEMS_FOR_STAFF = prepared(
+    _DISPUTE_WITH_ITEMS.add_columns(
+        exists()
+        .where(
+            AccountLink.staff_id == bindparam("staff_id"),
+            AccountLink.related_id.in_([_DISPUTES_TABLE.c.buyer_id, _DISPUTES_TABLE.c.seller_id]),
+        )
+        .label("conflicted")
     )
-    .label("conflicted")
 )
 _CONFLICTED_AT = _ITEMS_AT + 3
 _STAFF_ROLES = frozenset({ARBITRATOR, SENIOR_ARBITRATOR})  # the roles that act as staff
@@ -496,7 +501,7 @@ def _new_dispute(*, priority: str, **fields: object) -> Dispute:
     return dispute
 
 
-_INSERT_DISPUTE = insert(Dispute)
+_INSERT_DISPUTE = prepared(insert(Dispute))
 
 
 def _insert_new(session: Session, dispute: Dispute, items: list[DisputeItem]) -> None:
@@ -529,18 +534,24 @@ _BATCH_MEMBERS = (
 _FLAGGED_MEMBER = (
     _BATCH_MEMBERS.with_only_columns(Dispute.id).where(Dispute.systemic.is_(True)).limit(1)
 )
-_BATCH_SIZE = _BATCH_MEMBERS.with_only_columns(func.count())
+_BATCH_SIZE = prepared(_BATCH_MEMBERS.with_only_columns(func.count()))
 # One statement per line filed: a flagged member to join, else how many members there are, counted
 # no further than a batch's size (``enough``), so a flagged batch of thousands is not counted.
-_BATCH_PROBE = select(
-    _FLAGGED_MEMBER.scalar_subquery(),
-    select(func.count())
-    .select_from(_BATCH_MEMBERS.with_only_columns(Dispute.id).limit(bindparam("enough")).subquery())
-    .scalar_subquery(),
+_BATCH_PROBE = prepared(
+    select(
+        _FLAGGED_MEMBER.scalar_subquery(),
+        select(func.count())
+        .select_from(
+            _BATCH_MEMBERS.with_only_columns(Dispute.id).limit(bindparam("enough")).subquery()
+        )
+        .scalar_subquery(),
+    )
 )
-_UNFLAGGED_MEMBERS = _BATCH_MEMBERS.where(Dispute.systemic.is_(False)).order_by(Dispute.id)
-_OPEN_DISPUTE = select(Dispute.id).where(Dispute.open_order_id == bindparam("order_id"))
-_INSERT_ITEMS = insert(DisputeItem)
+_UNFLAGGED_MEMBERS = prepared(
+    _BATCH_MEMBERS.where(Dispute.systemic.is_(False)).order_by(Dispute.id)
+)
+_OPEN_DISPUTE = prepared(select(Dispute.id).where(Dispute.open_order_id == bindparam("order_id")))
+_INSERT_ITEMS = prepared(insert(DisputeItem))
 
 
 def _flag_batches(

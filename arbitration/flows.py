@@ -31,6 +31,7 @@ from arbitration.policy import Policy
 from arbitration.refunds import instruct_refund
 from arbitration.remedy_actions import REMEDY_ACTIONS
 from arbitration.rulings import RULING_ACTIONS
+from arbitration.statements import prepared
 
 # Every action, declared once; the lifecycle table says who may take each, where.
 ACTIONS: dict[str, Action] = {
@@ -168,7 +169,7 @@ def act(
 
 
 # Built once: building a statement costs more than running it.
-_CLAIM = (
+_CLAIM = prepared(
     update(Dispute)
     .where(
         Dispute.id == bindparam("dispute_id"),
@@ -218,7 +219,7 @@ def _compare_and_set(
 _DISPUTES = cast(Table, Dispute.__table__)
 # No ``values()``: the SET clause is the columns of the parameters it runs with (SQLAlchemy compiles
 # and caches one statement per set of columns).
-_UPDATE_DISPUTE = update(_DISPUTES).where(_DISPUTES.c.id == bindparam("dispute_key"))
+_UPDATE_DISPUTE = prepared(update(_DISPUTES).where(_DISPUTES.c.id == bindparam("dispute_key")))
 _COLUMN_ATTRIBUTES = frozenset(
     attribute.key
     for attribute in inspect(Dispute).column_attrs

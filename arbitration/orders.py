@@ -15,6 +15,7 @@ from arbitration.db import execute_core
 from arbitration.errors import Forbidden, NotFound, ValidationFailed
 from arbitration.ids import check_external_id
 from arbitration.models import Account, Dispute, Order, OrderItem
+from arbitration.statements import prepared
 
 ORDER_STATUSES = ("paid", "shipped", "delivered")
 SHIPPED_STATUSES = ("shipped", "delivered")  # ``Order.shipped`` says the same of a row
@@ -203,7 +204,7 @@ class OrderTerms:
 
 # Built once: the order and its lines (in their order) in one statement. ``OF orders`` locks the
 # order alone on PostgreSQL, which refuses to lock the nullable side of an outer join.
-_LOCK_ORDER_WITH_LINES = (
+_LOCK_ORDER_WITH_LINES = prepared(
     select(
         Order.id,
         Order.buyer_id,

@@ -28,10 +28,11 @@ from arbitration.party_standing import party_standing
 from arbitration.policy import Policy
 from arbitration.recoveries import open_recovery
 from arbitration.rows import Rows, loaded
+from arbitration.statements import prepared
 
 # A refund counted on its order, relative to what the row holds, if the order covers it (built
 # once): no row updated means the refund would exceed the order.
-_COUNT_REFUND = (
+_COUNT_REFUND = prepared(
     update(Order)
     .where(
         Order.id == bindparam("order_id"),
@@ -40,8 +41,8 @@ _COUNT_REFUND = (
     .values(refunded_amount=Order.refunded_amount + bindparam("refunded"))
     .execution_options(synchronize_session=False)
 )
-_ORDER_AMOUNTS = select(Order.amount, Order.refunded_amount).where(
-    Order.id == bindparam("order_id")
+_ORDER_AMOUNTS = prepared(
+    select(Order.amount, Order.refunded_amount).where(Order.id == bindparam("order_id"))
 )
 _REFUNDS = Rows(Refund)
 # Refunds counted on their order before they are instructed (``reserve_refund``), by what orders

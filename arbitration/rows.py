@@ -19,6 +19,7 @@ from sqlalchemy.orm.attributes import instance_dict, manager_of_class
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from arbitration.db import Base, execute_core
+from arbitration.statements import prepared
 
 Row = TypeVar("Row", bound=Base)
 
@@ -42,7 +43,7 @@ class Rows(Generic[Row]):
             defaults[column.key] = default.arg if default is not None else None
         self._manager = manager_of_class(model)
         self._defaults = defaults
-        self._insert = insert(model)
+        self._insert = prepared(insert(model))
 
     def new(self, **fields: Any) -> Row:
         """A transient object holding every column: ``fields``, the others their defaults."""

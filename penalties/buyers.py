@@ -37,6 +37,7 @@ from arbitration.events import DecisionOverturned, DisputeDecided, Handlers
 from arbitration.ids import new_id
 from arbitration.models import Account, Dispute
 from arbitration.policy import Policy
+from arbitration.statements import prepared
 from penalties.explain import is_in_force
 from penalties.models import (
     ACTIVE,
@@ -60,10 +61,12 @@ SYSTEM = "system"
 
 # A seller's active freezes and bans, with what ``in_force`` needs of them (built once). The kinds
 # are compared one by one: a list given to ``IN`` is expanded into parameters on every execution.
-_SELLING_STOPPED = select(Penalty.status, Penalty.ends_at).where(
-    Penalty.seller_id == bindparam("seller_id"),
-    Penalty.status == ACTIVE,
-    or_(*(Penalty.kind == kind for kind in sorted(STOPS_SELLING))),
+_SELLING_STOPPED = prepared(
+    select(Penalty.status, Penalty.ends_at).where(
+        Penalty.seller_id == bindparam("seller_id"),
+        Penalty.status == ACTIVE,
+        or_(*(Penalty.kind == kind for kind in sorted(STOPS_SELLING))),
+    )
 )
 
 
@@ -104,8 +107,8 @@ def _ensure_standing(insert: Any) -> Any:
 
 
 # Built once per dialect: building a statement costs more than running it.
-_ENSURE_STANDING_POSTGRESQL = _ensure_standing(postgresql_insert)
-_ENSURE_STANDING_SQLITE = _ensure_standing(sqlite_insert)
+_ENSURE_STANDING_POSTGRESQL = prepared(_ensure_standing(postgresql_insert))
+_ENSURE_STANDING_SQLITE = prepared(_ensure_standing(sqlite_insert))
 
 
 def _lock(session: Session, *, buyer_id: str, at: datetime) -> BuyerStanding:

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 
 from arbitration.audit import canonical_time, chain_hash, first_break
 from arbitration.db import execute_core
+from arbitration.statements import prepared
 from penalties.models import SellerEvent, SellerStanding
 
-_INSERT_EVENT = insert(SellerEvent)
+_INSERT_EVENT = prepared(insert(SellerEvent))
 
 
 def _document(event: SellerEvent) -> dict[str, Any]:

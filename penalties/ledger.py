@@ -24,6 +24,7 @@ from arbitration.ids import new_id
 from arbitration.models import Deadline
 from arbitration.policy import LadderStep, PenaltyPolicy
 from arbitration.rows import Rows
+from arbitration.statements import prepared
 from penalties import chain
 from penalties.events import PenaltyApplied, PenaltyLifted
 from penalties.models import (
@@ -59,13 +60,15 @@ def _ensure_standing(insert: Any) -> Any:
 
 
 # Built once per dialect: building a statement costs more than running it.
-_ENSURE_STANDING_POSTGRESQL = _ensure_standing(postgresql_insert)
-_ENSURE_STANDING_SQLITE = _ensure_standing(sqlite_insert)
+_ENSURE_STANDING_POSTGRESQL = prepared(_ensure_standing(postgresql_insert))
+_ENSURE_STANDING_SQLITE = prepared(_ensure_standing(sqlite_insert))
 _VIOLATIONS = Rows(Violation)
-_CROSSED = select(LadderCrossing.points).where(
-    LadderCrossing.seller_id == bindparam("seller"),
-    LadderCrossing.ledger == bindparam("on_ledger"),
-    LadderCrossing.period == bindparam("in_period"),
+_CROSSED = prepared(
+    select(LadderCrossing.points).where(
+        LadderCrossing.seller_id == bindparam("seller"),
+        LadderCrossing.ledger == bindparam("on_ledger"),
+        LadderCrossing.period == bindparam("in_period"),
+    )
 )
 
 

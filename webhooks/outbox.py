@@ -19,17 +19,18 @@ from arbitration.db import execute_core
 from arbitration.events import DomainEvent, Handlers
 from arbitration.ids import new_id
 from arbitration.policy import WebhookPolicy
+from arbitration.statements import prepared
 from webhooks.catalogue import CATALOGUE, Outgoing, Route
 from webhooks.models import ACTIVE, PENDING, Delivery, OutboxEvent, WebhookEndpoint
 
 _WRITTEN = "webhooks.outbox.written"
-_INSERT_EVENTS = insert(OutboxEvent)
+_INSERT_EVENTS = prepared(insert(OutboxEvent))
 # Positions in the order the rows were given, on SQLite and PostgreSQL alike.
-_INSERT_EVENTS_RETURNING = insert(OutboxEvent).returning(
-    OutboxEvent.position, sort_by_parameter_order=True
+_INSERT_EVENTS_RETURNING = prepared(
+    insert(OutboxEvent).returning(OutboxEvent.position, sort_by_parameter_order=True)
 )
-_INSERT_DELIVERIES = insert(Delivery)
-_ACTIVE_ENDPOINTS = (
+_INSERT_DELIVERIES = prepared(insert(Delivery))
+_ACTIVE_ENDPOINTS = prepared(
     select(WebhookEndpoint.id, WebhookEndpoint.event_types)
     .where(WebhookEndpoint.status == ACTIVE)
     .order_by(WebhookEndpoint.id)

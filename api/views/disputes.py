@@ -51,6 +51,7 @@ from arbitration.models import (
     Refund,
 )
 from arbitration.party_actions import offer_terms
+from arbitration.statements import prepared
 from evidence import service as evidence_service
 
 blp = Blueprint("disputes", __name__, url_prefix="/v1", description="Disputes and their lifecycle")
@@ -108,7 +109,7 @@ _LISTS = union_all(
     ).where(_COMPENSATIONS.dispute_id == bindparam("compensations_of")),
 ).subquery("lists")
 _LIST_ORDER = (_LISTS.c.row, _LISTS.c.instructed_at, _LISTS.c.id)
-_LISTS_ORDERED = select(_LISTS).order_by(*_LIST_ORDER)
+_LISTS_ORDERED = prepared(select(_LISTS).order_by(*_LIST_ORDER))
 _LIST_NAMES = tuple(_LISTS.c.keys())
 
 

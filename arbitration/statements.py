@@ -1,0 +1,224 @@
+"""Statements built once at import, run straight on the database driver's cursor.
+
+A write runs ten to fifteen statements, and SQLAlchemy's ``Connection.execute`` costs about
+15 microseconds and 60 to 90 function calls for each before the driver sees it: the cache key, an
+execution context, the parameters bound one by one, a cursor result. For a statement that never
+changes, most of that work gives the same answer every time. ``prepared(statement)`` marks such a
+statement (at import, never per call: each one is kept for the life of the process), and
+``run`` does the rest of the work once per dialect and set of parameter names: it compiles the
+statement as ``Connection.execute`` would, keeps the SQL, the order of its parameters with their
+type conversions, and its result columns with theirs. Each later execution converts the values,
+calls the cursor, and wraps the rows in a SQLAlchemy ``Result``.
+
+A statement SQLAlchemy would do more for takes the ordinary path (``fallback``): one whose
+compiled form computes Python-side column defaults or renders parameters at execution time
+(expanding ``IN``), an ``executemany`` with ``RETURNING``, and every statement on a connection
+with cursor event listeners (the tests that count statements) or logging.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, CursorResult, Executable
+from sqlalchemy.engine import Dialect
+from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
+from sqlalchemy.exc import DBAPIError, InvalidRequestError, StatementError
+from sqlalchemy.sql.compiler import SQLCompiler
+
+Statement = TypeVar("Statement", bound=Executable)
+Params = dict[str, Any] | list[dict[str, Any]] | None
+
+_MISSING = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _Bind:
+    """One parameter of the compiled SQL: where its value comes from and how it is converted."""
+
+    name: str  # the compiled name (and the driver's key, for a dialect with named parameters)
+    key: str  # the bind parameter's own key, which a caller's dict may use instead
+    default: Any  # the value compiled into the statement, or _MISSING when the caller must give it
+    convert: Callable[[Any], Any] | None
+
+
+@dataclass(slots=True)
+class _Form:
+    """A prepared statement compiled for one dialect and one set of parameter names."""
+
+    sql: str
+    binds: tuple[_Bind, ...]
+    positional: bool
+    columns: Sequence[Any]  # the compiled result columns (their keys and types)
+    metadata: SimpleResultMetaData
+    # How each result column's value is converted, learnt from the first cursor that returned rows
+    # (a type's conversion may depend on the driver's type code for the column).
+    converters: tuple[Callable[[Any], Any] | None, ...] | None = None
+
+    def parameters(self, given: dict[str, Any]) -> Sequence[Any] | dict[str, Any]:
+        values = []
+        for bind in self.binds:
+            value = given.get(bind.key, _MISSING)
+            if value is _MISSING:
+                value = given.get(bind.name, bind.default)
+                if value is _MISSING:
+                    raise InvalidRequestError(
+                        f"A value is required for bind parameter {bind.key!r}"
+                    )
+            values.append(value if bind.convert is None else bind.convert(value))
+        if self.positional:
+            return values
+        return {bind.name: value for bind, value in zip(self.binds, values, strict=True)}
+
+
+class _Prepared:
+    """What ``run`` keeps for one prepared statement: its forms, by dialect and parameter names."""
+
+    __slots__ = ("forms", "statement")
+
+    def __init__(self, statement: Executable) -> None:
+        self.statement = statement
+        self.forms: dict[tuple[type[Dialect], tuple[str, ...], bool], _Form | None] = {}
+
+
+_PREPARED: dict[int, _Prepared] = {}
+# Off: every statement takes SQLAlchemy's path (the tests and benchmarks that compare the two).
+ENABLED = True
+
+
+def prepared(statement: Statement) -> Statement:
+    """Mark ``statement`` for the fast path of ``run``; returns it unchanged. At import only."""
+    _PREPARED.setdefault(id(statement), _Prepared(statement))
+    return statement
+
+
+class _Ran(IteratorResult[*tuple[Any, ...]]):
+    """A fast-path result: SQLAlchemy's own ``Result`` over the fetched rows, with ``rowcount``."""
+
+    rowcount: int
+
+
+# What ``run`` returns either way.
+Ran = CursorResult[*tuple[Any, ...]] | _Ran
+_NO_COLUMNS = SimpleResultMetaData([])
+
+
+def run(connection: Connection, statement: Executable, params: Params) -> Ran:
+    """Execute ``statement`` on ``connection`` in its current transaction, as
+    ``connection.execute`` would, through the fast path when the statement is prepared."""
+    kept = _PREPARED.get(id(statement))
+    if (
+        not ENABLED
+        or kept is None
+        or connection._has_events
+        or connection.engine._has_events
+        or connection._echo
+    ):
+        return connection.execute(statement, params)
+    if params == []:
+        return connection.execute(statement, params)
+    rows = params if isinstance(params, list) else [params or {}]
+    names = tuple(rows[0])
+    dialect = connection.dialect
+    shape = (type(dialect), names, len(rows) > 1)
+    if shape not in kept.forms:
+        kept.forms[shape] = _compile(statement, dialect, names, shape[2])
+    form = kept.forms[shape]
+    if form is None:
+        return connection.execute(statement, params)
+    return _execute(connection, dialect, form, rows, shape[2])
+
+
+def _compile(
+    statement: Executable, dialect: Dialect, names: tuple[str, ...], many: bool
+) -> _Form | None:
+    """The statement's form for ``dialect`` and parameter ``names``, or None when SQLAlchemy's
+    execution would do more than bind values and read rows (see the module docstring)."""
+    compiled = statement.compile(  # type: ignore[attr-defined]
+        dialect=dialect, column_keys=sorted(names), for_executemany=many
+    )
+    if not isinstance(compiled, SQLCompiler) or _needs_sqlalchemy(compiled, many):
+        return None
+    defaults = compiled.construct_params(escape_names=False, _check=False)
+    keys = {name: bind.key for bind, name in compiled.bind_names.items()}
+    required = {name for bind, name in compiled.bind_names.items() if bind.required}
+    convert = compiled._bind_processors
+    order = compiled.positiontup if compiled.positional else list(defaults)
+    escaped = compiled.escaped_bind_names
+    binds = tuple(
+        _Bind(
+            name=name if compiled.positional else escaped.get(name, name),
+            key=keys[name],
+            default=_MISSING if name in required else defaults[name],
+            convert=convert.get(name),  # type: ignore[arg-type]
+        )
+        for name in order or ()
+    )
+    columns = compiled._result_columns
+    metadata = (
+        SimpleResultMetaData([column.keyname for column in columns]) if columns else _NO_COLUMNS
+    )
+    return _Form(compiled.string, binds, compiled.positional, columns, metadata)
+
+
+def _needs_sqlalchemy(compiled: SQLCompiler, many: bool) -> bool:
+    return bool(
+        compiled.insert_prefetch
+        or compiled.update_prefetch
+        or compiled.literal_execute_params
+        or compiled.post_compile_params
+        or compiled.implicit_returning
+        or compiled.schema_translate_map
+        or any(bind.callable for bind in compiled.bind_names)
+        or (many and compiled._result_columns)
+    )
+
+
+def _execute(
+    connection: Connection,
+    dialect: Dialect,
+    form: _Form,
+    rows: list[dict[str, Any]],
+    many: bool,
+) -> _Ran:
+    try:
+        parameters: Any = (
+            [form.parameters(row) for row in rows] if many else form.parameters(rows[0])
+        )
+    except Exception as refused:  # a value its column type refuses, a missing parameter
+        raise StatementError(str(refused), form.sql, rows, refused) from refused
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if many:
+            cursor.executemany(form.sql, parameters)
+        else:
+            cursor.execute(form.sql, parameters)
+        fetched = cursor.fetchall() if form.columns else []
+        rowcount = cursor.rowcount
+        if form.columns and form.converters is None:
+            form.converters = tuple(
+                column.type._cached_result_processor(dialect, described[1])
+                for column, described in zip(form.columns, cursor.description, strict=True)
+            )
+    except dialect.loaded_dbapi.Error as error:
+        if dialect.is_disconnect(error, connection.connection, cursor):
+            connection.invalidate(error)
+        raise DBAPIError.instance(
+            form.sql, parameters, error, dialect.loaded_dbapi.Error, dialect=dialect
+        ) from error
+    finally:
+        cursor.close()
+    converters = form.converters
+    if converters is not None and any(converters):
+        fetched = [
+            tuple(
+                value if convert is None else convert(value)
+                for convert, value in zip(converters, row, strict=True)
+            )
+            for row in fetched
+        ]
+    result = _Ran(form.metadata, iter(fetched))
+    result.rowcount = rowcount
+    return result
