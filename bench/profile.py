@@ -7,12 +7,14 @@ through Flask's test client.
 summary reports (of the default period, or of all time), or 3 first pages of the queue, on the
 databases ``bench.growth`` builds; or (``read``) over the two reads of ``bench http``, a decided
 dispute by its buyer and a seller's standing by the seller, 300 each; or over the writes
-``bench.http_cost`` measures. Reads and writes are preceded by the SQL statements one of them runs
-(``counted_statements``). The profiler's 1 ms sampling inflates the times; the shape is the point.
+``bench.http_cost`` measures. Reads and writes are preceded by the SQL one of them runs, ``BEGIN``
+and ``COMMIT`` included (``counted_statements``). The profiler's 1 ms sampling inflates the times;
+the shape is the point.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 import tempfile
 import time
@@ -216,17 +218,25 @@ READS = 300
 
 @contextmanager
 def counted_statements(engine: Engine) -> Iterator[list[str]]:
-    """The SQL statements ``engine`` runs inside the block, in order."""
-    statements: list[str] = []
+    """The SQL ``engine``'s SQLite connections run inside the block, in order, as SQLite itself
+    sees it: ``BEGIN`` and ``COMMIT`` included, and a multi-row insert once per row. A cursor
+    listener would hear less, and would send every later statement down SQLAlchemy's own path
+    instead of ``statements.prepared``'s."""
+    seen: list[str] = []
 
-    def count(_c, _cu, statement, _p, _ctx, _many) -> None:  # type: ignore[no-untyped-def]
-        statements.append(statement)
+    def trace(dbapi_connection: sqlite3.Connection, *_: object) -> None:
+        dbapi_connection.set_trace_callback(seen.append)
 
-    event.listen(engine, "before_cursor_execute", count)
+    def untrace(dbapi_connection: sqlite3.Connection, *_: object) -> None:
+        dbapi_connection.set_trace_callback(None)
+
+    event.listen(engine.pool, "checkout", trace)
+    event.listen(engine.pool, "checkin", untrace)
     try:
-        yield statements
+        yield seen
     finally:
-        event.remove(engine, "before_cursor_execute", count)
+        event.remove(engine.pool, "checkout", trace)
+        event.remove(engine.pool, "checkin", untrace)
 
 
 def main(argv: list[str]) -> None:
