@@ -16,11 +16,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any
+from typing import Any, cast
 
-from flask import current_app, g, request
+from flask import Request, current_app, g, request
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
+from werkzeug.local import LocalProxy
 
 from api.edge import MULTIPART
 from api.wiring import Services
@@ -41,6 +42,7 @@ def services() -> Services:
 # Methods whose views only read: their caller is found in the unit of work the view reads in.
 READ_METHODS = frozenset({"GET", "HEAD"})
 _OPEN_READ = "arbitration_open_read"
+_REQUEST = cast("LocalProxy[Request]", request)
 
 
 class _OpenRead:
@@ -69,11 +71,13 @@ def caller() -> Caller:
 
 
 def _authenticate() -> Caller:
-    headers = request.headers
-    scheme, _, token = headers.get("Authorization", "").partition(" ")
+    req = _REQUEST._get_current_object()  # once: each use of the proxy costs a look-up
+    # The headers' WSGI keys, read as ``req.headers`` would read them, without its look-up by name.
+    environ = req.environ
+    scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
     bearer = token.strip() if scheme.lower() == "bearer" else None
-    on_behalf_of = headers.get("On-Behalf-Of")
-    if request.method not in READ_METHODS:
+    on_behalf_of = environ.get("HTTP_ON_BEHALF_OF")
+    if req.method not in READ_METHODS:
         # Outside the write's unit of work: no writer lock while the body is validated or an
         # upload streams in; perform() opens the transaction when the work is ready.
         with services().database.lookup() as connection:
