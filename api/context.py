@@ -16,11 +16,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any
+from typing import Any, cast
 
-from flask import current_app, g, request
+from flask import Flask, Request, current_app, g, request
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
+from werkzeug.local import LocalProxy
 
 from api.edge import MULTIPART
 from api.wiring import Services
@@ -33,8 +34,15 @@ MAX_IDEMPOTENCY_KEY_LENGTH = 255
 FINGERPRINT_CHUNK_BYTES = 64 * 1024
 
 
+# Flask's globals, each resolved once where it is used: every attribute read through a proxy
+# resolves it again (four or five calls), and these are used several times a request.
+_APP = cast("LocalProxy[Flask]", current_app)
+_G = cast("LocalProxy[Any]", g)
+_REQUEST = cast("LocalProxy[Request]", request)
+
+
 def services() -> Services:
-    found: Services = current_app.extensions[EXTENSION_KEY]
+    found: Services = _APP._get_current_object().extensions[EXTENSION_KEY]
     return found
 
 
@@ -62,18 +70,21 @@ class _OpenRead:
 
 def caller() -> Caller:
     """The authenticated caller of this request (401 without a valid token)."""
-    who: Caller | None = g.get("caller")
+    request_globals = _G._get_current_object()
+    who: Caller | None = request_globals.get("caller")
     if who is None:
-        who = g.caller = _authenticate()
+        who = request_globals.caller = _authenticate()
     return who
 
 
 def _authenticate() -> Caller:
-    headers = request.headers
-    scheme, _, token = headers.get("Authorization", "").partition(" ")
+    req = _REQUEST._get_current_object()  # once: each use of the proxy costs a look-up
+    # The headers' WSGI keys, read as ``req.headers`` would read them, without its look-up by name.
+    environ = req.environ
+    scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
     bearer = token.strip() if scheme.lower() == "bearer" else None
-    on_behalf_of = headers.get("On-Behalf-Of")
-    if request.method not in READ_METHODS:
+    on_behalf_of = environ.get("HTTP_ON_BEHALF_OF")
+    if req.method not in READ_METHODS:
         # Outside the write's unit of work: no writer lock while the body is validated or an
         # upload streams in; perform() opens the transaction when the work is ready.
         with services().database.lookup() as connection:
@@ -84,14 +95,14 @@ def _authenticate() -> Caller:
     except BaseException as error:
         unit.close(error)
         raise
-    setattr(g, _OPEN_READ, unit)  # the view's read() goes on in it
+    setattr(_G._get_current_object(), _OPEN_READ, unit)  # the view's read() goes on in it
     return who
 
 
 @contextmanager
 def _reading() -> Iterator[Session]:
     """The request's open read-only unit of work if the caller left one, else a new one."""
-    unit: _OpenRead | None = g.pop(_OPEN_READ, None)
+    unit: _OpenRead | None = _G._get_current_object().pop(_OPEN_READ, None)
     if unit is None:
         unit = _OpenRead()
     try:
@@ -111,7 +122,7 @@ def read(work: Callable[[Session], Any]) -> Any:
 def close_request_work(error: BaseException | None = None) -> None:
     """End a unit of work the request opened and no view took (a refusal, a view that never
     read): registered as a teardown, so no transaction outlives its request."""
-    unit: _OpenRead | None = g.pop(_OPEN_READ, None)
+    unit: _OpenRead | None = _G._get_current_object().pop(_OPEN_READ, None)
     if unit is not None:
         unit.close(error)
 
@@ -120,20 +131,22 @@ def perform(work: Callable[[Session], tuple[Any, int]]) -> tuple[Any, int]:
     """Run a change in one unit of work, honouring ``Idempotency-Key`` (DESIGN §9)."""
     who = caller()
     close_request_work()  # a view that read first: its snapshot ends before the write begins
-    key = request.headers.get("Idempotency-Key")
+    req = _REQUEST._get_current_object()
+    key = req.environ.get("HTTP_IDEMPOTENCY_KEY")  # the header, as ``req.headers`` reads it
     if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
         raise ValidationFailed(
             "bad Idempotency-Key", details={"Idempotency-Key": ["1 to 255 characters"]}
         )
-    at = services().clock.now()
-    with services().database.unit_of_work() as session:
+    engine = services()
+    at = engine.clock.now()
+    with engine.database.unit_of_work() as session:
         if key is not None:
             earlier = idempotency.claim(
                 session,
                 account_id=who.id,
                 key=key,
                 request_fingerprint=idempotency.fingerprint(
-                    request.method, request.path, _fingerprinted_body()
+                    req.method, req.path, _fingerprinted_body()
                 ),
                 at=at,
             )

@@ -19,6 +19,7 @@ from flask_smorest import Blueprint
 from marshmallow import missing
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
 from werkzeug.local import LocalProxy
+from werkzeug.wsgi import get_content_length
 
 from api.schemas.common import text_problem
 from arbitration.errors import ValidationFailed
@@ -33,6 +34,7 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 View = TypeVar("View", bound=Callable[..., Any])
 _MULTIPART_ATTRIBUTE = "edge_multipart_max_body"
+_REQUEST = cast("LocalProxy[Request]", request)
 
 
 class MalformedJson(BadRequest):
@@ -80,18 +82,19 @@ def install_edge(app: Flask, *, max_json_body: int) -> None:
 def refuse_hostile_input() -> None:
     """Check the content type and size, then read and parse the body once (or refuse it)."""
     # Once: each use of the proxy costs a look-up.
-    req = cast("LocalProxy[Request]", request)._get_current_object()
+    req: Request = _REQUEST._get_current_object()
     if req.routing_exception is not None or req.method not in BODY_METHODS:
         return  # unknown routes and wrong methods get their 404/405; GET bodies are never read
     assert isinstance(req, EdgeRequest)
     mimetype = req.mimetype
-    multipart_limit = _multipart_limit(req)
-    if mimetype == MULTIPART and multipart_limit is not None:
-        _cap(req, multipart_limit)
-        return  # werkzeug's form parser streams it, within the cap
-    if mimetype != JSON and (mimetype or _has_body(req)):
-        accepted = [JSON] + ([MULTIPART] if multipart_limit is not None else [])
-        raise _unsupported(req.headers.get("Content-Type", ""), accepted)
+    if mimetype != JSON:  # JSON is taken everywhere: only another type asks the view
+        multipart_limit = _multipart_limit(req)
+        if mimetype == MULTIPART and multipart_limit is not None:
+            _cap(req, multipart_limit)
+            return  # werkzeug's form parser streams it, within the cap
+        if mimetype or _has_body(req):
+            accepted = [JSON] + ([MULTIPART] if multipart_limit is not None else [])
+            raise _unsupported(req.headers.get("Content-Type", ""), accepted)
     limit = current_app.config[MAX_JSON_BODY_CONFIG]
     _cap(
         req, limit, overread=1
@@ -153,7 +156,9 @@ def _multipart_limit(req: Request) -> int | None:
 
 def _cap(req: Request, limit: int, overread: int = 0) -> None:
     """Refuse a declared length over ``limit`` now; stop reading a chunked body just past it."""
-    declared = req.content_length
+    # ``req.content_length``, read from the environ as werkzeug's stream reads it (its headers
+    # object would look both headers up again by name).
+    declared = get_content_length(req.environ)
     if declared is not None and declared > limit:
         raise _too_large(limit)
     req.max_content_length = limit + overread
@@ -228,6 +233,8 @@ def _printable(key: str) -> str:
 
 def _load_json(req: Request, _schema: Any) -> Any:
     """webargs' JSON location: the body the edge parsed (parsing here only off the edge's path)."""
+    if isinstance(req, LocalProxy):  # webargs hands over Flask's proxy: one look-up, not three
+        req = req._get_current_object()
     if isinstance(req, EdgeRequest) and req.edge_parsed:
         return req.edge_body
     if req.mimetype != JSON:

@@ -8,6 +8,7 @@ nothing overflows a 64-bit column and a refusal names the field (DESIGN §9).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from operator import methodcaller
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
@@ -124,17 +125,13 @@ class EmptyIn(Schema):
 
 Convert = Callable[[Any], Any]
 
-
-def _same(value: Any) -> Any:
-    return value
-
-
-def _iso(value: Any) -> Any:
-    """What ``fields.DateTime`` (format ``iso``) dumps."""
-    return None if value is None else value.isoformat()
+# What ``fields.DateTime`` (format ``iso``) dumps: the value's own ``isoformat()``.
+_iso: Convert = methodcaller("isoformat")
 
 
-def _converter(field: fields.Field[Any]) -> Convert:
+def _converter(field: fields.Field[Any]) -> Convert | None:
+    """How to dump a value of ``field`` that is not None (None is dumped as None, by the caller),
+    or None when the value goes as it is."""
     if isinstance(field, fields.DateTime):
         if (field.format or fields.DateTime.DEFAULT_FORMAT) not in ("iso", "iso8601"):
             raise TypeError(f"no plain dump for DateTime format {field.format}")
@@ -142,15 +139,14 @@ def _converter(field: fields.Field[Any]) -> Convert:
     if isinstance(field, fields.Nested):
         if field.many or not isinstance(field.schema, Schema):
             raise TypeError("no plain dump for a Nested field with many=True")
-        nested = plain_dumper(field.schema)
-        return lambda value: None if value is None else nested(value)
+        return plain_dumper(field.schema)
     if isinstance(field, fields.List):
         inner = _converter(field.inner)
-        if inner is _same:
-            return lambda values: None if values is None else list(values)
-        return lambda values: None if values is None else [inner(value) for value in values]
+        if inner is None:
+            return list
+        return lambda values: [None if value is None else inner(value) for value in values]
     if type(field) in (fields.String, Text, fields.Integer, fields.Boolean, fields.Dict):
-        return _same  # the values come from typed columns: already str, int, bool, a dict
+        return None  # the values come from typed columns: already str, int, bool, a dict
     raise TypeError(f"no plain dump for {type(field).__name__}")
 
 
@@ -162,22 +158,24 @@ def plain_dumper(schema: Schema) -> Callable[[Any], dict[str, Any]]:
     build time a field it cannot dump exactly as marshmallow would."""
     if schema.many or schema.only or schema.exclude:
         raise TypeError("plain_dumper takes a plain schema instance")
-    # A value dumped as it is is not handed to a converter (most fields: a call each saved).
+    # Only a value that is neither None nor dumped as it is goes to a converter (most fields go
+    # as they are: a call each saved).
     plan = [
-        (field.data_key or name, field.attribute or name, convert if convert is not _same else None)
+        (field.data_key or name, field.attribute or name, _converter(field))
         for name, field in schema.dump_fields.items()
-        for convert in (_converter(field),)
     ]
 
     def dump(value: Any) -> dict[str, Any]:
         if isinstance(value, dict):
             return {
-                key: value[source] if convert is None else convert(value[source])
+                key: found if convert is None or found is None else convert(found)
                 for key, source, convert in plan
+                for found in (value[source],)
             }
         return {
-            key: getattr(value, source) if convert is None else convert(getattr(value, source))
+            key: found if convert is None or found is None else convert(found)
             for key, source, convert in plan
+            for found in (getattr(value, source),)
         }
 
     return dump
