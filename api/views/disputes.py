@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter, itemgetter
 from typing import Any, TypeVar
@@ -38,7 +38,7 @@ from api.schemas.disputes import (
     EventOut,
     EventPageOut,
 )
-from arbitration import audit, compensations, disputes, flows, queue, refunds
+from arbitration import audit, compensations, disputes, flows, lifecycle, queue, refunds
 from arbitration.accounts import Caller
 from arbitration.db import UTCDateTime, execute_core
 from arbitration.models import (
@@ -64,6 +64,7 @@ DISPUTE_OUT = DisputeOut()
 _dump_dispute = plain_dumper(DISPUTE_OUT)
 # The body's fields that are the dispute's own columns.
 _DISPUTE_COLUMNS = tuple(name for name in DISPUTE_OUT.fields if name in Dispute.__table__.c)
+_ALL_COLUMNS = frozenset(Dispute.__table__.c.keys())
 DECISION_FIELDS = tuple(arbitration_schemas.DecisionOut().fields)
 
 
@@ -146,7 +147,7 @@ class _Columns:
     """A row's columns by name, read without the ORM: what the body reads of a model (a dispute,
     its ruling, its pending offer), for the price of a dict."""
 
-    def __init__(self, names: Sequence[str], values: Sequence[Any]) -> None:
+    def __init__(self, names: Iterable[str], values: Iterable[Any]) -> None:
         self.__dict__.update(zip(names, values, strict=True))
 
     def __getattr__(self, name: str) -> Any:  # every column is set: only for the type checker
@@ -321,16 +322,28 @@ def dispute_body(
 
 def written_body(session: Session, dispute: Dispute, who: Caller) -> dict[str, Any]:
     """The body a write answers with, as a fresh ``GET`` would show the dispute it wrote: the
-    refunds and compensations it instructed are taken from the session, not read back."""
-    ruling = _held(session, Decision, dispute.decision_id)
+    refunds and compensations it instructed are taken from the session, not read back, and the
+    dispute is read as a copy of its columns (a dict's price, not the ORM's per attribute)."""
+    loaded = dispute.__dict__  # every column, after a write (else the ORM reads what is missing)
+    columns = _Columns(loaded.keys(), loaded.values()) if loaded.keys() >= _ALL_COLUMNS else None
+    seen = dispute if columns is None else columns
+    ruling = _held(session, Decision, seen.decision_id)
+    # Whether a staff caller is related to a party, as ``facts_for`` would ask a Dispute's session
+    # (known since the action's authorization); a copy has no session to ask.
+    conflicted = (
+        None
+        if columns is None
+        else disputes.actor_of(columns, who) in lifecycle.STAFF_ACTORS
+        and disputes.is_conflicted(session, staff_id=who.id, dispute=columns)
+    )
     return _dump_dispute(
         _body_view(
-            dispute,
+            seen,
             who,
             ruling=ruling,
-            offer=_held(session, Offer, dispute.pending_offer_id),
+            offer=_held(session, Offer, seen.pending_offer_id),
             lists=_lists(session, dispute, _money_held(session, dispute, ruling)),
-            conflicted=None,
+            conflicted=conflicted,
         )
     )
 
