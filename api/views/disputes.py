@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from operator import attrgetter, itemgetter
+from typing import Any, TypeVar
 
 from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
@@ -37,7 +38,7 @@ from api.schemas.disputes import (
     EventOut,
     EventPageOut,
 )
-from arbitration import audit, compensations, disputes, flows, queue, refunds
+from arbitration import audit, compensations, disputes, flows, lifecycle, queue, refunds
 from arbitration.accounts import Caller
 from arbitration.db import UTCDateTime, execute_core
 from arbitration.models import (
@@ -51,6 +52,7 @@ from arbitration.models import (
     Refund,
 )
 from arbitration.party_actions import offer_terms
+from arbitration.rows import loaded
 from arbitration.statements import prepared
 from evidence import service as evidence_service
 
@@ -63,6 +65,7 @@ DISPUTE_OUT = DisputeOut()
 _dump_dispute = plain_dumper(DISPUTE_OUT)
 # The body's fields that are the dispute's own columns.
 _DISPUTE_COLUMNS = tuple(name for name in DISPUTE_OUT.fields if name in Dispute.__table__.c)
+_ALL_COLUMNS = frozenset(Dispute.__table__.c.keys())
 DECISION_FIELDS = tuple(arbitration_schemas.DecisionOut().fields)
 
 
@@ -113,6 +116,17 @@ _LISTS_ORDERED = prepared(select(_LISTS).order_by(*_LIST_ORDER))
 _LIST_NAMES = tuple(_LISTS.c.keys())
 
 
+# A dispute's refunds and its compensations (their columns by name), each oldest first.
+_Money = tuple[list[dict[str, Any]], list[dict[str, Any]]]
+# The columns of a held refund or compensation, all loaded to be taken as the row.
+_HELD_COLUMNS: dict[type, frozenset[str]] = {
+    model: frozenset(model.__table__.c.keys()) for model in (Refund, Compensation)
+}
+
+
+_BY_LISTING = attrgetter("listing_id")
+
+
 @dataclass
 class _Lists:
     items: list[dict[str, Any]] = field(default_factory=list)
@@ -134,7 +148,7 @@ class _Columns:
     """A row's columns by name, read without the ORM: what the body reads of a model (a dispute,
     its ruling, its pending offer), for the price of a dict."""
 
-    def __init__(self, names: Sequence[str], values: Sequence[Any]) -> None:
+    def __init__(self, names: Iterable[str], values: Iterable[Any]) -> None:
         self.__dict__.update(zip(names, values, strict=True))
 
     def __getattr__(self, name: str) -> Any:  # every column is set: only for the type checker
@@ -178,20 +192,30 @@ _CONFLICTED_AT = _OFFER_AT + len(_OFFER_NAMES)
 _LISTS_AT = _CONFLICTED_AT + 1
 
 
-def _lists(session: Session, dispute: Dispute) -> _Lists:
+def _lists(session: Session, dispute: Dispute, money: _Money | None = None) -> _Lists:
     """The order lines, refunds and compensations of the body, in one statement (none if the lines
-    are loaded or were read with the dispute, and the dispute can have neither money list)."""
+    are loaded or were read with the dispute, and the dispute can have neither money list, or
+    ``money`` gives both)."""
     found = _Lists()
     items_loaded = "items" in dispute.__dict__
-    lines = dispute.items if items_loaded else disputes.lines_read(session, dispute)
+    # By listing, as read (``Dispute.items``' order): a filing holds its lines in the order's order.
+    lines = (
+        sorted(dispute.items, key=_BY_LISTING)
+        if items_loaded
+        else disputes.lines_read(session, dispute)
+    )
     if lines is not None:
         items_loaded = True
         found.items = [
             {"listing_id": line.listing_id, "quantity": line.quantity, "value": line.value}
             for line in lines
         ]
-    refunds = dispute.refund_amount is not None
-    compensated = compensations.may_have_compensations(dispute)
+    if money is not None:
+        found.refunds, found.compensations = money
+        refunds = compensated = False
+    else:
+        refunds = dispute.refund_amount is not None
+        compensated = compensations.may_have_compensations(dispute)
     if items_loaded and not (refunds or compensated):
         return found
     parameters = {
@@ -202,6 +226,42 @@ def _lists(session: Session, dispute: Dispute) -> _Lists:
     for row in execute_core(session, _LISTS_ORDERED, parameters):
         found.add(row)
     return found
+
+
+def _money_held(session: Session, dispute: Dispute, ruling: Decision | None) -> _Money | None:
+    """The dispute's refunds and compensations from the rows this unit of work holds (a write's
+    own, just inserted), when they are surely all of them; None when they must be read.
+
+    Refunds: each is counted on the dispute's ``refund_amount`` as it is instructed, with a
+    positive amount (``refunds.instruct_refund``), so the held ones are all when they add up to it.
+    Compensations: only a ruling or an accepted offer (which closes the dispute) orders one
+    (``compensations.may_have_compensations``), and a dispute is ruled on once before any appeal:
+    while its first ruling (kind ``ruling``) is in force, its one compensation is that ruling's.
+    A row is taken as its columns (the dump reads them by key), if all are loaded.
+    """
+    refund_amount = dispute.refund_amount
+    compensated = compensations.may_have_compensations(dispute)
+    if refund_amount is None and not compensated:
+        return [], []
+    dispute_id = dispute.id
+    refunds: list[dict[str, Any]] = []
+    instructed: list[dict[str, Any]] = []
+    for row in session.identity_map.values():
+        needed = _HELD_COLUMNS.get(type(row))
+        if needed is not None:
+            columns = row.__dict__
+            if columns.get("dispute_id") == dispute_id and needed <= columns.keys():
+                (refunds if type(row) is Refund else instructed).append(columns)
+    if sum(refund["amount"] for refund in refunds) != (refund_amount or 0):
+        return None
+    if compensated:
+        if ruling is None or ruling.kind != "ruling":
+            return None
+        instructed = [row for row in instructed if row["ordered_by"] == ruling.id]
+        if ruling.compensation_kind is not None and not instructed:
+            return None  # instructed by an earlier unit of work: read
+    refunds.sort(key=itemgetter("instructed_at", "id"))
+    return refunds, instructed
 
 
 def _page_lists(dispute: Dispute, parts: queue.BodyParts) -> _Lists:
@@ -261,6 +321,34 @@ def dispute_body(
     return _dump_dispute(dispute_view(session, dispute, who, parts))
 
 
+def written_body(session: Session, dispute: Dispute, who: Caller) -> dict[str, Any]:
+    """The body a write answers with, as a fresh ``GET`` would show the dispute it wrote: the
+    refunds and compensations it instructed are taken from the session, not read back, and the
+    dispute is read as a copy of its columns (a dict's price, not the ORM's per attribute)."""
+    loaded = dispute.__dict__  # every column, after a write (else the ORM reads what is missing)
+    columns = _Columns(loaded.keys(), loaded.values()) if loaded.keys() >= _ALL_COLUMNS else None
+    seen = dispute if columns is None else columns
+    ruling = _held(session, Decision, seen.decision_id)
+    # Whether a staff caller is related to a party, as ``facts_for`` would ask a Dispute's session
+    # (known since the action's authorization); a copy has no session to ask.
+    conflicted = (
+        None
+        if columns is None
+        else disputes.actor_of(columns, who) in lifecycle.STAFF_ACTORS
+        and disputes.is_conflicted(session, staff_id=who.id, dispute=columns)
+    )
+    return _dump_dispute(
+        _body_view(
+            seen,
+            who,
+            ruling=ruling,
+            offer=_held(session, Offer, seen.pending_offer_id),
+            lists=_lists(session, dispute, _money_held(session, dispute, ruling)),
+            conflicted=conflicted,
+        )
+    )
+
+
 def dispute_view(
     session: Session, dispute: Dispute, who: Caller, parts: queue.BodyParts | None = None
 ) -> dict[str, Any]:
@@ -269,11 +357,21 @@ def dispute_view(
     return _body_view(
         dispute,
         who,
-        ruling=session.get(Decision, dispute.decision_id) if dispute.decision_id else None,
-        offer=session.get(Offer, dispute.pending_offer_id) if dispute.pending_offer_id else None,
+        ruling=_held(session, Decision, dispute.decision_id),
+        offer=_held(session, Offer, dispute.pending_offer_id),
         lists=_lists(session, dispute) if parts is None else _page_lists(dispute, parts),
         conflicted=parts.conflicted if parts is not None else None,
     )
+
+
+_Part = TypeVar("_Part", Decision, Offer)
+
+
+def _held(session: Session, model: type[_Part], key: str | None) -> _Part | None:
+    """The row of ``model`` the dispute refers to (None for none): the session's, else read."""
+    if key is None:
+        return None
+    return loaded(session, model, key) or session.get(model, key)
 
 
 def _body_view(
@@ -383,7 +481,7 @@ def file_dispute(dispute_in: dict[str, Any]) -> ResponseReturnValue:
             policy=services().policy,
             at=services().clock.now(),
         )
-        return dispute_body(session, dispute, who), 201
+        return written_body(session, dispute, who), 201
 
     return perform(work)
 
@@ -475,7 +573,7 @@ def confirm_refund(_params: dict[str, Any], dispute_id: str) -> ResponseReturnVa
             session, caller=who, dispute_id=dispute_id, at=services().clock.now()
         )
         dispute = disputes.get_dispute(session, caller=who, dispute_id=dispute_id)
-        return dispute_body(session, dispute, who), 200
+        return written_body(session, dispute, who), 200
 
     return perform(work)
 
@@ -493,7 +591,7 @@ def confirm_compensation(_params: dict[str, Any], dispute_id: str) -> ResponseRe
             session, caller=who, dispute_id=dispute_id, at=services().clock.now()
         )
         dispute = disputes.get_dispute(session, caller=who, dispute_id=dispute_id)
-        return dispute_body(session, dispute, who), 200
+        return written_body(session, dispute, who), 200
 
     return perform(work)
 
@@ -516,7 +614,7 @@ def _action_view(action: str) -> Callable[..., ResponseReturnValue]:
                 policy=services().policy,
                 at=services().clock.now(),
             )
-            return dispute_body(session, dispute, who), 200
+            return written_body(session, dispute, who), 200
 
         return perform(work)
 

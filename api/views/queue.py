@@ -14,7 +14,7 @@ from api.contract import documents_errors
 from api.schemas.arbitration import PrecedentPageOut, QueueQueryIn
 from api.schemas.common import EmptyIn, ErrorOut
 from api.schemas.disputes import DisputeOut, DisputePageOut
-from api.views.disputes import dispute_body
+from api.views.disputes import dispute_body, written_body
 from arbitration import queue
 
 blp = Blueprint("queue", __name__, url_prefix="/v1", description="The arbitrators' queue")
@@ -58,7 +58,7 @@ def claim_next(_params: dict[str, Any]) -> ResponseReturnValue:
         case = queue.claim_next(
             session, caller=who, policy=services().policy, at=services().clock.now()
         )
-        return dispute_body(session, case, who), 200
+        return written_body(session, case, who), 200
 
     return perform(work)
 

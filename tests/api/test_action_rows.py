@@ -1,7 +1,9 @@
 """Every action writes the dispute's changes as one plain UPDATE (``flows._write_changes``), not
 through the unit of work: the object an action returns must be clean and exactly what a fresh
 session then reads, whatever the action set (its effect's fields, a timer's, a closing's, the
-chain's head), for every kind of action, a person's or the clock's."""
+chain's head), for every kind of action, a person's or the clock's. The body an action answers
+with is built from what the session holds (``api.views.disputes.written_body``: the refunds and
+compensations it instructed are not read back): it must be what a fresh read then shows."""
 
 from __future__ import annotations
 
@@ -73,6 +75,7 @@ def test_every_action_stores_what_it_changed_on_the_dispute(
     def ok(who: str, dispute_id: str, action: str, **body: Any) -> dict[str, Any]:
         answer = world.ok(who, dispute_id, action, **body)
         _stored_as_returned(services, acted)
+        assert answer == world.read(who, dispute_id), action
         return answer
 
     # A ruling, its appeal and the appeal's decision; an arbitrator handed the case, more asked.
@@ -110,6 +113,9 @@ def test_every_action_stores_what_it_changed_on_the_dispute(
     # An offer accepted; a modified request, an extension, a withdrawal.
     dispute, buyer, seller = world.dispute()
     ok(seller, dispute["id"], "offer", amount=2_000)
+    ok(buyer, dispute["id"], "accept-offer")
+    dispute, buyer, seller = world.dispute()
+    ok(seller, dispute["id"], "offer", compensation={"kind": "store_credit", "amount": 500})
     ok(buyer, dispute["id"], "accept-offer")
     dispute, buyer, seller = world.dispute()
     ok(seller, dispute["id"], "offer", amount=2_000)

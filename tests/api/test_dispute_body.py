@@ -14,8 +14,9 @@ from sqlalchemy import select
 from api import demo
 from api.schemas.common import plain_dumper
 from api.schemas.disputes import DisputeOut
-from api.views.disputes import dispute_body, dispute_view
+from api.views.disputes import dispute_body, dispute_view, written_body
 from api.wiring import Services
+from arbitration import disputes
 from arbitration.accounts import Caller
 from arbitration.models import Account, Dispute
 from arbitration.policy import Policy
@@ -135,6 +136,25 @@ def test_a_related_arbitrator_reads_over_http_what_the_session_path_builds(
                 Caller(session.get_one(Account, who)),
             )
         assert body == expected, who
+        assert ("claim" in body["allowed_actions"]) is (who not in (cousin, seller)), who
+
+
+def test_a_write_answers_a_related_arbitrator_with_what_a_read_shows(
+    world: World, services: Services
+) -> None:
+    """A write's body reads the dispute's columns as a plain copy, which has no session for
+    ``facts_for`` to ask: whether a staff caller is related to a party is asked for it."""
+    dispute, _buyer, seller = world.awaiting_decision()
+    admin, cousin = world.account("admin"), world.account("arbitrator")
+    linked = world.call(admin, "PUT", f"/v1/accounts/{cousin}/related/{seller}")
+    assert linked.status_code == 201, linked.json
+    for who in (cousin, world.account("arbitrator"), seller):
+        with services.database.unit_of_work() as session:
+            caller = Caller(session.get_one(Account, who))
+            held = disputes.get_dispute(session, caller=caller, dispute_id=dispute["id"])
+            body = written_body(session, held, caller)
+            assert body == dispute_body(session, held, caller), who
+        assert body == world.read(who, dispute["id"]), who
         assert ("claim" in body["allowed_actions"]) is (who not in (cousin, seller)), who
 
 

@@ -69,6 +69,20 @@ def test_the_filed_dispute_in_the_session_is_the_row_in_the_database(
         assert verify_chains(session).ok
 
 
+@pytest.mark.parametrize(
+    "items", [None, [{"listing_id": "lst-b", "quantity": 1}]], ids=["whole order", "one line"]
+)
+def test_a_filing_answers_with_the_dispute_a_fresh_read_shows(
+    world: World, items: list[dict[str, Any]] | None
+) -> None:
+    buyer, _seller, order_id = world.parties(amount=7_000, status="shipped", items=LINES)
+    filed = world.file(buyer, order_id, amount=1_000, **({"items": items} if items else {}))
+    assert filed == world.read(buyer, filed["id"])
+    assert [item["listing_id"] for item in filed["items"]] == (
+        ["lst-b"] if items else ["lst-a", "lst-b"]
+    )
+
+
 def test_the_order_read_with_its_lines_is_the_order_the_orm_loads(
     world: World, services: Services
 ) -> None:

@@ -49,6 +49,7 @@ def test_claiming_the_next_case_takes_the_most_pressing_one_then_the_queue_empti
     taken = world.call(first, "POST", "/v1/queue/claim")
     assert taken.status_code == 200, taken.json
     assert (taken.json["id"], taken.json["assigned_arbitrator_id"]) == (urgent["id"], first)
+    assert taken.json == world.read(first, urgent["id"])  # the case as a fresh read shows it
     assert world.call(second, "POST", "/v1/queue/claim").json["id"] == normal["id"]
     assert_error(world.call(third, "POST", "/v1/queue/claim"), 404, "not_found")
     assert queue(world, third, "?assigned=unassigned") == []

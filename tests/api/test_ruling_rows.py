@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import inspect, update
+from sqlalchemy import event, inspect, update
 
 from api.wiring import Services
 from arbitration import flows
@@ -146,3 +146,80 @@ def test_an_overturn_beyond_what_is_left_of_the_order_is_refused_and_counts_noth
     )
     assert sorted(refund["amount"] for refund in closed["refunds"]) == [100, 2_900]
     assert _refunded(world, filed["order_id"]) == 10_000
+
+
+def test_a_ruling_answers_with_the_rows_it_wrote_as_a_fresh_read_shows_them(
+    world: World, services: Services
+) -> None:
+    """The ruling's body takes its refund and compensation from the session, not read back; the
+    writes after it (an appeal, an overturn that adds to them, the confirmations) read them."""
+    arbitrator, senior = world.account("arbitrator"), world.account("senior_arbitrator")
+    filed, buyer, _ = world.awaiting_decision(amount=10_000)
+    favoured, appellant, _ = world.awaiting_decision()
+    for dispute in (filed, favoured):
+        world.ok(arbitrator, dispute["id"], "claim")
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(services.database.engine, "before_cursor_execute", seen)
+    try:
+        ruled = world.ok(
+            arbitrator,
+            filed["id"],
+            "decide",
+            outcome="buyer_partial_refund",
+            refund_amount=2_000,
+            compensation={"kind": "coupon", "amount": 300},
+            **RULING,
+        )
+        for_seller = world.ok(
+            arbitrator,
+            favoured["id"],
+            "decide",
+            outcome="seller_favored",
+            compensation={"kind": "store_credit", "amount": 200},
+            **RULING,
+        )
+    finally:
+        event.remove(services.database.engine, "before_cursor_execute", seen)
+    assert statements and not [sql for sql in statements if "lists" in sql]
+    assert ruled == world.read(arbitrator, filed["id"])
+    assert [ruled["refund"]["amount"], ruled["compensations"][0]["amount"]] == [2_000, 300]
+    assert for_seller == world.read(arbitrator, favoured["id"])
+    assert (for_seller["refunds"], len(for_seller["compensations"])) == ([], 1)
+    appealed = world.ok(appellant, favoured["id"], "appeal", reason="Credit is not a refund.")
+    assert appealed == world.read(appellant, favoured["id"])
+    assert len(appealed["compensations"]) == 1  # written before: read
+
+    after = [
+        (buyer, "appeal", {"reason": "Too little."}),
+        (senior, "claim", {}),
+        (
+            senior,
+            "appeal-decision",
+            {
+                "result": "overturn",
+                "rationale": "The listing promised a working lamp.",
+                "decision": {
+                    "outcome": "buyer_full_refund",
+                    "compensation": {"kind": "store_credit", "amount": 100},
+                    **RULING,
+                },
+            },
+        ),
+    ]
+    for who, action, body in after:
+        answer = world.ok(who, filed["id"], action, **body)
+        assert answer == world.read(who, filed["id"]), action
+    assert [len(answer["refunds"]), len(answer["compensations"])] == [2, 2]
+    for dispute in (filed, favoured):
+        for what in ("refund", "compensation"):
+            path = f"/v1/disputes/{dispute['id']}/{what}-confirmation"
+            confirmed = world.call("platform", "POST", path, json={})
+            if dispute is favoured and what == "refund":
+                assert confirmed.status_code == 409  # nothing to confirm
+                continue
+            assert confirmed.status_code == 200, confirmed.json
+            assert confirmed.json == world.read("platform", dispute["id"]), what
