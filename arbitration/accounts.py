@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from arbitration.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from arbitration.ids import check_external_id, new_id, new_token
 from arbitration.models import Account, AccountLink, ApiToken
+from arbitration.statements import prepared, run
 
 BUYER = "buyer"
 SELLER = "seller"
@@ -149,12 +150,12 @@ class Caller:
 # One indexed look-up (the unique token hash) from a token to its account, and one by primary key
 # for ``On-Behalf-Of``; built once, run on a bare connection (no ORM objects to build).
 _IDENTITY = (Account.id, Account.role, Account.display_name)
-_IDENTITY_BY_TOKEN = (
+_IDENTITY_BY_TOKEN = prepared(
     select(*_IDENTITY)
     .join(ApiToken, ApiToken.account_id == Account.id)
     .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
 )
-_IDENTITY_BY_ID = select(*_IDENTITY).where(Account.id == bindparam("account_id"))
+_IDENTITY_BY_ID = prepared(select(*_IDENTITY).where(Account.id == bindparam("account_id")))
 
 
 def authenticate(connection: Connection, *, token: str | None, on_behalf_of: str | None) -> Caller:
@@ -166,7 +167,7 @@ def authenticate(connection: Connection, *, token: str | None, on_behalf_of: str
     if not token:
         raise Unauthorized("send 'Authorization: Bearer <token>'")
     # Never cached: a revoked token fails on the very next request, in every process.
-    row = connection.execute(_IDENTITY_BY_TOKEN, {"token_hash": _hash_token(token)}).first()
+    row = run(connection, _IDENTITY_BY_TOKEN, {"token_hash": _hash_token(token)}).first()
     if row is None:
         raise Unauthorized("the token is not valid")
     account = Identity._make(row)
@@ -174,7 +175,7 @@ def authenticate(connection: Connection, *, token: str | None, on_behalf_of: str
         return Caller(account)
     if account.role != PLATFORM:
         raise Forbidden("only the platform may act on behalf of another account")
-    row = connection.execute(_IDENTITY_BY_ID, {"account_id": on_behalf_of}).first()
+    row = run(connection, _IDENTITY_BY_ID, {"account_id": on_behalf_of}).first()
     if row is None or row.role not in PARTY_ROLES:
         raise Forbidden(f"On-Behalf-Of names no buyer or seller account: {on_behalf_of}")
     return Caller(Identity._make(row), via=account)

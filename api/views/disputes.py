@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from flask.typing import ResponseReturnValue
@@ -124,7 +124,9 @@ _HELD_COLUMNS: dict[type, frozenset[str]] = {
 }
 
 
-_BY_LISTING = attrgetter("listing_id")
+# Lines by listing id as Python compares them, wherever they came from: a filing holds its lines in
+# the order's order, and PostgreSQL's collation (its locale) may order ids otherwise than SQLite.
+_BY_LISTING = itemgetter("listing_id")
 
 
 @dataclass
@@ -198,18 +200,16 @@ def _lists(session: Session, dispute: Dispute, money: _Money | None = None) -> _
     ``money`` gives both)."""
     found = _Lists()
     items_loaded = "items" in dispute.__dict__
-    # By listing, as read (``Dispute.items``' order): a filing holds its lines in the order's order.
-    lines = (
-        sorted(dispute.items, key=_BY_LISTING)
-        if items_loaded
-        else disputes.lines_read(session, dispute)
-    )
+    lines = dispute.items if items_loaded else disputes.lines_read(session, dispute)
     if lines is not None:
         items_loaded = True
-        found.items = [
-            {"listing_id": line.listing_id, "quantity": line.quantity, "value": line.value}
-            for line in lines
-        ]
+        found.items = sorted(
+            (
+                {"listing_id": line.listing_id, "quantity": line.quantity, "value": line.value}
+                for line in lines
+            ),
+            key=_BY_LISTING,
+        )
     if money is not None:
         found.refunds, found.compensations = money
         refunds = compensated = False
@@ -225,6 +225,7 @@ def _lists(session: Session, dispute: Dispute, money: _Money | None = None) -> _
     }
     for row in execute_core(session, _LISTS_ORDERED, parameters):
         found.add(row)
+    found.items.sort(key=_BY_LISTING)
     return found
 
 
