@@ -35,7 +35,7 @@ from arbitration.models import AccountLink, Dispute, DisputeItem, Offer
 from arbitration.orders import Terms, lock_order_terms
 from arbitration.party_standing import party_standing
 from arbitration.policy import Policy
-from arbitration.rows import as_loaded
+from arbitration.rows import as_loaded, loaded
 
 REMEDIES = lifecycle.REMEDIES
 CHANNELS = ("web", "app", "hotline", "email", "social", "chat")
@@ -296,7 +296,7 @@ def _load_dispute(session: Session, dispute_id: str, *, staff_id: str | None) ->
     staff member, whether they are related to a party comes in the same statement, for
     :func:`is_conflicted`.
     """
-    if identity_key(Dispute, dispute_id) in session.identity_map:
+    if loaded(session, Dispute, dispute_id) is not None:
         return session.get(Dispute, dispute_id)
     if staff_id is None:
         rows = execute_core(session, _DISPUTE_WITH_ITEMS, {"dispute_id": dispute_id}).all()
