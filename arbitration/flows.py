@@ -117,12 +117,15 @@ def act(
     elif moves or change.restart_timer:
         if not moves:
             cancel_pending(session, dispute_id=dispute.id, at=at)
-        timers = plan_timer(
+        timer = plan_timer(
             dispute,
             order_shipped=_order_shipped(session, dispute, rule.dest),
             policy=policy,
             at=at,
         )
+        for name, value in timer.fields.items():
+            setattr(dispute, name, value)
+        timers = timer.rows
     if change.refund_amount is not None:
         instruct_refund(
             session,
