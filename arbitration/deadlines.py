@@ -92,7 +92,9 @@ def depends_on_shipping(status: str) -> bool:
 class Timer(NamedTuple):
     """What a state runs from a moment: the dispute's deadline fields, and the deadline rows."""
 
-    fields: dict[str, object]  # ``deadline_action``, ``deadline_due_at``, ``sla_due_at``
+    deadline_action: str | None
+    deadline_due_at: datetime | None
+    sla_due_at: datetime | None
     rows: list[dict[str, object]]  # for ``write_timers``
 
 
@@ -122,12 +124,7 @@ def plan_timer(dispute: Dispute, *, order_shipped: bool, policy: Policy, at: dat
             add(REMIND, timer.party, due_at - policy.deadlines.reminder_before)
         deadline_action = timer.action
         deadline_due_at = due_at
-    fields: dict[str, object] = {
-        "deadline_action": deadline_action,
-        "deadline_due_at": deadline_due_at,
-        "sla_due_at": sla_due_at,
-    }
-    return Timer(fields, rows)
+    return Timer(deadline_action, deadline_due_at, sla_due_at, rows)
 
 
 def write_timers(session: Session, rows: list[dict[str, object]], *, flush: bool = False) -> None:

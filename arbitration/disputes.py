@@ -425,7 +425,11 @@ def file_dispute(
         updated_at=at,
     )
     timer = plan_timer(dispute, order_shipped=order.shipped, policy=policy, at=at)
-    instance_dict(dispute).update(timer.fields)  # a new row: its columns go in as they are
+    instance_dict(dispute).update(  # a new row: its columns go into its dict, as they will be
+        deadline_action=timer.deadline_action,
+        deadline_due_at=timer.deadline_due_at,
+        sla_due_at=timer.sla_due_at,
+    )
     hold_head(session, dispute)  # a new row: its first link is written with it
     link = new_link(
         session,

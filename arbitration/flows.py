@@ -123,8 +123,9 @@ def act(
             policy=policy,
             at=at,
         )
-        for name, value in timer.fields.items():
-            setattr(dispute, name, value)
+        dispute.deadline_action = timer.deadline_action
+        dispute.deadline_due_at = timer.deadline_due_at
+        dispute.sla_due_at = timer.sla_due_at
         timers = timer.rows
     if change.refund_amount is not None:
         instruct_refund(
