@@ -45,10 +45,14 @@ def _link_hash(prev_hash: str, event: Event) -> str:
     return chain_hash(prev_hash, _document(event))
 
 
+# Sorted, compact JSON, the form every hash covers: one encoder, built once (``json.dumps`` with
+# these options builds one a call, then calls its ``encode``: the same text).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def value_digest(value: Any) -> str:
     """The SHA-256 of a value as sorted, compact JSON: what a redaction keeps of it."""
-    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(_CANONICAL.encode(value).encode()).hexdigest()
 
 
 def is_redacted(value: Any) -> bool:
@@ -62,14 +66,12 @@ def is_personal(action: str, key: str) -> bool:
 
 def _sealed(action: str, payload: dict[str, Any]) -> dict[str, Any]:
     """The payload with each personal field replaced by its digest (kept as is if redacted)."""
-    return {
-        key: (
-            {"sha256": value[REDACTED] if is_redacted(value) else value_digest(value)}
-            if is_personal(action, key)
-            else value
-        )
-        for key, value in payload.items()
-    }
+    sealed = dict(payload)
+    for key in PERSONAL_FIELDS.intersection(payload):  # few keys of a payload are personal
+        if is_personal(action, key):
+            value = payload[key]
+            sealed[key] = {"sha256": value[REDACTED] if is_redacted(value) else value_digest(value)}
+    return sealed
 
 
 def _document(event: Event) -> dict[str, Any]:
@@ -128,7 +130,7 @@ def as_stored(payload: dict[str, Any]) -> dict[str, Any]:
 
 def chain_hash(prev_hash: str, document: dict[str, Any]) -> str:
     """A link of any hash chain (a dispute's, a seller's): sha256(prev_hash + sorted, compact JSON)."""
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = _CANONICAL.encode(document)
     return hashlib.sha256(prev_hash.encode() + canonical.encode()).hexdigest()
 
 

@@ -63,15 +63,28 @@ class WorkCalendar:
         if isinstance(duration, timedelta):
             return start - duration if backwards else start + duration
         local = start.astimezone(self._zone)
-        day = local.date()
-        step = timedelta(days=-1 if backwards else 1)
-        remaining = duration.days
-        while remaining:
-            day += step
-            if self.is_working_day(day):
-                remaining -= 1
+        day = self._working_day(local.date(), -duration.days if backwards else duration.days)
         moved = datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=self._zone)
         return moved.astimezone(start.tzinfo or UTC)
+
+    @cached_property
+    def _counted(self) -> dict[tuple[date, int], date]:
+        """The days :meth:`_working_day` counted, by its arguments. The calendar never changes, so
+        neither does an answer: a day's deadlines (every ruling's refund watch) count it once."""
+        return {}
+
+    def _working_day(self, day: date, days: int) -> date:
+        """The ``days``-th working day after ``day`` (before it, if ``days`` is negative)."""
+        counted = self._counted.get((day, days))
+        if counted is None:
+            step = timedelta(days=1 if days > 0 else -1)
+            counted, remaining = day, abs(days)
+            while remaining:
+                counted += step
+                if self.is_working_day(counted):
+                    remaining -= 1
+            self._counted[day, days] = counted
+        return counted
 
 
 def validate_country(country: str) -> None:

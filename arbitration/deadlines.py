@@ -9,6 +9,7 @@ extension moves them. Firing them is ``sweep``'s job.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
@@ -89,11 +90,19 @@ def depends_on_shipping(status: str) -> bool:
     return timer is not None and timer.duration_key_when_shipped is not None
 
 
-def plan_timer(
-    dispute: Dispute, *, order_shipped: bool, policy: Policy, at: datetime
-) -> list[dict[str, object]]:
-    """Set the dispute's deadline fields for what ``dispute.status`` runs from ``at``, and return
-    the deadline rows that run it (``write_timers``): a filing writes them after its dispute."""
+class Timer(NamedTuple):
+    """What a state runs from a moment: the dispute's deadline fields, and the deadline rows."""
+
+    deadline_action: str | None
+    deadline_due_at: datetime | None
+    sla_due_at: datetime | None
+    rows: list[dict[str, object]]  # for ``write_timers``
+
+
+def plan_timer(dispute: Dispute, *, order_shipped: bool, policy: Policy, at: datetime) -> Timer:
+    """The deadline fields for what ``dispute.status`` runs from ``at``, and the deadline rows that
+    run it (``write_timers``): an action sets the fields on its dispute, a filing writes them
+    into its new row before inserting it, then its rows after it."""
     status = dispute.status
     deadline_action: str | None = None
     deadline_due_at: datetime | None = None
@@ -116,10 +125,7 @@ def plan_timer(
             add(REMIND, timer.party, due_at - policy.deadlines.reminder_before)
         deadline_action = timer.action
         deadline_due_at = due_at
-    dispute.deadline_action = deadline_action
-    dispute.deadline_due_at = deadline_due_at
-    dispute.sla_due_at = sla_due_at
-    return rows
+    return Timer(deadline_action, deadline_due_at, sla_due_at, rows)
 
 
 def write_timers(session: Session, rows: list[dict[str, object]], *, flush: bool = False) -> None:

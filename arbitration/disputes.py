@@ -26,7 +26,7 @@ from arbitration.accounts import (
     Caller,
 )
 from arbitration.audit import hold_head, new_link, note, write_link
-from arbitration.classification import classify
+from arbitration.classification import classify, priority_rank
 from arbitration.db import execute_core
 from arbitration.deadlines import plan_timer, write_timers
 from arbitration.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -35,7 +35,7 @@ from arbitration.models import AccountLink, Dispute, DisputeItem, Offer
 from arbitration.orders import Terms, lock_order_terms
 from arbitration.party_standing import party_standing
 from arbitration.policy import Policy
-from arbitration.rows import as_loaded
+from arbitration.rows import Rows, as_loaded, loaded
 from arbitration.statements import prepared
 
 REMEDIES = lifecycle.REMEDIES
@@ -301,7 +301,7 @@ def _load_dispute(session: Session, dispute_id: str, *, staff_id: str | None) ->
     staff member, whether they are related to a party comes in the same statement, for
     :func:`is_conflicted`.
     """
-    if identity_key(Dispute, dispute_id) in session.identity_map:
+    if loaded(session, Dispute, dispute_id) is not None:
         return session.get(Dispute, dispute_id)
     if staff_id is None:
         rows = execute_core(session, _DISPUTE_WITH_ITEMS, {"dispute_id": dispute_id}).all()
@@ -326,7 +326,7 @@ def _load_dispute(session: Session, dispute_id: str, *, staff_id: str | None) ->
 
 
 class LineRead(NamedTuple):
-    """A dispute's line (a ``DisputeItem``'s columns), as read with the dispute."""
+    """A dispute's line (a ``DisputeItem``'s columns), as read with the dispute or chosen to file."""
 
     listing_id: str
     quantity: int
@@ -344,16 +344,12 @@ def lines_read(session: Session, dispute: Dispute) -> list[LineRead] | None:
 # Filing ------------------------------------------------------------------------------------------
 
 
-def refundable_cap(order: Terms, items: tuple[ItemIn, ...] | None) -> tuple[int, list[DisputeItem]]:
+def refundable_cap(order: Terms, items: tuple[ItemIn, ...] | None) -> tuple[int, list[LineRead]]:
     """The most a request may ask for, and the lines it is about (default: the whole order)."""
     remaining = order.amount - order.refunded_amount
     if items is None:
         chosen = [
-            DisputeItem(
-                listing_id=line.listing_id,
-                quantity=line.quantity,
-                value=line.quantity * line.unit_price,
-            )
+            LineRead(line.listing_id, line.quantity, line.quantity * line.unit_price)
             for line in order.items
         ]
         return remaining, chosen
@@ -369,13 +365,7 @@ def refundable_cap(order: Terms, items: tuple[ItemIn, ...] | None) -> tuple[int,
         elif not 0 < item.quantity <= line.quantity:
             problems.append(f"{item.listing_id}: quantity must be 1 to {line.quantity}")
         else:
-            chosen.append(
-                DisputeItem(
-                    listing_id=item.listing_id,
-                    quantity=item.quantity,
-                    value=item.quantity * line.unit_price,
-                )
-            )
+            chosen.append(LineRead(item.listing_id, item.quantity, item.quantity * line.unit_price))
     if len({item.listing_id for item in items}) != len(items):
         problems.append("each listing may appear once")
     if problems:
@@ -439,7 +429,12 @@ def file_dispute(
         created_at=at,
         updated_at=at,
     )
-    timers = plan_timer(dispute, order_shipped=order.shipped, policy=policy, at=at)
+    timer = plan_timer(dispute, order_shipped=order.shipped, policy=policy, at=at)
+    instance_dict(dispute).update(  # a new row: its columns go into its dict, as they will be
+        deadline_action=timer.deadline_action,
+        deadline_due_at=timer.deadline_due_at,
+        sla_due_at=timer.sla_due_at,
+    )
     hold_head(session, dispute)  # a new row: its first link is written with it
     link = new_link(
         session,
@@ -473,7 +468,7 @@ def file_dispute(
             for i in items
         ]
         execute_core(session, _INSERT_ITEMS, rows, flush=False)
-    write_timers(session, timers)
+    write_timers(session, timer.rows)
     _flag_batches(session, dispute=dispute, items=items, policy=policy, at=at)
     return dispute
 
@@ -493,30 +488,36 @@ _DISPUTE_CLASS = manager_of_class(Dispute)
 
 def _new_dispute(*, priority: str, **fields: object) -> Dispute:
     """A transient dispute holding every column, its values put straight into its dict as the
-    ORM's loader does (the constructor's event per attribute costs more than the insert); the
-    priority is set as usual, so its rank follows it."""
+    ORM's loader does (the constructor's event per attribute costs more than the insert), the
+    priority's rank with it (what ``Dispute._rank_follows_priority`` sets when it is changed)."""
     dispute: Dispute = _DISPUTE_CLASS.new_instance()
-    instance_dict(dispute).update(_NEW_DISPUTE, **fields)
-    dispute.priority = priority
+    instance_dict(dispute).update(
+        _NEW_DISPUTE, **fields, priority=priority, priority_rank=priority_rank(priority)
+    )
     return dispute
 
 
 _INSERT_DISPUTE = prepared(insert(Dispute))
+_DISPUTE_ITEMS = Rows(DisputeItem)
 
 
-def _insert_new(session: Session, dispute: Dispute, items: list[DisputeItem]) -> None:
+def _insert_new(session: Session, dispute: Dispute, items: list[LineRead]) -> None:
     """Insert the new dispute as a plain row, then make the object the session's copy of it.
 
     The unit of work would cost more than the statement: the object holds every column (its
     deadline and chain head included), so it goes into the session as if just loaded, with the
-    lines (inserted next, as rows) as its ``items``.
+    lines (inserted next, as rows) as its ``items``, made as :class:`rows.Rows` makes a row.
     """
     values = dispute.__dict__
     execute_core(session, _INSERT_DISPUTE, {key: values[key] for key in _DISPUTE_COLUMNS})
     as_loaded(session, dispute)
-    for item in items:
-        item.dispute_id = dispute.id
-    set_committed_value(dispute, "items", items)
+    lines = [
+        _DISPUTE_ITEMS.new(
+            dispute_id=dispute.id, listing_id=i.listing_id, quantity=i.quantity, value=i.value
+        )
+        for i in items
+    ]
+    set_committed_value(dispute, "items", lines)
 
 
 # Built once (building a statement costs more than running it): the open disputes filed within
@@ -555,7 +556,7 @@ _INSERT_ITEMS = prepared(insert(DisputeItem))
 
 
 def _flag_batches(
-    session: Session, *, dispute: Dispute, items: list[DisputeItem], policy: Policy, at: datetime
+    session: Session, *, dispute: Dispute, items: list[LineRead], policy: Policy, at: datetime
 ) -> None:
     """Many open disputes on one listing for one reason within the window form a batch (§2).
 

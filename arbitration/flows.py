@@ -13,7 +13,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, inspect, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import instance_state, set_committed_value
+from sqlalchemy.orm.attributes import instance_state
 
 from arbitration import lifecycle
 from arbitration.accounts import Caller
@@ -118,12 +118,16 @@ def act(
     elif moves or change.restart_timer:
         if not moves:
             cancel_pending(session, dispute_id=dispute.id, at=at)
-        timers = plan_timer(
+        timer = plan_timer(
             dispute,
             order_shipped=_order_shipped(session, dispute, rule.dest),
             policy=policy,
             at=at,
         )
+        dispute.deadline_action = timer.deadline_action
+        dispute.deadline_due_at = timer.deadline_due_at
+        dispute.sla_due_at = timer.sla_due_at
+        timers = timer.rows
     if change.refund_amount is not None:
         instruct_refund(
             session,
@@ -208,11 +212,17 @@ def _compare_and_set(
     ).one_or_none()
     if claimed is None:
         raise Conflict("the dispute changed while you were acting; reload it and try again")
-    set_committed_value(dispute, "status", to)
-    set_committed_value(dispute, "version", version + 1)
-    set_committed_value(dispute, "updated_at", at)
-    set_committed_value(dispute, "event_count", claimed.event_count)
-    set_committed_value(dispute, "last_event_hash", claimed.last_event_hash)
+    committed = {
+        "status": to,
+        "version": version + 1,
+        "updated_at": at,
+        "event_count": claimed.event_count,
+        "last_event_hash": claimed.last_event_hash,
+    }
+    # ``set_committed_value`` for the five at once (it is these two steps, an attribute a call).
+    state = instance_state(dispute)
+    state.dict.update(committed)
+    state._commit(state.dict, committed)
     hold_head(session, dispute)
 
 

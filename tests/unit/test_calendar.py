@@ -129,3 +129,24 @@ def test_a_bad_calendar_or_working_day_duration_names_the_key(
     with pytest.raises(PolicyError) as caught:
         load_policy(write_policy(tmp_path, text))
     assert caught.value.key == key
+
+
+@pytest.mark.parametrize("days", [1, 3, 5, 12])
+def test_a_span_counted_again_lands_where_counting_day_by_day_does(days: int) -> None:
+    calendar = WorkCalendar(extra_holidays=frozenset({date(2026, 3, 2)}))
+    for offset in range(60):
+        start = beijing(2, 1) + timedelta(days=offset, hours=offset % 7)
+        for backwards in (False, True):
+            day, step = start.astimezone(calendar._zone).date(), -1 if backwards else 1
+            remaining = days
+            while remaining:
+                day += timedelta(days=step)
+                remaining -= calendar.is_working_day(day)
+            # The first count and the one the calendar remembers give the same answer.
+            for _ in range(2):
+                moved = calendar.add(start, WorkingDays(days), backwards=backwards)
+                assert moved.astimezone(calendar._zone).date() == day
+                assert (
+                    moved.astimezone(calendar._zone).time()
+                    == start.astimezone(calendar._zone).time()
+                )
