@@ -168,6 +168,7 @@ def _terms(
             adds=adds,
             already_refunded=already_refunded,
             ordered_by=ordered_by,
+            responsibility=responsibility,
             reserve=not (problems or later),
         )
         if beyond:
@@ -188,7 +189,13 @@ def _terms(
 
 
 def _beyond_order(
-    ctx: ActionContext, *, adds: int, already_refunded: int, ordered_by: str, reserve: bool
+    ctx: ActionContext,
+    *,
+    adds: int,
+    already_refunded: int,
+    ordered_by: str,
+    responsibility: str | None,
+    reserve: bool,
 ) -> list[str] | None:
     """What is wrong with refunding ``adds`` more on the order, if it would exceed what is left.
 
@@ -197,7 +204,13 @@ def _beyond_order(
     left, for its message.
     """
     if reserve and reserve_refund(
-        ctx.session, order_id=ctx.dispute.order_id, amount=adds, ordered_by=ordered_by
+        ctx.session,
+        dispute=ctx.dispute,
+        amount=adds,
+        ordered_by=ordered_by,
+        responsibility=responsibility,
+        policy=ctx.policy,
+        at=ctx.at,
     ):
         return None
     left = left_to_refund(ctx.session, ctx.dispute.order_id)
