@@ -73,7 +73,8 @@ def write(session: Session, outgoing: Outgoing, *, policy: WebhookPolicy, at: da
     """Put one event in this transaction's outbox, after those written before it.
 
     The rows are inserted together before commit (``flush``), once every handler has run: one
-    statement for the events, one for their deliveries, whatever the number of events.
+    statement for the events (on SQLite one per event, so positions follow the order written),
+    one for their deliveries, whatever the number of events.
     """
     row = {
         "id": new_id("evt", at),
