@@ -15,12 +15,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from sqlalchemy import ColumnElement, false
 from sqlalchemy.orm import Session
 
 SESSION_KEY = "arbitration.party_standing"
 
 
 class PartyStanding(Protocol):
+    # "Is this seller frozen or banned?" as an SQL expression of the seller bound as
+    # ``standing_seller_id`` and the moment as ``standing_at``: a statement the core runs anyway
+    # carries the question (a ruling's refund counted on its order, ``refunds.reserve_refund``),
+    # not one more round trip.
+    seller_frozen_or_banned_sql: ColumnElement[bool]
+
+    def changes_pending(self, session: Session) -> bool:
+        """Whether the session holds changes to what the answers are read from, not yet written:
+        a statement carrying ``seller_frozen_or_banned_sql`` flushes them first."""
+        ...
+
     def seller_frozen_or_banned(self, session: Session, *, seller_id: str, at: datetime) -> bool:
         """Whether an account freeze or a ban is in force against the seller at ``at``."""
         ...
@@ -32,6 +44,11 @@ class PartyStanding(Protocol):
 
 class NobodyFlagged:
     """The answer when no satellite is wired: every seller pays, no buyer is reviewed."""
+
+    seller_frozen_or_banned_sql: ColumnElement[bool] = false()
+
+    def changes_pending(self, session: Session) -> bool:
+        return False
 
     def seller_frozen_or_banned(self, session: Session, *, seller_id: str, at: datetime) -> bool:
         return False

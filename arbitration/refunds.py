@@ -10,9 +10,9 @@ amount is small enough (``advance_compensation.max_amount``); a recovery is then
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, inspect, select, update
+from sqlalchemy import ColumnElement, Update, bindparam, inspect, select, update
 from sqlalchemy.orm import Session
 
 from arbitration.accounts import PLATFORM, Caller
@@ -44,9 +44,13 @@ _COUNT_REFUND = prepared(
 _ORDER_AMOUNTS = prepared(
     select(Order.amount, Order.refunded_amount).where(Order.id == bindparam("order_id"))
 )
+# The same, also answering the party-standing port's question whether the seller is frozen or
+# banned (``seller_frozen_or_banned_sql``), built once per question asked.
+_COUNT_REFUND_ASKING: dict[int, tuple[ColumnElement[bool], Update]] = {}
 _REFUNDS = Rows(Refund)
 # Refunds counted on their order before they are instructed (``reserve_refund``), by what orders
-# them: a decision's id is new, so a reservation a rolled-back savepoint left is never taken.
+# them: a decision's id is new, so a reservation a rolled-back savepoint left is never taken. Each
+# is the amount and, if it was asked, whether the seller could not pay (frozen or banned).
 _RESERVED = "arbitration.refunds.reserved"
 
 # What the platform is told to pay or grant, and then confirms.
@@ -70,9 +74,14 @@ def funded_by(
     ordered_by: str,
     policy: Policy,
     at: datetime,
+    seller_cannot_pay: bool | None = None,
 ) -> str:
     """The platform pays first only on a ruling against the seller, when the seller is frozen or
-    banned or the amount is at most the policy's ``max_amount``; otherwise the seller pays."""
+    banned or the amount is at most the policy's ``max_amount``; otherwise the seller pays.
+
+    ``seller_cannot_pay``: the answer to "frozen or banned?" when a statement already carried it
+    (``reserve_refund``); asked through the party-standing port otherwise, when it matters.
+    """
     if ordered_by == AGREEMENT:
         return SELLER_FUNDED
     decision = _decision(session, ordered_by)
@@ -80,10 +89,16 @@ def funded_by(
         return SELLER_FUNDED
     if amount <= policy.advance_compensation.max_amount:
         return PLATFORM_FUNDED
-    cannot_pay = party_standing(session).seller_frozen_or_banned(
-        session, seller_id=dispute.seller_id, at=at
-    )
-    return PLATFORM_FUNDED if cannot_pay else SELLER_FUNDED
+    if seller_cannot_pay is None:
+        seller_cannot_pay = party_standing(session).seller_frozen_or_banned(
+            session, seller_id=dispute.seller_id, at=at
+        )
+    return PLATFORM_FUNDED if seller_cannot_pay else SELLER_FUNDED
+
+
+def _asks_whether_seller_can_pay(responsibility: str | None, amount: int, policy: Policy) -> bool:
+    """Whether ``funded_by`` will ask if the seller is frozen or banned, for a ruling's refund."""
+    return responsibility in SELLER_RESPONSIBLE and amount > policy.advance_compensation.max_amount
 
 
 def _decision(session: Session, decision_id: str) -> Decision | None:
@@ -101,14 +116,34 @@ def left_to_refund(session: Session, order_id: str) -> int:
     return int(amount - refunded)
 
 
-def reserve_refund(session: Session, *, order_id: str, amount: int, ordered_by: str) -> bool:
-    """Count a refund about to be ordered (by ``ordered_by``) on its order now, checked there:
-    False, counting nothing, if it would exceed the order. A ruling asks while it checks its terms,
-    so that one statement both answers its 422 and counts the refund; ``instruct_refund`` then
-    takes the reservation instead of counting it again."""
-    if not _count_on_order(session, order_id=order_id, amount=amount):
+def reserve_refund(
+    session: Session,
+    *,
+    dispute: Dispute,
+    amount: int,
+    ordered_by: str,
+    responsibility: str | None,
+    policy: Policy,
+    at: datetime,
+) -> bool:
+    """Count a refund about to be ordered (by ``ordered_by``, a ruling finding ``responsibility``)
+    on its order now, checked there: False, counting nothing, if it would exceed the order.
+
+    A ruling asks while it checks its terms, so that one statement both answers its 422 and counts
+    the refund, and, when its funding depends on it (``funded_by``), says whether the seller is
+    frozen or banned; ``instruct_refund`` then takes the reservation instead of counting it again.
+    """
+    asks = _asks_whether_seller_can_pay(responsibility, amount, policy)
+    counted, cannot_pay = _count_on_order(
+        session,
+        order_id=dispute.order_id,
+        amount=amount,
+        seller_id=dispute.seller_id if asks else None,
+        at=at,
+    )
+    if not counted:
         return False
-    session.info.setdefault(_RESERVED, {})[ordered_by] = amount
+    session.info.setdefault(_RESERVED, {})[ordered_by] = (amount, cannot_pay)
     return True
 
 
@@ -125,14 +160,24 @@ def instruct_refund(
     """Record a refund the platform must pay, once for what ordered it (``agreement`` or a
     decision id: a unique constraint), count it on the order and announce it. Its watch joins
     ``timers``, the deadline rows the action writes at once (``deadlines.write_timers``)."""
-    reserved = session.info.get(_RESERVED, {}).pop(ordered_by, None)
+    reserved: tuple[int, bool | None] | None = session.info.get(_RESERVED, {}).pop(ordered_by, None)
+    cannot_pay = None
     if reserved is None:
-        if not _count_on_order(session, order_id=dispute.order_id, amount=amount):
+        if not _count_on_order(session, order_id=dispute.order_id, amount=amount, at=at)[0]:
             raise Conflict("the refund would exceed the order amount", code="refund_exceeds_order")
     else:
-        assert reserved == amount, f"{ordered_by} reserved {reserved}, instructs {amount}"
+        reserved_amount, cannot_pay = reserved
+        assert reserved_amount == amount, (
+            f"{ordered_by} reserved {reserved_amount}, instructs {amount}"
+        )
     funder = funded_by(
-        session, dispute=dispute, amount=amount, ordered_by=ordered_by, policy=policy, at=at
+        session,
+        dispute=dispute,
+        amount=amount,
+        ordered_by=ordered_by,
+        policy=policy,
+        at=at,
+        seller_cannot_pay=cannot_pay,
     )
     refund = _REFUNDS.new(
         id=new_id("rfd", at),
@@ -166,22 +211,45 @@ def instruct_refund(
     return refund
 
 
-def _count_on_order(session: Session, *, order_id: str, amount: int) -> bool:
+def _count_on_order(
+    session: Session, *, order_id: str, amount: int, at: datetime, seller_id: str | None = None
+) -> tuple[bool, bool | None]:
     """Add the refund to the order's refunded amount, in the database and checked there: False,
     counting nothing, if it would exceed the order. Nothing pending can change the row but the
-    order's own changes: the rest of the transaction's rows are written with the others."""
+    order's own changes: the rest of the transaction's rows are written with the others.
+
+    With a ``seller_id``, the same statement also says whether that seller is frozen or banned at
+    ``at`` (the second value; None when not asked or not counted).
+    """
     order = loaded(session, Order, order_id)
-    counted = execute_core(
-        session,
-        _COUNT_REFUND,
-        {"order_id": order_id, "refunded": amount},
-        flush=order is not None and inspect(order).modified,
-    )
-    if counted.rowcount != 1:
-        return False
-    if order is not None:
+    flush = order is not None and inspect(order).modified
+    params: dict[str, Any] = {"order_id": order_id, "refunded": amount}
+    if seller_id is None:
+        counted = execute_core(session, _COUNT_REFUND, params, flush=flush).rowcount == 1
+        cannot_pay = None
+    else:
+        standing = party_standing(session)
+        params |= {"standing_seller_id": seller_id, "standing_at": at}
+        row = execute_core(
+            session,
+            _count_refund_asking(standing.seller_frozen_or_banned_sql),
+            params,
+            flush=flush or standing.changes_pending(session),
+        ).first()
+        counted = row is not None
+        cannot_pay = bool(row[0]) if row is not None else None
+    if counted and order is not None:
         session.expire(order, ["refunded_amount"])
-    return True
+    return counted, cannot_pay
+
+
+def _count_refund_asking(question: ColumnElement[bool]) -> Update:
+    """``_COUNT_REFUND`` returning the answer to ``question`` about the seller, built once each."""
+    found = _COUNT_REFUND_ASKING.get(id(question))
+    if found is None:
+        # The question is kept with its statement, so its id is never another's.
+        found = _COUNT_REFUND_ASKING[id(question)] = (question, _COUNT_REFUND.returning(question))
+    return found[1]
 
 
 def confirm_refund(

@@ -10,19 +10,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from arbitration import lifecycle
 from arbitration.accounts import ARBITRATOR, SENIOR_ARBITRATOR
 from arbitration.actions import Action, ActionContext, Change, require_text
 from arbitration.compensations import compensation_terms
+from arbitration.db import execute_core
 from arbitration.disputes import is_conflicted
 from arbitration.errors import Conflict, ValidationFailed
 from arbitration.events import DecisionOverturned, DisputeDecided, record
 from arbitration.ids import new_id
 from arbitration.models import Account, Decision, Dispute
 from arbitration.refunds import left_to_refund, reserve_refund
-from arbitration.rows import Rows
+from arbitration.rows import Rows, as_loaded, loaded
 
 BUYER_FULL_REFUND = "buyer_full_refund"
 BUYER_PARTIAL_REFUND = "buyer_partial_refund"
@@ -41,6 +43,8 @@ FAVOURS = {BUYER_FULL_REFUND: lifecycle.BUYER, SELLER_FAVORED: lifecycle.SELLER}
 SELLER_AT_FAULT = frozenset({"seller", "shared"})
 BUYER_AT_FAULT = frozenset({"buyer", "shared"})
 _DECISIONS = Rows(Decision)
+_DECISION_COLUMNS = tuple(column.key for column in Decision.__table__.columns)
+_DECISION_BY_ID = select(*Decision.__table__.columns).where(Decision.id == bindparam("decision_id"))
 
 
 # Taking a case ------------------------------------------------------------------------------------
@@ -168,6 +172,7 @@ def _terms(
             adds=adds,
             already_refunded=already_refunded,
             ordered_by=ordered_by,
+            responsibility=responsibility,
             reserve=not (problems or later),
         )
         if beyond:
@@ -188,7 +193,13 @@ def _terms(
 
 
 def _beyond_order(
-    ctx: ActionContext, *, adds: int, already_refunded: int, ordered_by: str, reserve: bool
+    ctx: ActionContext,
+    *,
+    adds: int,
+    already_refunded: int,
+    ordered_by: str,
+    responsibility: str | None,
+    reserve: bool,
 ) -> list[str] | None:
     """What is wrong with refunding ``adds`` more on the order, if it would exceed what is left.
 
@@ -197,7 +208,13 @@ def _beyond_order(
     left, for its message.
     """
     if reserve and reserve_refund(
-        ctx.session, order_id=ctx.dispute.order_id, amount=adds, ordered_by=ordered_by
+        ctx.session,
+        dispute=ctx.dispute,
+        amount=adds,
+        ordered_by=ordered_by,
+        responsibility=responsibility,
+        policy=ctx.policy,
+        at=ctx.at,
     ):
         return None
     left = left_to_refund(ctx.session, ctx.dispute.order_id)
@@ -277,7 +294,15 @@ def _compensation_payload(decision: Decision) -> dict[str, Any]:
 
 
 def current_decision(session: Session, dispute: Dispute) -> Decision:
-    decision = session.get(Decision, dispute.decision_id) if dispute.decision_id else None
+    """The ruling in force: the session's copy, or read as a plain row and made the session's copy
+    (a quarter of the ORM's ``get``; the appeal's ruling and finality ask for it)."""
+    decision_id = dispute.decision_id
+    decision = loaded(session, Decision, decision_id) if decision_id else None
+    if decision is None and decision_id:
+        values = execute_core(session, _DECISION_BY_ID, {"decision_id": decision_id}).one_or_none()
+        if values is not None:
+            decision = _DECISIONS.new(**dict(zip(_DECISION_COLUMNS, values, strict=True)))
+            as_loaded(session, decision)
     assert decision is not None, f"dispute {dispute.id} in {dispute.status} has no decision"
     return decision
 

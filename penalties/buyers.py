@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import ColumnElement, bindparam, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -38,7 +38,6 @@ from arbitration.ids import new_id
 from arbitration.models import Account, Dispute
 from arbitration.policy import Policy
 from arbitration.statements import prepared
-from penalties.explain import is_in_force
 from penalties.models import (
     ACTIVE,
     CLEAR,
@@ -59,35 +58,40 @@ SYSTEM = "system"
 
 # The port the core asks (arbitration.party_standing) ---------------------------------------------
 
-# A seller's active freezes and bans, with what ``in_force`` needs of them (built once). The kinds
-# are compared one by one: a list given to ``IN`` is expanded into parameters on every execution.
-_SELLING_STOPPED = prepared(
-    select(Penalty.status, Penalty.ends_at).where(
-        Penalty.seller_id == bindparam("seller_id"),
-        Penalty.status == ACTIVE,
-        or_(*(Penalty.kind == kind for kind in sorted(STOPS_SELLING))),
-    )
+# Whether a freeze or a ban is in force against a seller (``in_force`` in SQL, built once), for the
+# core to ask alone or on a statement it runs anyway. The kinds are compared one by one: a list
+# given to ``IN`` is expanded into parameters on every execution.
+SELLER_FROZEN_OR_BANNED = exists().where(
+    Penalty.seller_id == bindparam("standing_seller_id"),
+    Penalty.status == ACTIVE,
+    or_(*(Penalty.kind == kind for kind in sorted(STOPS_SELLING))),
+    or_(Penalty.ends_at.is_(None), Penalty.ends_at > bindparam("standing_at")),
 )
-
-
-def _penalties_pending(session: Session) -> bool:
-    """Whether the session holds penalty changes not yet written (a query must see them)."""
-    return any(isinstance(obj, Penalty) for obj in (*session.new, *session.dirty, *session.deleted))
+_SELLING_STOPPED = prepared(select(SELLER_FROZEN_OR_BANNED))
 
 
 class PenaltiesStanding:
     """Answers the core's questions from the penalties tables (registered by ``api.wiring``)."""
 
-    def seller_frozen_or_banned(self, session: Session, *, seller_id: str, at: datetime) -> bool:
-        """Read as plain rows (asked while a ruling's refund is instructed): only penalties the
-        transaction changed and has not yet written need flushing first, not the whole ruling."""
-        live = execute_core(
-            session,
-            _SELLING_STOPPED,
-            {"seller_id": seller_id},
-            flush=_penalties_pending(session),
+    seller_frozen_or_banned_sql: ColumnElement[bool] = SELLER_FROZEN_OR_BANNED
+
+    def changes_pending(self, session: Session) -> bool:
+        """Penalty changes not yet written (a query must see them); the rest of the transaction's
+        changes need not be flushed for the question."""
+        return any(
+            isinstance(obj, Penalty) for obj in (*session.new, *session.dirty, *session.deleted)
         )
-        return any(is_in_force(status, ends_at, at) for status, ends_at in live)
+
+    def seller_frozen_or_banned(self, session: Session, *, seller_id: str, at: datetime) -> bool:
+        """Read as one value, flushing only the penalty changes not yet written."""
+        return bool(
+            execute_core(
+                session,
+                _SELLING_STOPPED,
+                {"standing_seller_id": seller_id, "standing_at": at},
+                flush=self.changes_pending(session),
+            ).scalar()
+        )
 
     def buyer_under_review(self, session: Session, *, buyer_id: str) -> bool:
         row = session.get(BuyerStanding, buyer_id)

@@ -3,16 +3,18 @@
 ``register`` hands every domain event of the catalogue to ``write``, which keeps the event until
 the transaction's handlers have all run; ``flush`` then inserts them together, each with one
 delivery per active endpoint that wants its type, so an endpoint registered later hears what
-happens later.
+happens later. The statement that inserts the events also reads the active endpoints: a change
+with no endpoint to tell costs one statement, and one more for the deliveries when there is.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import ColumnElement, Insert, Text, cast, func, insert, select
 from sqlalchemy.orm import Session
 
 from arbitration.db import execute_core
@@ -24,17 +26,31 @@ from webhooks.catalogue import CATALOGUE, Outgoing, Route
 from webhooks.models import ACTIVE, PENDING, Delivery, OutboxEvent, WebhookEndpoint
 
 _WRITTEN = "webhooks.outbox.written"
-_INSERT_EVENTS = prepared(insert(OutboxEvent))
-# Positions in the order the rows were given, on SQLite and PostgreSQL alike.
-_INSERT_EVENTS_RETURNING = prepared(
-    insert(OutboxEvent).returning(OutboxEvent.position, sort_by_parameter_order=True)
-)
 _INSERT_DELIVERIES = prepared(insert(Delivery))
-_ACTIVE_ENDPOINTS = prepared(
-    select(WebhookEndpoint.id, WebhookEndpoint.event_types)
-    .where(WebhookEndpoint.status == ACTIVE)
-    .order_by(WebhookEndpoint.id)
-)
+
+
+def _insert_events(endpoints_as_json: ColumnElement[Any]) -> Insert:
+    """The events' insert, returning with each event's position (in the order the rows were given,
+    on SQLite and PostgreSQL alike) the active endpoints as a JSON list of ``[id, event_types]``
+    (a subquery the database runs once, in the statement's snapshot)."""
+    active = WebhookEndpoint.status == ACTIVE
+    endpoints = cast(select(endpoints_as_json).where(active).scalar_subquery(), Text)
+    return prepared(
+        insert(OutboxEvent).returning(OutboxEvent.position, endpoints, sort_by_parameter_order=True)
+    )
+
+
+# Built once per dialect: each says "a JSON list of the rows" its own way.
+_INSERT_EVENTS = {
+    "sqlite": _insert_events(
+        func.json_group_array(
+            func.json_array(WebhookEndpoint.id, func.json(WebhookEndpoint.event_types))
+        )
+    ),
+    "postgresql": _insert_events(
+        func.json_agg(func.json_build_array(WebhookEndpoint.id, WebhookEndpoint.event_types))
+    ),
+}
 
 
 def register(handlers: Handlers, *, policy: WebhookPolicy) -> None:
@@ -58,7 +74,8 @@ def write(session: Session, outgoing: Outgoing, *, policy: WebhookPolicy, at: da
     """Put one event in this transaction's outbox, after those written before it.
 
     The rows are inserted together before commit (``flush``), once every handler has run: one
-    statement for the events, one for their deliveries, whatever the number of events.
+    statement for the events (on SQLite one per event, so positions follow the order written),
+    one for their deliveries, whatever the number of events.
     """
     row = {
         "id": new_id("evt", at),
@@ -78,19 +95,20 @@ def flush(session: Session) -> None:
     """Insert the events this transaction wrote, in order, with a delivery to each active endpoint
     that wants them (``Handlers.before_commit``).
 
-    The endpoints are read here, in the transaction, after its own changes: one registered or
-    disabled a moment ago, by any process, counts from the next transaction on. The events'
-    positions come back (in the order written) only when there is an endpoint to deliver to.
+    The endpoints are read as the events are inserted, in the transaction, after its own changes:
+    one registered or disabled a moment ago, by any process, counts from the next transaction on.
     """
     written: list[tuple[dict[str, Any], datetime]] | None = session.info.pop(_WRITTEN, None)
     if not written:
         return
     rows = [row for row, _ in written]
-    endpoints = execute_core(session, _ACTIVE_ENDPOINTS).all()
-    if not endpoints:
-        execute_core(session, _INSERT_EVENTS, rows, flush=False)
+    bind = session.get_bind()
+    inserted = execute_core(session, _INSERT_EVENTS[bind.dialect.name], rows).all()
+    found = inserted[0][1]  # the same for every row; NULL on PostgreSQL when there is none
+    if found is None or found == "[]":
         return
-    positions = execute_core(session, _INSERT_EVENTS_RETURNING, rows, flush=False).scalars()
+    endpoints = sorted(json.loads(found))
+    positions = [position for position, _ in inserted]
     deliveries = [
         {
             "id": new_id("dlv", row["occurred_at"]),
