@@ -248,7 +248,8 @@ def _count_refund_asking(question: ColumnElement[bool]) -> Update:
     found = _COUNT_REFUND_ASKING.get(id(question))
     if found is None:
         # The question is kept with its statement, so its id is never another's.
-        found = _COUNT_REFUND_ASKING[id(question)] = (question, _COUNT_REFUND.returning(question))
+        asking = prepared(_COUNT_REFUND.returning(question))
+        found = _COUNT_REFUND_ASKING[id(question)] = (question, asking)
     return found[1]
 
 

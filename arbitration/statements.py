@@ -89,7 +89,8 @@ ENABLED = True
 
 
 def prepared(statement: Statement) -> Statement:
-    """Mark ``statement`` for the fast path of ``run``; returns it unchanged. At import only."""
+    """Mark ``statement`` for the fast path of ``run``; returns it unchanged. Only for a statement
+    built once (at import, or once per process): each one is kept for the life of the process."""
     _PREPARED.setdefault(id(statement), _Prepared(statement))
     return statement
 
