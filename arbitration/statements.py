@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from operator import itemgetter
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, CursorResult, Executable
 from sqlalchemy.engine import Dialect
@@ -31,46 +32,37 @@ from sqlalchemy.sql.compiler import SQLCompiler
 Statement = TypeVar("Statement", bound=Executable)
 Params = dict[str, Any] | list[dict[str, Any]] | None
 
-_MISSING = object()
-
-
-@dataclass(frozen=True, slots=True)
-class _Bind:
-    """One parameter of the compiled SQL: where its value comes from and how it is converted."""
-
-    name: str  # the compiled name (and the driver's key, for a dialect with named parameters)
-    key: str  # the bind parameter's own key, which a caller's dict may use instead
-    default: Any  # the value compiled into the statement, or _MISSING when the caller must give it
-    convert: Callable[[Any], Any] | None
-
 
 @dataclass(slots=True)
 class _Form:
-    """A prepared statement compiled for one dialect and one set of parameter names."""
+    """A prepared statement compiled for one dialect and one set of parameter names.
+
+    The shape of the caller's parameters is part of what the form was compiled for, so where
+    each value comes from is settled once: the caller's dict under the bind's key (or its compiled
+    name), else the value compiled into the statement (``constants``).
+    """
 
     sql: str
-    binds: tuple[_Bind, ...]
-    positional: bool
+    pick: Callable[[dict[str, Any]], Any]  # the values, in the SQL's order, from one dict
+    constants: dict[str, Any]
+    convert: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, conversion) where needed
+    names: tuple[str, ...] | None  # for a dialect with named parameters: their names, in order
     columns: Sequence[Any]  # the compiled result columns (their keys and types)
     metadata: SimpleResultMetaData
     # How each result column's value is converted, learnt from the first cursor that returned rows
     # (a type's conversion may depend on the driver's type code for the column).
     converters: tuple[Callable[[Any], Any] | None, ...] | None = None
 
-    def parameters(self, given: dict[str, Any]) -> Sequence[Any] | dict[str, Any]:
-        values = []
-        for bind in self.binds:
-            value = given.get(bind.key, _MISSING)
-            if value is _MISSING:
-                value = given.get(bind.name, bind.default)
-                if value is _MISSING:
-                    raise InvalidRequestError(
-                        f"A value is required for bind parameter {bind.key!r}"
-                    )
-            values.append(value if bind.convert is None else bind.convert(value))
-        if self.positional:
+    def parameters(self, given: dict[str, Any]) -> list[Any] | dict[str, Any]:
+        try:
+            values = list(self.pick(self.constants | given if self.constants else given))
+        except KeyError as missing:
+            raise InvalidRequestError(f"A value is required for bind parameter {missing}") from None
+        for position, convert in self.convert:
+            values[position] = convert(values[position])
+        if self.names is None:
             return values
-        return {bind.name: value for bind, value in zip(self.binds, values, strict=True)}
+        return dict(zip(self.names, values, strict=True))
 
 
 class _Prepared:
@@ -143,25 +135,42 @@ def _compile(
     if not isinstance(compiled, SQLCompiler) or _needs_sqlalchemy(compiled, many):
         return None
     defaults = compiled.construct_params(escape_names=False, _check=False)
-    keys = {name: bind.key for bind, name in compiled.bind_names.items()}
-    required = {name for bind, name in compiled.bind_names.items() if bind.required}
-    convert = compiled._bind_processors
-    order = compiled.positiontup if compiled.positional else list(defaults)
-    escaped = compiled.escaped_bind_names
-    binds = tuple(
-        _Bind(
-            name=name if compiled.positional else escaped.get(name, name),
-            key=keys[name],
-            default=_MISSING if name in required else defaults[name],
-            convert=convert.get(name),  # type: ignore[arg-type]
-        )
-        for name in order or ()
+    binds = {name: bind for bind, name in compiled.bind_names.items()}
+    order = list(compiled.positiontup or ()) if compiled.positional else list(defaults)
+    given = set(names)
+    keys, constants = [], {}
+    for name in order:
+        bind = binds[name]
+        if bind.key in given or name in given:
+            keys.append(bind.key if bind.key in given else name)
+        elif bind.required:
+            keys.append(bind.key)  # missing: ``parameters`` says so, as SQLAlchemy would
+        else:
+            keys.append(name)
+            constants[name] = defaults[name]
+    conversions = compiled._bind_processors
+    convert = tuple(
+        (position, cast(Callable[[Any], Any], conversions[name]))
+        for position, name in enumerate(order)
+        if name in conversions
     )
+    escaped = compiled.escaped_bind_names
+    named = None if compiled.positional else tuple(escaped.get(name, name) for name in order)
     columns = compiled._result_columns
     metadata = (
         SimpleResultMetaData([column.keyname for column in columns]) if columns else _NO_COLUMNS
     )
-    return _Form(compiled.string, binds, compiled.positional, columns, metadata)
+    return _Form(compiled.string, _picker(keys), constants, convert, named, columns, metadata)
+
+
+def _picker(keys: list[str]) -> Callable[[dict[str, Any]], Any]:
+    """The values under ``keys`` of a dict, as a sequence, in one call."""
+    if not keys:
+        return lambda _: ()
+    if len(keys) == 1:
+        key = keys[0]
+        return lambda given: (given[key],)
+    return itemgetter(*keys)
 
 
 def _needs_sqlalchemy(compiled: SQLCompiler, many: bool) -> bool:

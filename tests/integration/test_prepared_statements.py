@@ -185,3 +185,14 @@ def test_statements_are_seen_by_cursor_listeners(services: Services) -> None:
     finally:
         event.remove(engine, "before_cursor_execute", heard)
     assert any("count(*)" in statement for statement in seen)
+
+
+def test_a_row_of_several_missing_a_value_is_refused(services: Services, path: bool) -> None:
+    _account(services, "buyer-ragged")
+    rows = _records("buyer-ragged")
+    del rows[1]["fingerprint"]  # the first row's names are the statement's
+    with (
+        pytest.raises(StatementError, match="fingerprint"),
+        services.database.unit_of_work() as session,
+    ):
+        execute_core(session, _INSERT_RECORD, rows)
