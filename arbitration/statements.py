@@ -51,9 +51,9 @@ class _Form:
     names: tuple[str, ...] | None  # for a dialect with named parameters: their names, in order
     columns: Sequence[Any]  # the compiled result columns (their keys and types)
     metadata: SimpleResultMetaData
-    # How each result column's value is converted, learnt from the first cursor that returned rows
-    # (a type's conversion may depend on the driver's type code for the column).
-    converters: tuple[Callable[[Any], Any] | None, ...] | None = None
+    # The result columns whose values a type converts, with how: learnt from the first cursor that
+    # returned rows (a type's conversion may depend on the driver's type code for the column).
+    converters: tuple[tuple[int, Callable[[Any], Any]], ...] | None = None
 
     def parameters(self, given: dict[str, Any]) -> list[Any] | dict[str, Any]:
         try:
@@ -209,10 +209,7 @@ def _execute(
         fetched = cursor.fetchall() if form.columns else []
         rowcount = cursor.rowcount
         if form.columns and form.converters is None:
-            form.converters = tuple(
-                column.type._cached_result_processor(dialect, described[1])
-                for column, described in zip(form.columns, cursor.description, strict=True)
-            )
+            form.converters = _result_conversions(dialect, form.columns, cursor.description)
     except dialect.loaded_dbapi.Error as error:
         if dialect.is_disconnect(error, connection.connection, cursor):
             connection.invalidate(error)
@@ -221,15 +218,26 @@ def _execute(
         ) from error
     finally:
         cursor.close()
-    converters = form.converters
-    if converters is not None and any(converters):
-        fetched = [
-            tuple(
-                value if convert is None else convert(value)
-                for convert, value in zip(converters, row, strict=True)
-            )
-            for row in fetched
-        ]
+    if form.converters:
+        fetched = [_converted(row, form.converters) for row in fetched]
     result = _Ran(form.metadata, iter(fetched))
     result.rowcount = rowcount
     return result
+
+
+def _result_conversions(
+    dialect: Dialect, columns: Sequence[Any], description: Sequence[Any]
+) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+    """(position, conversion) for each result column whose type converts what the driver gives."""
+    found = (
+        (position, column.type._cached_result_processor(dialect, described[1]))
+        for position, (column, described) in enumerate(zip(columns, description, strict=True))
+    )
+    return tuple((position, convert) for position, convert in found if convert is not None)
+
+
+def _converted(row: Sequence[Any], converters: tuple[tuple[int, Callable[[Any], Any]], ...]) -> Any:
+    values = list(row)
+    for position, convert in converters:
+        values[position] = convert(values[position])
+    return tuple(values)
