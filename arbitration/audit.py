@@ -15,6 +15,8 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Update, bindparam, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from arbitration.db import execute_core
 from arbitration.events import TimelineEventAppended, record
@@ -255,6 +257,7 @@ def new_link(
         held.last_event_hash = link_hash
     else:
         execute_core(session, _SET_HEAD_HASH, {"key": dispute_id, "hash": link_hash})
+        _keep_head_current(session, dispute_id, seq, link_hash)
     announced = TimelineEventAppended(
         dispute_id=dispute_id,
         at=at,
@@ -266,6 +269,15 @@ def new_link(
         payload=payload,
     )
     return NewLink(row, announced)
+
+
+def _keep_head_current(session: Session, dispute_id: str, seq: int, link_hash: str) -> None:
+    """The head just moved in SQL: a copy of the row the session holds shows it too, so a later
+    step that holds the row (``flows.act``, which may take the head as read) counts on from it."""
+    dispute = session.identity_map.get(identity_key(Dispute, dispute_id))
+    if isinstance(dispute, Dispute):
+        set_committed_value(dispute, "event_count", seq)
+        set_committed_value(dispute, "last_event_hash", link_hash)
 
 
 def write_link(session: Session, link: NewLink) -> None:

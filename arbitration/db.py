@@ -304,3 +304,21 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def reads_are_current(session: Session) -> bool:
+    """True when a row ``session`` read is still the database's row, and stays so until commit.
+
+    So on SQLite in a write unit of work: its transaction began ``BEGIN IMMEDIATE`` (SQLite lets
+    one writer in at a time and it is this one, from its first statement: no one else can change
+    a row before it commits), and its session lives for that one transaction (a ``WriteSession``
+    is only made by ``Database.unit_of_work``), so nothing it holds was read before. A
+    compare-and-set on what it read then cannot fail. Not on PostgreSQL, where a row read without
+    a lock can change under the reader, nor on a connection marked to begin deferred or not at all.
+    """
+    if type(session) is not WriteSession:
+        return False
+    connection: Connection = session.info.get(_CONNECTION) or session.connection()
+    return isinstance(connection.dialect, SQLiteForMoney) and (
+        _begin_mode(connection.get_execution_options()) is None
+    )

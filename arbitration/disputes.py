@@ -14,7 +14,6 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 from sqlalchemy import bindparam, exists, func, insert, select, update
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.attributes import instance_dict, manager_of_class, set_committed_value
-from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from arbitration import lifecycle
@@ -597,12 +596,6 @@ def _flag_batches(
                 payload=payload,
                 at=at,
             )
-        for member_id, _status in unflagged:
-            # Flagging synchronised the rows in the session; a link noted on a row this
-            # transaction does not hold was counted in SQL: such a row is read again if used.
-            member = session.identity_map.get(identity_key(Dispute, member_id))
-            if member is not None and member is not dispute:
-                session.expire(member, ["event_count", "last_event_hash"])
 
 
 # Listing -----------------------------------------------------------------------------------------

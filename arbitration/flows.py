@@ -3,7 +3,9 @@
 The gate asks the lifecycle table whether the actor may act, then claims the dispute with a
 compare-and-set on status and version (zero rows: someone else moved first, 409), applies the
 action's declared effect, restarts or keeps the deadline, instructs any refund, and appends the
-audit event, all in the caller's unit of work.
+audit event, all in the caller's unit of work. Where the dispute as read cannot have changed
+(``db.reads_are_current``: SQLite's one writer), the claim cannot fail and is not run: its new
+status and version go out with the action's other fields, in one UPDATE of the row.
 """
 
 from __future__ import annotations
@@ -13,14 +15,14 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, inspect, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import instance_state
+from sqlalchemy.orm.attributes import flag_modified, instance_state
 
 from arbitration import lifecycle
 from arbitration.accounts import Caller
 from arbitration.actions import Action, ActionContext
 from arbitration.audit import hold_head, new_link, write_link
 from arbitration.compensations import instruct_compensation
-from arbitration.db import execute_core
+from arbitration.db import execute_core, reads_are_current
 from arbitration.deadlines import cancel_pending, depends_on_shipping, plan_timer, write_timers
 from arbitration.disputes import actor_of, allowed_actions, facts_for, get_dispute
 from arbitration.errors import Conflict, Forbidden, InvalidTransition, NotFound
@@ -99,15 +101,13 @@ def act(
     if effect is None:
         raise NotFound(f"'{action}' has an endpoint of its own")
     caller_id = caller.id if caller else lifecycle.SYSTEM
-    from_status, version = dispute.status, dispute.version
-    _compare_and_set(
-        session, dispute, from_status=from_status, version=version, to=rule.dest, at=at
-    )
+    from_status = dispute.status
+    claimed = _claim(session, dispute, to=rule.dest, at=at)
     moves = rule.dest != from_status
     if moves:
         # What ran in the state it leaves is over; no effect reads or adds a dispute's deadline
         # rows, so they are cancelled now, before the effect changes anything to flush.
-        cancel_pending(session, dispute_id=dispute.id, at=at, flush=False)  # the claim flushed
+        cancel_pending(session, dispute_id=dispute.id, at=at, flush=claimed is not None)
 
     change = effect(ActionContext(session, dispute, actor, caller_id, params or {}, policy, at))
     for name, value in change.fields.items():
@@ -166,7 +166,7 @@ def act(
         payload=payload,
         at=at,
     )
-    _write_changes(session, dispute)
+    _write_changes(session, dispute, claimed or {})
     write_link(session, link)
     session.flush()
     return dispute
@@ -190,40 +190,47 @@ _CLAIM = prepared(
 )
 
 
-def _compare_and_set(
-    session: Session, dispute: Dispute, *, from_status: str, version: int, to: str, at: datetime
-) -> None:
-    """Claim the move: the row must still be in ``from_status`` at ``version``, or we lost a race.
+def _claim(session: Session, dispute: Dispute, *, to: str, at: datetime) -> dict[str, Any] | None:
+    """Claim the move to ``to``: the row must still be in the status and at the version read, or
+    we lost a race (409). The object shows the claim's status, version and time from now on.
 
-    The row is then this transaction's (locked on PostgreSQL, the whole file on SQLite): its audit
-    chain head comes back with the claim, and the links appended from now on are counted on it.
+    The row is then this transaction's (locked on PostgreSQL, the whole file on SQLite), and the
+    audit links appended from now on are counted on the object (``hold_head``). Where what was
+    read is current (``reads_are_current``), the compare-and-set cannot fail and its head is the
+    one read: nothing is run, and what it would have written is returned, for ``_write_changes``
+    to write with the action's fields. Else the claim runs and None is returned.
     """
-    claimed = execute_core(
-        session,
-        _CLAIM,
-        {
-            "dispute_id": dispute.id,
-            "from_status": from_status,
-            "at_version": version,
-            "to_status": to,
-            "next_version": version + 1,
-            "at": at,
-        },
-    ).one_or_none()
-    if claimed is None:
-        raise Conflict("the dispute changed while you were acting; reload it and try again")
-    committed = {
-        "status": to,
-        "version": version + 1,
-        "updated_at": at,
-        "event_count": claimed.event_count,
-        "last_event_hash": claimed.last_event_hash,
-    }
-    # ``set_committed_value`` for the five at once (it is these two steps, an attribute a call).
+    version = dispute.version
+    claimed: dict[str, Any] = {"status": to, "version": version + 1, "updated_at": at}
+    if reads_are_current(session):
+        deferred: dict[str, Any] | None = claimed
+    else:
+        deferred = None
+        row = execute_core(
+            session,
+            _CLAIM,
+            {
+                "dispute_id": dispute.id,
+                "from_status": dispute.status,
+                "at_version": version,
+                "to_status": to,
+                "next_version": version + 1,
+                "at": at,
+            },
+        ).one_or_none()
+        if row is None:
+            raise Conflict("the dispute changed while you were acting; reload it and try again")
+        claimed = {
+            **claimed,
+            "event_count": row.event_count,
+            "last_event_hash": row.last_event_hash,
+        }
+    # ``set_committed_value`` for them all at once (it is these two steps, an attribute a call).
     state = instance_state(dispute)
-    state.dict.update(committed)
-    state._commit(state.dict, committed)
+    state.dict.update(claimed)
+    state._commit(state.dict, claimed)
     hold_head(session, dispute)
+    return deferred
 
 
 _DISPUTES = cast(Table, Dispute.__table__)
@@ -237,18 +244,24 @@ _COLUMN_ATTRIBUTES = frozenset(
 )
 
 
-def _write_changes(session: Session, dispute: Dispute) -> None:
+def _write_changes(session: Session, dispute: Dispute, claimed: dict[str, Any]) -> None:
     """Write what the action changed on the dispute (its effect's fields, the timer's, the chain's
-    head, a closing's) in one plain UPDATE of those columns, and make the object clean.
+    head, a closing's) and the claim's columns if it was not run (``claimed``) in one plain UPDATE
+    of those columns, and make the object clean.
 
     The unit of work would cost more than the statement, whatever the effect set: the row is this
     transaction's since the claim. Anything else pending (an offer, a refund) is flushed first.
     """
     state = instance_state(dispute)
     changed = state.committed_state
-    if not changed or not changed.keys() <= _COLUMN_ATTRIBUTES:
-        return  # nothing to write, or a relationship changed: the unit of work writes it all
-    values = {key: state.dict[key] for key in changed}
+    if not changed.keys() <= _COLUMN_ATTRIBUTES:
+        # A relationship changed: the unit of work writes it all, the claim's columns with it.
+        for key in claimed:
+            flag_modified(dispute, key)
+        return
+    if not changed and not claimed:
+        return  # nothing to write
+    values = {**claimed, **{key: state.dict[key] for key in changed}}
     # What a flush does to the objects it wrote (there is no public call for it).
     state._commit_all(state.dict, session.identity_map)
     execute_core(session, _UPDATE_DISPUTE, {"dispute_key": dispute.id, **values})
