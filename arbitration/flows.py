@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, inspect, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import flag_modified, instance_state
+from sqlalchemy.orm.attributes import flag_modified, instance_dict, instance_state
 
 from arbitration import lifecycle
 from arbitration.accounts import Caller
@@ -102,19 +102,18 @@ def act(
         raise NotFound(f"'{action}' has an endpoint of its own")
     caller_id = caller.id if caller else lifecycle.SYSTEM
     from_status = dispute.status
-    claimed = _claim(session, dispute, to=rule.dest, at=at)
+    written = _claim(session, dispute, to=rule.dest, at=at)  # the columns ``_write_changes`` writes
     moves = rule.dest != from_status
     if moves:
         # What ran in the state it leaves is over; no effect reads or adds a dispute's deadline
         # rows, so they are cancelled now, before the effect changes anything to flush.
-        cancel_pending(session, dispute_id=dispute.id, at=at, flush=claimed is not None)
+        cancel_pending(session, dispute_id=dispute.id, at=at, flush=bool(written))
 
     change = effect(ActionContext(session, dispute, actor, caller_id, params or {}, policy, at))
-    for name, value in change.fields.items():
-        setattr(dispute, name, value)
+    _set(dispute, change.fields, written)
     timers: list[dict[str, object]] = []
     if rule.dest == lifecycle.CLOSED:
-        _close(session, dispute, outcome=change.outcome or rule.outcome, at=at)
+        _close(session, dispute, outcome=change.outcome or rule.outcome, at=at, written=written)
     elif moves or change.restart_timer:
         if not moves:
             cancel_pending(session, dispute_id=dispute.id, at=at)
@@ -124,9 +123,15 @@ def act(
             policy=policy,
             at=at,
         )
-        dispute.deadline_action = timer.deadline_action
-        dispute.deadline_due_at = timer.deadline_due_at
-        dispute.sla_due_at = timer.sla_due_at
+        _set(
+            dispute,
+            {
+                "deadline_action": timer.deadline_action,
+                "deadline_due_at": timer.deadline_due_at,
+                "sla_due_at": timer.sla_due_at,
+            },
+            written,
+        )
         timers = timer.rows
     if change.refund_amount is not None:
         instruct_refund(
@@ -166,7 +171,7 @@ def act(
         payload=payload,
         at=at,
     )
-    _write_changes(session, dispute, claimed or {})
+    _write_changes(session, dispute, written)
     write_link(session, link)
     session.flush()
     return dispute
@@ -190,22 +195,22 @@ _CLAIM = prepared(
 )
 
 
-def _claim(session: Session, dispute: Dispute, *, to: str, at: datetime) -> dict[str, Any] | None:
+def _claim(session: Session, dispute: Dispute, *, to: str, at: datetime) -> set[str]:
     """Claim the move to ``to``: the row must still be in the status and at the version read, or
     we lost a race (409). The object shows the claim's status, version and time from now on.
 
     The row is then this transaction's (locked on PostgreSQL, the whole file on SQLite), and the
     audit links appended from now on are counted on the object (``hold_head``). Where what was
     read is current (``reads_are_current``), the compare-and-set cannot fail and its head is the
-    one read: nothing is run, and what it would have written is returned, for ``_write_changes``
-    to write with the action's fields. Else the claim runs and None is returned.
+    one read: nothing is run, and the columns it would have written are returned, for
+    ``_write_changes`` to write with the action's. Else the claim runs; none are returned.
     """
     version = dispute.version
     claimed: dict[str, Any] = {"status": to, "version": version + 1, "updated_at": at}
     if reads_are_current(session):
-        deferred: dict[str, Any] | None = claimed
+        deferred = set(claimed)
     else:
-        deferred = None
+        deferred = set()
         row = execute_core(
             session,
             _CLAIM,
@@ -244,10 +249,29 @@ _COLUMN_ATTRIBUTES = frozenset(
 )
 
 
-def _write_changes(session: Session, dispute: Dispute, claimed: dict[str, Any]) -> None:
-    """Write what the action changed on the dispute (its effect's fields, the timer's, the chain's
-    head, a closing's) and the claim's columns if it was not run (``claimed``) in one plain UPDATE
-    of those columns, and make the object clean.
+# The columns ``_set`` may put straight into the object: those no validator watches (setting the
+# priority sets the queue's rank).
+_PLAIN_COLUMNS = _COLUMN_ATTRIBUTES - inspect(Dispute).validators.keys()
+
+
+def _set(dispute: Dispute, values: dict[str, Any], written: set[str]) -> None:
+    """Set the dispute's ``values`` for ``_write_changes`` to write (``written`` names them): a
+    plain column goes straight into the object's dict, without the ORM's change events (five
+    calls an attribute, for a change the one UPDATE writes and forgets); anything else (a
+    relationship, a validated column) as the ORM sets it."""
+    state_dict = instance_dict(dispute)
+    for name, value in values.items():
+        if name in _PLAIN_COLUMNS:
+            state_dict[name] = value
+            written.add(name)
+        else:
+            setattr(dispute, name, value)
+
+
+def _write_changes(session: Session, dispute: Dispute, written: set[str]) -> None:
+    """Write what the action changed on the dispute (the claim's columns unless it ran, its
+    effect's fields, the timer's, a closing's: ``written``; the chain's head, a refund's amount:
+    the ORM's changes) in one plain UPDATE of those columns, and make the object clean.
 
     The unit of work would cost more than the statement, whatever the effect set: the row is this
     transaction's since the claim. Anything else pending (an offer, a refund) is flushed first.
@@ -255,13 +279,13 @@ def _write_changes(session: Session, dispute: Dispute, claimed: dict[str, Any]) 
     state = instance_state(dispute)
     changed = state.committed_state
     if not changed.keys() <= _COLUMN_ATTRIBUTES:
-        # A relationship changed: the unit of work writes it all, the claim's columns with it.
-        for key in claimed:
+        # A relationship changed: the unit of work writes it all, ``written`` with it.
+        for key in written:
             flag_modified(dispute, key)
         return
-    if not changed and not claimed:
+    if not changed and not written:
         return  # nothing to write
-    values = {**claimed, **{key: state.dict[key] for key in changed}}
+    values = {key: state.dict[key] for key in (*written, *changed)}
     # What a flush does to the objects it wrote (there is no public call for it).
     state._commit_all(state.dict, session.identity_map)
     execute_core(session, _UPDATE_DISPUTE, {"dispute_key": dispute.id, **values})
@@ -276,14 +300,22 @@ def _order_shipped(session: Session, dispute: Dispute, status: str) -> bool:
     return order.shipped
 
 
-def _close(session: Session, dispute: Dispute, *, outcome: str | None, at: datetime) -> None:
+def _close(
+    session: Session, dispute: Dispute, *, outcome: str | None, at: datetime, written: set[str]
+) -> None:
     """Close the dispute (its deadlines were cancelled as it left its state)."""
-    dispute.outcome = outcome
-    dispute.closed_at = at
-    dispute.open_order_id = None
-    dispute.deadline_action = None
-    dispute.deadline_due_at = None
-    dispute.sla_due_at = None
+    _set(
+        dispute,
+        {
+            "outcome": outcome,
+            "closed_at": at,
+            "open_order_id": None,
+            "deadline_action": None,
+            "deadline_due_at": None,
+            "sla_due_at": None,
+        },
+        written,
+    )
     record(
         session,
         DisputeClosed(

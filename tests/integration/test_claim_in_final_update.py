@@ -175,9 +175,9 @@ def test_a_relationship_changed_by_the_action_still_writes_the_move(
     with services.database.unit_of_work() as session:
         dispute = session.get(Dispute, filed["id"])
         assert dispute is not None
-        claimed = flows._claim(session, dispute, to="rejected", at=services.clock.now())
+        written = flows._claim(session, dispute, to="rejected", at=services.clock.now())
         dispute.items = list(dispute.items)  # a relationship set: not a plain column
-        flows._write_changes(session, dispute, claimed or {})
+        flows._write_changes(session, dispute, written)
         session.flush()
     after = _row(services, filed["id"])
     assert (after.status, after.version) == ("rejected", before.version + 1)
