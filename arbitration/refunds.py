@@ -179,13 +179,15 @@ def instruct_refund(
         at=at,
         seller_cannot_pay=cannot_pay,
     )
+    refund_id = new_id("rfd", at)
+    dispute_id, order_id, currency = dispute.id, dispute.order_id, dispute.currency
     refund = _REFUNDS.new(
-        id=new_id("rfd", at),
-        dispute_id=dispute.id,
+        id=refund_id,
+        dispute_id=dispute_id,
         ordered_by=ordered_by,
-        order_id=dispute.order_id,
+        order_id=order_id,
         amount=amount,
-        currency=dispute.currency,
+        currency=currency,
         instructed_at=at,
         funded_by=funder,
     )
@@ -196,12 +198,12 @@ def instruct_refund(
     record(
         session,
         RefundInstructed(
-            dispute_id=dispute.id,
+            dispute_id=dispute_id,
             at=at,
-            refund_id=refund.id,
-            order_id=dispute.order_id,
+            refund_id=refund_id,
+            order_id=order_id,
             amount=amount,
-            currency=refund.currency,
+            currency=currency,
             decision_id=None if ordered_by == AGREEMENT else ordered_by,
             funded_by=funder,
         ),

@@ -241,21 +241,40 @@ def _decision_row(
 
 
 def _announce(ctx: ActionContext, decision: Decision, *, final: bool) -> None:
+    _announce_terms(
+        ctx,
+        decision.id,
+        decision.arbitrator_id,
+        {name: getattr(decision, name) for name in TERMS},
+        final=final,
+    )
+
+
+def _announce_terms(
+    ctx: ActionContext,
+    decision_id: str,
+    arbitrator_id: str,
+    terms: dict[str, Any],
+    *,
+    final: bool,
+) -> None:
+    """Announce a decision from its terms (``_terms``'s, a row's ``TERMS``)."""
+    dispute = ctx.dispute
     record(
         ctx.session,
         DisputeDecided(
-            dispute_id=ctx.dispute.id,
+            dispute_id=dispute.id,
             at=ctx.at,
-            decision_id=decision.id,
-            seller_id=ctx.dispute.seller_id,
-            buyer_id=ctx.dispute.buyer_id,
-            arbitrator_id=decision.arbitrator_id,
-            outcome=decision.outcome,
-            refund_amount=decision.refund_amount,
-            responsibility=decision.responsibility,
-            violation=decision.violation,
+            decision_id=decision_id,
+            seller_id=dispute.seller_id,
+            buyer_id=dispute.buyer_id,
+            arbitrator_id=arbitrator_id,
+            outcome=terms["outcome"],
+            refund_amount=terms["refund_amount"],
+            responsibility=terms["responsibility"],
+            violation=terms["violation"],
             final=final,
-            buyer_violation=decision.buyer_violation,
+            buyer_violation=terms["buyer_violation"],
         ),
     )
 
@@ -264,21 +283,24 @@ def _decide(ctx: ActionContext) -> Change:
     decision_id = new_id("dcs", ctx.at)
     terms = _terms(ctx, ctx.params, already_refunded=0, ordered_by=decision_id)
     compensation = compensation_terms(ctx.params.get("compensation"))
-    decision = _decision_row(
-        ctx, decision_id, terms, kind="ruling", **_compensation_columns(compensation)
-    )
-    _announce(ctx, decision, final=False)
+    # The row holds exactly these terms: what follows reads them, not the row.
+    _decision_row(ctx, decision_id, terms, kind="ruling", **_compensation_columns(compensation))
+    _announce_terms(ctx, decision_id, ctx.caller_id, terms, final=False)
+    payload = {"decision_id": decision_id, **terms}
+    if compensation is not None:
+        kind, amount = compensation
+        payload["compensation"] = {"kind": kind, "amount": amount}  # as ``Decision.compensation``
     return Change(
         fields={
-            "decision_id": decision.id,
+            "decision_id": decision_id,
             "first_arbitrator_id": ctx.caller_id,
-            "ruling_favours": FAVOURS.get(decision.outcome),
+            "ruling_favours": FAVOURS.get(terms["outcome"]),
         },
-        payload={"decision_id": decision.id, **terms, **_compensation_payload(decision)},
-        refund_amount=decision.refund_amount or None,
-        refund_ordered_by=decision.id,
+        payload=payload,
+        refund_amount=terms["refund_amount"] or None,
+        refund_ordered_by=decision_id,
         compensation=compensation,
-        compensation_ordered_by=decision.id,
+        compensation_ordered_by=decision_id,
     )
 
 
