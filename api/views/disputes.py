@@ -8,7 +8,6 @@ from operator import itemgetter
 from typing import Any, TypeVar
 
 from flask.typing import ResponseReturnValue
-from flask_smorest import Blueprint
 from marshmallow import Schema
 from sqlalchemy import (
     Integer,
@@ -25,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from api.context import Later, caller, perform, read, services
-from api.contract import documents_errors
+from api.contract import Blueprint, documents_errors
 from api.schemas import arbitration as arbitration_schemas
 from api.schemas import common as common_schemas
 from api.schemas import disputes as dispute_schemas

@@ -6,11 +6,10 @@ from dataclasses import asdict
 from typing import Any
 
 from flask.typing import ResponseReturnValue
-from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
 from api.context import Later, caller, perform, read, services
-from api.contract import documents_errors
+from api.contract import Blueprint, documents_errors
 from api.schemas.arbitration import PrecedentPageOut, QueueQueryIn
 from api.schemas.common import EmptyIn, ErrorOut
 from api.schemas.disputes import DisputeOut, DisputePageOut
