@@ -2,7 +2,7 @@
 
 ``perform`` is where a view's work runs: one transaction, with the ``Idempotency-Key`` claimed
 inside it, so the key, the change and the stored response commit or vanish together. A body that
-can wait (a :data:`Later`) is built after the commit, outside the writer lock, unless the key stores
+can wait (a :class:`Later`) is built after the commit, outside the writer lock, unless the key stores
 it with the change.
 
 A read finds its caller inside its own unit of work: on a request that changes nothing (``GET``,
