@@ -1,7 +1,9 @@
 """What a request works with: the engine's services, the caller, and one unit of work per request.
 
 ``perform`` is where a view's work runs: one transaction, with the ``Idempotency-Key`` claimed
-inside it, so the key, the change and the stored response commit or vanish together.
+inside it, so the key, the change and the stored response commit or vanish together. A body that
+can wait (a :class:`Later`) is built after the commit, outside the writer lock, unless the key stores
+it with the change.
 
 A read finds its caller inside its own unit of work: on a request that changes nothing (``GET``,
 ``HEAD``), :func:`caller` opens the request's read-only unit of work, authenticates in it and leaves
@@ -127,8 +129,24 @@ def close_request_work(error: BaseException | None = None) -> None:
         unit.close(error)
 
 
+class Later:
+    """A response body whose building waits for :func:`perform` to say when: built in the unit of
+    work when an ``Idempotency-Key`` stores it with the change, after the commit otherwise (what
+    it builds from is read in the unit of work: building it reads nothing)."""
+
+    __slots__ = ("build",)
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self.build = build
+
+
+def _built(body: Any) -> Any:
+    return body.build() if type(body) is Later else body
+
+
 def perform(work: Callable[[Session], tuple[Any, int]]) -> tuple[Any, int]:
-    """Run a change in one unit of work, honouring ``Idempotency-Key`` (DESIGN §9)."""
+    """Run a change in one unit of work, honouring ``Idempotency-Key`` (DESIGN §9); ``work``
+    answers its body (or a :class:`Later`) and status."""
     who = caller()
     close_request_work()  # a view that read first: its snapshot ends before the write begins
     req = _REQUEST._get_current_object()
@@ -154,10 +172,11 @@ def perform(work: Callable[[Session], tuple[Any, int]]) -> tuple[Any, int]:
                 return earlier.response, earlier.status_code or 200
         response, status = work(session)
         if key is not None:
+            response = _built(response)
             idempotency.remember(
                 session, account_id=who.id, key=key, status_code=status, body=response
             )
-    return response, status
+    return _built(response), status
 
 
 def _fingerprinted_body() -> Any:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask.typing import ResponseReturnValue
-from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.context import caller, read, services
+from api.contract import Blueprint
 from api.schemas.common import ErrorOut
 from api.schemas.webhooks import CheckpointPageOut, CheckpointQueryIn, PublicKeyOut
 from arbitration.accounts import PLATFORM, STAFF_ROLES

@@ -7,11 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 from flask.typing import ResponseReturnValue
-from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
 from api.context import caller, perform, read, services
-from api.contract import documents_errors
+from api.contract import Blueprint, documents_errors
 from api.schemas.fairness import BuyerReviewIn, BuyerStandingOut
 from penalties import buyers
 

@@ -8,7 +8,6 @@ from operator import itemgetter
 from typing import Any, TypeVar
 
 from flask.typing import ResponseReturnValue
-from flask_smorest import Blueprint
 from marshmallow import Schema
 from sqlalchemy import (
     Integer,
@@ -24,8 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from api.context import caller, perform, read, services
-from api.contract import documents_errors
+from api.context import Later, caller, perform, read, services
+from api.contract import Blueprint, documents_errors
 from api.schemas import arbitration as arbitration_schemas
 from api.schemas import common as common_schemas
 from api.schemas import disputes as dispute_schemas
@@ -66,6 +65,8 @@ _dump_dispute = plain_dumper(DISPUTE_OUT)
 # The body's fields that are the dispute's own columns.
 _DISPUTE_COLUMNS = tuple(name for name in DISPUTE_OUT.fields if name in Dispute.__table__.c)
 _ALL_COLUMNS = frozenset(Dispute.__table__.c.keys())
+_ALL_RULING_COLUMNS = frozenset(Decision.__table__.c.keys())
+_ALL_OFFER_COLUMNS = frozenset(Offer.__table__.c.keys())
 DECISION_FIELDS = tuple(arbitration_schemas.DecisionOut().fields)
 
 
@@ -322,32 +323,44 @@ def dispute_body(
     return _dump_dispute(dispute_view(session, dispute, who, parts))
 
 
-def written_body(session: Session, dispute: Dispute, who: Caller) -> dict[str, Any]:
+def written_body(session: Session, dispute: Dispute, who: Caller) -> Later:
     """The body a write answers with, as a fresh ``GET`` would show the dispute it wrote: the
     refunds and compensations it instructed are taken from the session, not read back, and the
-    dispute is read as a copy of its columns (a dict's price, not the ORM's per attribute)."""
-    loaded = dispute.__dict__  # every column, after a write (else the ORM reads what is missing)
-    columns = _Columns(loaded.keys(), loaded.values()) if loaded.keys() >= _ALL_COLUMNS else None
-    seen = dispute if columns is None else columns
-    ruling = _held(session, Decision, seen.decision_id)
+    dispute, its ruling and its pending offer are read as copies of their columns (a dict's price,
+    not the ORM's per attribute).
+
+    All the body needs is read here, in the unit of work; the body is left to :func:`perform`,
+    which builds it after the commit (outside the writer lock) unless an ``Idempotency-Key``
+    stores it with the change.
+    """
+    ruling = _held(session, Decision, dispute.decision_id)
+    lists = _lists(session, dispute, _money_held(session, dispute, ruling))
+    seen = _copied(dispute, _ALL_COLUMNS)
+    ruling_seen = _copied(ruling, _ALL_RULING_COLUMNS, _RulingColumns)
+    offer_seen = _copied(_held(session, Offer, dispute.pending_offer_id), _ALL_OFFER_COLUMNS)
     # Whether a staff caller is related to a party, as ``facts_for`` would ask a Dispute's session
     # (known since the action's authorization); a copy has no session to ask.
-    conflicted = (
-        None
-        if columns is None
-        else disputes.actor_of(columns, who) in lifecycle.STAFF_ACTORS
-        and disputes.is_conflicted(session, staff_id=who.id, dispute=columns)
+    conflicted = disputes.actor_of(seen, who) in lifecycle.STAFF_ACTORS and disputes.is_conflicted(
+        session, staff_id=who.id, dispute=seen
     )
-    return _dump_dispute(
-        _body_view(
-            seen,
-            who,
-            ruling=ruling,
-            offer=_held(session, Offer, seen.pending_offer_id),
-            lists=_lists(session, dispute, _money_held(session, dispute, ruling)),
-            conflicted=conflicted,
+    return Later(
+        lambda: _dump_dispute(
+            _body_view(
+                seen, who, ruling=ruling_seen, offer=offer_seen, lists=lists, conflicted=conflicted
+            )
         )
     )
+
+
+def _copied(row: Any, names: frozenset[str], copy: type[_Columns] = _Columns) -> Any:
+    """A copy of ``row``'s columns (None for no row); a column not loaded (one a write left unset,
+    an expired one) is read as the ORM reads it, here."""
+    if row is None:
+        return None
+    loaded = row.__dict__
+    if not loaded.keys() >= names:
+        loaded = {name: getattr(row, name) for name in names}
+    return copy(loaded.keys(), loaded.values())
 
 
 def dispute_view(
@@ -474,7 +487,7 @@ def file_dispute(dispute_in: dict[str, Any]) -> ResponseReturnValue:
         items=tuple(disputes.ItemIn(**item) for item in items) if items is not None else None,
     )
 
-    def work(session: Session) -> tuple[dict[str, Any], int]:
+    def work(session: Session) -> tuple[Later, int]:
         dispute = disputes.file_dispute(
             session,
             caller=who,
@@ -569,7 +582,7 @@ def confirm_refund(_params: dict[str, Any], dispute_id: str) -> ResponseReturnVa
     """Confirm the instructed refund was paid (platform)."""
     who = caller()
 
-    def work(session: Session) -> tuple[dict[str, Any], int]:
+    def work(session: Session) -> tuple[Later, int]:
         refunds.confirm_refund(
             session, caller=who, dispute_id=dispute_id, at=services().clock.now()
         )
@@ -587,7 +600,7 @@ def confirm_compensation(_params: dict[str, Any], dispute_id: str) -> ResponseRe
     """Confirm the instructed compensation was granted (platform)."""
     who = caller()
 
-    def work(session: Session) -> tuple[dict[str, Any], int]:
+    def work(session: Session) -> tuple[Later, int]:
         compensations.confirm_compensation(
             session, caller=who, dispute_id=dispute_id, at=services().clock.now()
         )
@@ -605,7 +618,7 @@ def _action_view(action: str) -> Callable[..., ResponseReturnValue]:
     def view(params: dict[str, Any], dispute_id: str) -> ResponseReturnValue:
         who = caller()
 
-        def work(session: Session) -> tuple[dict[str, Any], int]:
+        def work(session: Session) -> tuple[Later, int]:
             dispute = flows.act(
                 session,
                 dispute_id=dispute_id,

@@ -12,7 +12,8 @@ from pathlib import Path
 import flask_swagger_ui
 from flask import Blueprint as FlaskBlueprint
 from flask import Response, send_from_directory, url_for
-from flask_smorest import Blueprint
+
+from api.contract import Blueprint
 
 blp = Blueprint("docs", __name__, url_prefix="/v1", description="Documentation")
 # Swagger UI's own files: not API operations, so kept out of the OpenAPI document.

@@ -9,13 +9,13 @@ from urllib.parse import quote
 
 from flask import request, send_file
 from flask.typing import ResponseReturnValue
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
 from api.context import caller, perform, read, services
+from api.contract import Blueprint
 from api.edge import MULTIPART, accepts_multipart
 from api.errors import error_response
 from api.schemas.common import ErrorOut

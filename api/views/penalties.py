@@ -8,11 +8,10 @@ from typing import Any
 
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
-from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
 from api.context import caller, perform, read, services
-from api.contract import documents_errors
+from api.contract import Blueprint, documents_errors
 from api.schemas.common import ErrorOut, plain_dumper
 from api.schemas.penalties import (
     ApproveIn,

@@ -7,11 +7,10 @@ from dataclasses import asdict
 from typing import Any
 
 from flask.typing import ResponseReturnValue
-from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
 from api.context import read
-from api.contract import documents_errors
+from api.contract import Blueprint, documents_errors
 from api.schemas.reports import (
     PublicDecisionPageOut,
     PublicDecisionQueryIn,

@@ -6,11 +6,10 @@ from dataclasses import asdict
 from typing import Any
 
 from flask.typing import ResponseReturnValue
-from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
-from api.context import caller, perform, read, services
-from api.contract import documents_errors
+from api.context import Later, caller, perform, read, services
+from api.contract import Blueprint, documents_errors
 from api.schemas.arbitration import PrecedentPageOut, QueueQueryIn
 from api.schemas.common import EmptyIn, ErrorOut
 from api.schemas.disputes import DisputeOut, DisputePageOut
@@ -54,7 +53,7 @@ def claim_next(_params: dict[str, Any]) -> ResponseReturnValue:
     """Take the most pressing case you may take; two arbitrators never get the same one."""
     who = caller()
 
-    def work(session: Session) -> tuple[dict[str, Any], int]:
+    def work(session: Session) -> tuple[Later, int]:
         case = queue.claim_next(
             session, caller=who, policy=services().policy, at=services().clock.now()
         )

@@ -6,11 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from flask.typing import ResponseReturnValue
-from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
 from api.context import caller, perform, read, services
-from api.contract import documents_errors
+from api.contract import Blueprint, documents_errors
 from api.schemas.fairness import RecoveredIn, RecoveryOut, WriteOffIn
 from arbitration import recoveries
 from arbitration.models import Recovery
