@@ -30,14 +30,12 @@ _INSERT_DELIVERIES = prepared(insert(Delivery))
 
 
 def _insert_events(endpoints_as_json: ColumnElement[Any]) -> Insert:
-    """The events' insert, returning with each event's position (in the order the rows were given,
-    on SQLite and PostgreSQL alike) the active endpoints as a JSON list of ``[id, event_types]``
-    (a subquery the database runs once, in the statement's snapshot)."""
+    """The events' insert, all rows in one statement, returning with each event's position (in
+    no promised order: ``flush`` pairs them) the active endpoints as a JSON list of
+    ``[id, event_types]`` (a subquery run in the statement's snapshot)."""
     active = WebhookEndpoint.status == ACTIVE
     endpoints = cast(select(endpoints_as_json).where(active).scalar_subquery(), Text)
-    return prepared(
-        insert(OutboxEvent).returning(OutboxEvent.position, endpoints, sort_by_parameter_order=True)
-    )
+    return prepared(insert(OutboxEvent).returning(OutboxEvent.position, endpoints))
 
 
 # Built once per dialect: each says "a JSON list of the rows" its own way.
@@ -74,8 +72,7 @@ def write(session: Session, outgoing: Outgoing, *, policy: WebhookPolicy, at: da
     """Put one event in this transaction's outbox, after those written before it.
 
     The rows are inserted together before commit (``flush``), once every handler has run: one
-    statement for the events (on SQLite one per event, so positions follow the order written),
-    one for their deliveries, whatever the number of events.
+    statement for the events, one for their deliveries, whatever the number of events.
     """
     row = {
         "id": new_id("evt", at),
@@ -97,6 +94,12 @@ def flush(session: Session) -> None:
 
     The endpoints are read as the events are inserted, in the transaction, after its own changes:
     one registered or disabled a moment ago, by any process, counts from the next transaction on.
+
+    The events go in one ``INSERT ... VALUES``, whose rows the database inserts in the order
+    given, each taking the next ``position`` (SQLite's rowid, PostgreSQL's identity): the
+    positions increase in the order written. ``RETURNING`` hands them back in no promised order,
+    so they are sorted, and the n-th smallest is the n-th event's. (Through SQLAlchemy's path, an
+    ``executemany``, the same holds batch by batch, and later batches take later positions.)
     """
     written: list[tuple[dict[str, Any], datetime]] | None = session.info.pop(_WRITTEN, None)
     if not written:
@@ -108,7 +111,7 @@ def flush(session: Session) -> None:
     if found is None or found == "[]":
         return
     endpoints = sorted(json.loads(found))
-    positions = [position for position, _ in inserted]
+    positions = sorted(position for position, _ in inserted)
     deliveries = [
         {
             "id": new_id("dlv", row["occurred_at"]),
