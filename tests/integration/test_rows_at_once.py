@@ -18,7 +18,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import StatementError
 
 from api.wiring import Services
-from arbitration import statements
+from arbitration import disputes, statements
 from arbitration.db import execute_core
 from arbitration.deadlines import _INSERT_DEADLINES, PENDING, REFUND_OVERDUE
 from arbitration.models import Account, Deadline, IdempotencyRecord, Order
@@ -267,3 +267,25 @@ def test_a_ruling_writes_its_deadlines_together(
 
 def _dialect(services: Services) -> str:
     return services.database.engine.dialect.name
+
+
+def test_a_filing_of_several_lines_writes_its_items_together(
+    world: World, services: Services, path: bool
+) -> None:
+    buyer, seller = world.account("buyer"), world.account("seller")
+    lines = [
+        {"listing_id": f"lst-{name}", "title": name, "quantity": number, "unit_price": 1_000}
+        for number, name in enumerate(["cup", "pot", "pan"], start=1)
+    ]
+    order_id = world.order(buyer=buyer, seller=seller, amount=6_000, items=lines)
+    items = [{"listing_id": line["listing_id"], "quantity": line["quantity"]} for line in lines]
+    dispute = world.file(buyer, order_id, amount=6_000, items=items)
+
+    stored = world.read(buyer, dispute["id"])["items"]
+    assert sorted(stored, key=lambda item: item["listing_id"]) == [
+        {"listing_id": "lst-cup", "quantity": 1, "value": 1_000},
+        {"listing_id": "lst-pan", "quantity": 3, "value": 3_000},
+        {"listing_id": "lst-pot", "quantity": 2, "value": 2_000},
+    ]
+    if path:
+        assert any(form.rows == 3 for form in _forms(disputes._INSERT_ITEMS))
