@@ -14,9 +14,9 @@ picks and converts the values, calls the cursor, and hands the rows back in a SQ
 Several rows given to a plain ``INSERT`` go as one statement, ``INSERT ... VALUES (...), (...)``,
 compiled once per number of rows (up to ``MOST_ROWS``): the database takes one step for them all
 where an ``executemany`` takes one a row, and each step inside a write's transaction holds the
-writer lock. Its ``RETURNING`` rows come back in no promised order (the caller sorts them by what
-the database generated, see ``webhooks.outbox.flush``). More rows than that, or a statement that
-is not a plain insert, run as an ``executemany``.
+writer lock. The database takes the rows in the order given, but its ``RETURNING`` rows come back
+in no promised order: a caller pairs them with its rows by a value it gave (``webhooks.outbox``).
+More rows than that, or a statement that is not a plain insert, run as an ``executemany``.
 
 SQLAlchemy's own path still runs a statement it would do more for: one whose compiled form
 computes Python-side column defaults or renders parameters at execution time (expanding ``IN``),

@@ -30,12 +30,12 @@ _INSERT_DELIVERIES = prepared(insert(Delivery))
 
 
 def _insert_events(endpoints_as_json: ColumnElement[Any]) -> Insert:
-    """The events' insert, all rows in one statement, returning with each event's position (in
-    no promised order: ``flush`` pairs them) the active endpoints as a JSON list of
-    ``[id, event_types]`` (a subquery run in the statement's snapshot)."""
+    """The events' insert, all rows in one statement, returning each event's position and id (in
+    no promised order) with the active endpoints as a JSON list of ``[id, event_types]`` (a
+    subquery run in the statement's snapshot)."""
     active = WebhookEndpoint.status == ACTIVE
     endpoints = cast(select(endpoints_as_json).where(active).scalar_subquery(), Text)
-    return prepared(insert(OutboxEvent).returning(OutboxEvent.position, endpoints))
+    return prepared(insert(OutboxEvent).returning(OutboxEvent.position, OutboxEvent.id, endpoints))
 
 
 # Built once per dialect: each says "a JSON list of the rows" its own way.
@@ -96,10 +96,11 @@ def flush(session: Session) -> None:
     one registered or disabled a moment ago, by any process, counts from the next transaction on.
 
     The events go in one ``INSERT ... VALUES``, whose rows the database inserts in the order
-    given, each taking the next ``position`` (SQLite's rowid, PostgreSQL's identity): the
-    positions increase in the order written. ``RETURNING`` hands them back in no promised order,
-    so they are sorted, and the n-th smallest is the n-th event's. (Through SQLAlchemy's path, an
-    ``executemany``, the same holds batch by batch, and later batches take later positions.)
+    given, each taking a larger ``position`` than the row before (SQLite's rowid, PostgreSQL's
+    identity): positions increase in the order written, the order a stream's receivers get them
+    in. (Through SQLAlchemy's path, an ``executemany``, the same holds batch by batch, and later
+    batches take later positions.) ``RETURNING`` hands the rows back in no promised order, each
+    position with its event's id: a delivery takes its event's position by that id.
     """
     written: list[tuple[dict[str, Any], datetime]] | None = session.info.pop(_WRITTEN, None)
     if not written:
@@ -107,17 +108,17 @@ def flush(session: Session) -> None:
     rows = [row for row, _ in written]
     bind = session.get_bind()
     inserted = execute_core(session, _INSERT_EVENTS[bind.dialect.name], rows).all()
-    found = inserted[0][1]  # the same for every row; NULL on PostgreSQL when there is none
+    found = inserted[0][2]  # the same for every row; NULL on PostgreSQL when there is none
     if found is None or found == "[]":
         return
     endpoints = sorted(json.loads(found))
-    positions = sorted(position for position, _ in inserted)
+    position_of = {event_id: position for position, event_id, _ in inserted}
     deliveries = [
         {
             "id": new_id("dlv", row["occurred_at"]),
             "endpoint_id": endpoint_id,
-            "event_position": position,
-            "position": position,
+            "event_position": position_of[row["id"]],
+            "position": position_of[row["id"]],
             "stream": row["stream"],
             "status": PENDING,
             "attempts": 0,
@@ -125,7 +126,7 @@ def flush(session: Session) -> None:
             "retry_until": retry_until,
             "created_at": row["occurred_at"],
         }
-        for (row, retry_until), position in zip(written, positions, strict=True)
+        for row, retry_until in written
         for endpoint_id, event_types in endpoints
         if event_types is None or row["type"] in event_types
     ]
