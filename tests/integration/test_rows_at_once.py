@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import Integer, bindparam, insert, select
 from sqlalchemy.exc import StatementError
 
 from api.wiring import Services
@@ -34,6 +34,12 @@ _INSERT_ORDER = statements.prepared(insert(Order))  # refunded_amount has a Pyth
 # A plain insert returning the key the database generates, and what it was given to tell rows apart.
 _INSERT_FLAGS = statements.prepared(
     insert(Deadline).returning(Deadline.id, Deadline.subject_id, Deadline.due_at)
+)
+# A RETURNING that needs a value from each row: SQLAlchemy's own path runs it.
+_INSERT_FLAGS_PLUS = statements.prepared(
+    insert(Deadline).returning(
+        Deadline.subject_id, (Deadline.attempts + bindparam("extra", type_=Integer)).label("more")
+    )
 )
 # An insert with a value of its own: several rows cannot go in one ``VALUES`` with it.
 _INSERT_ANSWERED = statements.prepared(insert(IdempotencyRecord).values(status_code=201))
@@ -104,6 +110,14 @@ def test_rows_beyond_the_bound_still_go_in_and_come_back(
     if path:
         kinds = {form.rows for form in _forms(_INSERT_ACCOUNT)}
         assert statements._EACH in kinds  # five rows: an ``executemany``
+
+
+def test_a_returning_that_needs_each_rows_value_returns_it(services: Services, path: bool) -> None:
+    flags = [flag | {"extra": 10} for flag in _flags(3)]
+    with services.database.unit_of_work() as session:
+        returned = execute_core(session, _INSERT_FLAGS_PLUS, flags).all()
+
+    assert sorted(tuple(row) for row in returned) == [(f"flag-{n}", 10 + n) for n in range(3)]
 
 
 def _accounts(count: int) -> list[dict[str, Any]]:
