@@ -11,6 +11,13 @@ comes from with its type conversion, and the result columns with theirs. Each la
 picks and converts the values, calls the cursor, and hands the rows back in a SQLAlchemy
 ``Result``; a driver's error is raised as SQLAlchemy raises it. About 8 microseconds a statement.
 
+Several rows given to a plain ``INSERT`` go as one statement, ``INSERT ... VALUES (...), (...)``,
+compiled once per number of rows (up to ``MOST_ROWS``): the database takes one step for them all
+where an ``executemany`` takes one a row, and each step inside a write's transaction holds the
+writer lock. The database takes the rows in the order given, but its ``RETURNING`` rows come back
+in no promised order: a caller pairs them with its rows by a value it gave (``webhooks.outbox``).
+More rows than that, or a statement that is not a plain insert, run as an ``executemany``.
+
 SQLAlchemy's own path still runs a statement it would do more for: one whose compiled form
 computes Python-side column defaults or renders parameters at execution time (expanding ``IN``),
 an ``executemany`` with ``RETURNING``, a statement that was not prepared, and every statement on
@@ -25,19 +32,32 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, CursorResult, Executable
+from sqlalchemy import Connection, CursorResult, Executable, Insert, bindparam
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
-from sqlalchemy.exc import DBAPIError, InvalidRequestError, StatementError
+from sqlalchemy.exc import (
+    ArgumentError,
+    CompileError,
+    DBAPIError,
+    InvalidRequestError,
+    StatementError,
+)
 from sqlalchemy.sql.compiler import SQLCompiler
 
 Statement = TypeVar("Statement", bound=Executable)
 Params = dict[str, Any] | list[dict[str, Any]] | None
 
+# How many rows one ``INSERT ... VALUES`` takes at most, and how many values: within what every
+# SQLite build accepts (999 before 3.32) and PostgreSQL's 65535, and a bound on the forms kept.
+MOST_ROWS = 100
+_MOST_VALUES = 999
+_EACH = 0  # the ``rows`` of a form run as an ``executemany``, one row at a time
+
 
 @dataclass(slots=True)
 class _Form:
-    """A prepared statement compiled for one dialect and one set of parameter names.
+    """A prepared statement compiled for one dialect, one set of parameter names and a number of
+    rows (``rows``: 1, ``_EACH`` for an ``executemany``, or that many in one ``VALUES``).
 
     The shape of the caller's parameters is part of what the form was compiled for, so where
     each value comes from is settled once: the caller's dict under the bind's key (or its compiled
@@ -45,8 +65,10 @@ class _Form:
     """
 
     sql: str
+    rows: int
     pick: Callable[[dict[str, Any]], Any]  # the values, in the SQL's order, from one dict
     constants: dict[str, Any]
+    after: tuple[Any, ...]  # of several rows in one ``VALUES``: the values after the rows'
     convert: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, conversion) where needed
     names: tuple[str, ...] | None  # for a dialect with named parameters: their names, in order
     columns: Sequence[Any]  # the compiled result columns (their keys and types)
@@ -66,6 +88,19 @@ class _Form:
             return values
         return dict(zip(self.names, values, strict=True))
 
+    def parameters_of_rows(self, rows: list[dict[str, Any]]) -> list[Any] | dict[str, Any]:
+        """The values of a form that takes several rows in one ``VALUES``: each row's in turn."""
+        try:
+            values = [value for row in rows for value in self.pick(row)]
+        except KeyError as missing:
+            raise InvalidRequestError(f"A value is required for bind parameter {missing}") from None
+        values += self.after
+        for position, convert in self.convert:
+            values[position] = convert(values[position])
+        if self.names is None:
+            return values
+        return dict(zip(self.names, values, strict=True))
+
 
 class _Prepared:
     """What ``run`` keeps for one prepared statement: its forms, by dialect and parameter names."""
@@ -74,7 +109,7 @@ class _Prepared:
 
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
-        self.forms: dict[tuple[type[Dialect], tuple[str, ...], bool], _Form | None] = {}
+        self.forms: dict[tuple[type[Dialect], tuple[str, ...], int], _Form | None] = {}
 
 
 _PREPARED: dict[int, _Prepared] = {}
@@ -116,20 +151,37 @@ def run(connection: Connection, statement: Executable, params: Params) -> Ran:
     rows = params if isinstance(params, list) else [params or {}]
     names = tuple(rows[0])
     dialect = connection.dialect
-    shape = (type(dialect), names, len(rows) > 1)
+    count = len(rows)
+    shape = (type(dialect), names, count if count <= MOST_ROWS else _EACH)
     if shape not in kept.forms:
-        kept.forms[shape] = _compile(statement, dialect, names, shape[2])
+        kept.forms[shape] = _form(kept, dialect, names, shape[2])
     form = kept.forms[shape]
     if form is None:
         return connection.execute(statement, params)
-    return _execute(connection, dialect, form, rows, shape[2])
+    return _execute(connection, dialect, form, rows)
+
+
+def _form(kept: _Prepared, dialect: Dialect, names: tuple[str, ...], rows: int) -> _Form | None:
+    """The form that runs ``rows`` rows of ``names``: several in one ``VALUES`` when the
+    statement takes them so, else one ``executemany`` form for any number of them."""
+    if rows == 1 or rows == _EACH:
+        return _compile(kept.statement, dialect, names, rows)
+    form = _compile_rows(kept.statement, dialect, names, rows)
+    if form is not None:
+        return form
+    each = (type(dialect), names, _EACH)
+    if each not in kept.forms:
+        kept.forms[each] = _compile(kept.statement, dialect, names, _EACH)
+    return kept.forms[each]
 
 
 def _compile(
-    statement: Executable, dialect: Dialect, names: tuple[str, ...], many: bool
+    statement: Executable, dialect: Dialect, names: tuple[str, ...], rows: int
 ) -> _Form | None:
-    """The statement's form for ``dialect`` and parameter ``names``, or None when SQLAlchemy's
-    execution would do more than bind values and read rows (see the module docstring)."""
+    """The statement's form for ``dialect`` and parameter ``names``, one row or an
+    ``executemany``, or None when SQLAlchemy's execution would do more than bind values and read
+    rows (see the module docstring)."""
+    many = rows == _EACH
     compiled = statement.compile(  # type: ignore[attr-defined]
         dialect=dialect, column_keys=sorted(names), for_executemany=many
     )
@@ -149,6 +201,55 @@ def _compile(
         else:
             keys.append(name)
             constants[name] = defaults[name]
+    return _finished(compiled, rows, order, _picker(keys), constants)
+
+
+def _compile_rows(
+    statement: Executable, dialect: Dialect, names: tuple[str, ...], rows: int
+) -> _Form | None:
+    """The form of a plain ``INSERT`` (no values or select of its own) that takes ``rows`` rows
+    of ``names`` in one ``VALUES``, or None when the statement is not one or the compiled form
+    is not exactly that: each row's values, in the same column order, one row after the other.
+    SQLAlchemy refuses such a ``VALUES`` with an ordered ``RETURNING``
+    (``sort_by_parameter_order``): that statement runs as an ``executemany``."""
+    if not isinstance(statement, Insert) or rows * len(names) > _MOST_VALUES:
+        return None
+    given = set(names)
+    columns = [column for column in statement.table.c if column.key in given]
+    if not columns:
+        return None
+    slots = [f"{column.key}__{row}" for row in range(rows) for column in columns]
+    try:
+        compiled = statement.values(
+            [
+                {column: bindparam(f"{column.key}__{row}", type_=column.type) for column in columns}
+                for row in range(rows)
+            ]
+        ).compile(dialect=dialect)
+    except (ArgumentError, CompileError, InvalidRequestError):
+        return None  # it has values or a select of its own, or an ordered RETURNING
+    if not isinstance(compiled, SQLCompiler) or _needs_sqlalchemy(compiled, False):
+        return None
+    defaults = compiled.construct_params(escape_names=False, _check=False)
+    order = list(compiled.positiontup or ()) if compiled.positional else list(defaults)
+    own = order[len(slots) :]  # the statement's own values: after the rows' (its RETURNING)
+    binds = {name: bind for bind, name in compiled.bind_names.items()}
+    if order[: len(slots)] != slots or any(binds[name].required for name in own):
+        return None  # values of its own (a Python-side default) among the rows', or wanted
+    pick = _picker([column.key for column in columns])
+    return _finished(compiled, rows, order, pick, {}, tuple(defaults[name] for name in own))
+
+
+def _finished(
+    compiled: SQLCompiler,
+    rows: int,
+    order: list[str],
+    pick: Callable[[dict[str, Any]], Any],
+    constants: dict[str, Any],
+    after: tuple[Any, ...] = (),
+) -> _Form:
+    """The form of ``compiled``, whose parameters are ``order``: their conversions, their names
+    for a dialect with named parameters, and the result columns."""
     conversions = compiled._bind_processors
     convert = tuple(
         (position, cast(Callable[[Any], Any], conversions[name]))
@@ -161,7 +262,7 @@ def _compile(
     metadata = (
         SimpleResultMetaData([column.keyname for column in columns]) if columns else _NO_COLUMNS
     )
-    return _Form(compiled.string, _picker(keys), constants, convert, named, columns, metadata)
+    return _Form(compiled.string, rows, pick, constants, after, convert, named, columns, metadata)
 
 
 def _picker(keys: list[str]) -> Callable[[dict[str, Any]], Any]:
@@ -188,16 +289,16 @@ def _needs_sqlalchemy(compiled: SQLCompiler, many: bool) -> bool:
 
 
 def _execute(
-    connection: Connection,
-    dialect: Dialect,
-    form: _Form,
-    rows: list[dict[str, Any]],
-    many: bool,
+    connection: Connection, dialect: Dialect, form: _Form, rows: list[dict[str, Any]]
 ) -> _Ran:
+    many = form.rows == _EACH
     try:
-        parameters: Any = (
-            [form.parameters(row) for row in rows] if many else form.parameters(rows[0])
-        )
+        if form.rows == 1:
+            parameters: Any = form.parameters(rows[0])
+        elif many:
+            parameters = [form.parameters(row) for row in rows]
+        else:
+            parameters = form.parameters_of_rows(rows)
     except Exception as refused:  # a value its column type refuses, a missing parameter
         raise StatementError(str(refused), form.sql, rows, refused) from refused
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]

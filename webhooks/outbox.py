@@ -30,14 +30,12 @@ _INSERT_DELIVERIES = prepared(insert(Delivery))
 
 
 def _insert_events(endpoints_as_json: ColumnElement[Any]) -> Insert:
-    """The events' insert, returning with each event's position (in the order the rows were given,
-    on SQLite and PostgreSQL alike) the active endpoints as a JSON list of ``[id, event_types]``
-    (a subquery the database runs once, in the statement's snapshot)."""
+    """The events' insert, all rows in one statement, returning each event's position and id (in
+    no promised order) with the active endpoints as a JSON list of ``[id, event_types]`` (a
+    subquery run in the statement's snapshot)."""
     active = WebhookEndpoint.status == ACTIVE
     endpoints = cast(select(endpoints_as_json).where(active).scalar_subquery(), Text)
-    return prepared(
-        insert(OutboxEvent).returning(OutboxEvent.position, endpoints, sort_by_parameter_order=True)
-    )
+    return prepared(insert(OutboxEvent).returning(OutboxEvent.position, OutboxEvent.id, endpoints))
 
 
 # Built once per dialect: each says "a JSON list of the rows" its own way.
@@ -74,8 +72,7 @@ def write(session: Session, outgoing: Outgoing, *, policy: WebhookPolicy, at: da
     """Put one event in this transaction's outbox, after those written before it.
 
     The rows are inserted together before commit (``flush``), once every handler has run: one
-    statement for the events (on SQLite one per event, so positions follow the order written),
-    one for their deliveries, whatever the number of events.
+    statement for the events, one for their deliveries, whatever the number of events.
     """
     row = {
         "id": new_id("evt", at),
@@ -97,6 +94,13 @@ def flush(session: Session) -> None:
 
     The endpoints are read as the events are inserted, in the transaction, after its own changes:
     one registered or disabled a moment ago, by any process, counts from the next transaction on.
+
+    The events go in one ``INSERT ... VALUES``, whose rows the database inserts in the order
+    given, each taking a larger ``position`` than the row before (SQLite's rowid, PostgreSQL's
+    identity): positions increase in the order written, the order a stream's receivers get them
+    in. (Through SQLAlchemy's path, an ``executemany``, the same holds batch by batch, and later
+    batches take later positions.) ``RETURNING`` hands the rows back in no promised order, each
+    position with its event's id: a delivery takes its event's position by that id.
     """
     written: list[tuple[dict[str, Any], datetime]] | None = session.info.pop(_WRITTEN, None)
     if not written:
@@ -104,17 +108,17 @@ def flush(session: Session) -> None:
     rows = [row for row, _ in written]
     bind = session.get_bind()
     inserted = execute_core(session, _INSERT_EVENTS[bind.dialect.name], rows).all()
-    found = inserted[0][1]  # the same for every row; NULL on PostgreSQL when there is none
+    found = inserted[0][2]  # the same for every row; NULL on PostgreSQL when there is none
     if found is None or found == "[]":
         return
     endpoints = sorted(json.loads(found))
-    positions = [position for position, _ in inserted]
+    position_of = {event_id: position for position, event_id, _ in inserted}
     deliveries = [
         {
             "id": new_id("dlv", row["occurred_at"]),
             "endpoint_id": endpoint_id,
-            "event_position": position,
-            "position": position,
+            "event_position": position_of[row["id"]],
+            "position": position_of[row["id"]],
             "stream": row["stream"],
             "status": PENDING,
             "attempts": 0,
@@ -122,7 +126,7 @@ def flush(session: Session) -> None:
             "retry_until": retry_until,
             "created_at": row["occurred_at"],
         }
-        for (row, retry_until), position in zip(written, positions, strict=True)
+        for row, retry_until in written
         for endpoint_id, event_types in endpoints
         if event_types is None or row["type"] in event_types
     ]
