@@ -86,7 +86,8 @@ def refuse_hostile_input() -> None:
     if req.routing_exception is not None or req.method not in BODY_METHODS:
         return  # unknown routes and wrong methods get their 404/405; GET bodies are never read
     assert isinstance(req, EdgeRequest)
-    mimetype = req.mimetype
+    # The usual header is the bare type: taken as is, without werkzeug parsing its parameters.
+    mimetype = JSON if req.environ.get("CONTENT_TYPE") == JSON else req.mimetype
     if mimetype != JSON:  # JSON is taken everywhere: only another type asks the view
         multipart_limit = _multipart_limit(req)
         if mimetype == MULTIPART and multipart_limit is not None:
@@ -115,12 +116,9 @@ def parse_json_body(data: bytes) -> Any:
     except UnicodeDecodeError as error:
         raise MalformedJson(f"the body is not UTF-8 (byte {error.start})") from None
     try:
-        value = json.loads(
-            text,
-            parse_int=_parse_int,
-            parse_float=_parse_float,
-            parse_constant=_refuse_constant,
-        )
+        if text.startswith("\ufeff"):  # as ``json.loads`` refuses it (``decode`` does not)
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        value = _DECODER.decode(text)
     except RecursionError:
         raise MalformedJson(f"the body nests too deep (at most {MAX_JSON_DEPTH} levels)") from None
     except ValueError as error:  # JSONDecodeError, and our own refusals below
@@ -194,6 +192,13 @@ def _parse_float(digits: str) -> float:
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+# Built once: ``json.loads`` with hooks builds a decoder per call. Shared by every thread, as
+# ``json.loads`` shares its own: decoding keeps no state between calls.
+_DECODER = json.JSONDecoder(
+    parse_int=_parse_int, parse_float=_parse_float, parse_constant=_refuse_constant
+)
 
 
 def _check_tree(value: Any) -> None:

@@ -13,7 +13,7 @@ from flask import Flask, jsonify, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from api.edge import MAX_JSON_DEPTH, accepts_multipart, install_edge
+from api.edge import MAX_JSON_DEPTH, MalformedJson, accepts_multipart, install_edge, parse_json_body
 from api.errors import register_error_handlers
 from arbitration import db
 from arbitration.policy import load_policy
@@ -225,6 +225,27 @@ def test_json_no_parser_should_take_is_a_400_and_changes_nothing(
 
     assert_error(response, 400, "malformed_json")
     assert state(world, seller, dispute["id"]) == before
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param('\ufeff{"reason": "bom"}', id="utf8-bom"),
+        pytest.param('{"reason": }', id="no-value"),
+        pytest.param('{"reason": "x"', id="unclosed"),
+        pytest.param('{"reason": "x"} []', id="extra-data"),
+    ],
+)
+def test_a_malformed_body_is_described_as_the_standard_parser_describes_it(text: str) -> None:
+    try:
+        json.loads(text)
+    except ValueError as error:
+        expected = f"the body is not valid JSON: {error}"
+
+    with pytest.raises(MalformedJson) as refused:
+        parse_json_body(text.encode())
+
+    assert refused.value.description == expected
 
 
 @pytest.mark.parametrize(
