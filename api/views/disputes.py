@@ -617,6 +617,7 @@ def confirm_compensation(_params: dict[str, Any], dispute_id: str) -> ResponseRe
 def _action_view(action: str) -> Callable[..., ResponseReturnValue]:
     def view(params: dict[str, Any], dispute_id: str) -> ResponseReturnValue:
         who = caller()
+        engine = services()  # once, and before the writer lock
 
         def work(session: Session) -> tuple[Later, int]:
             dispute = flows.act(
@@ -625,8 +626,8 @@ def _action_view(action: str) -> Callable[..., ResponseReturnValue]:
                 action=action,
                 caller=who,
                 params=params,
-                policy=services().policy,
-                at=services().clock.now(),
+                policy=engine.policy,
+                at=engine.clock.now(),
             )
             return written_body(session, dispute, who), 200
 
