@@ -236,10 +236,21 @@ class UTCDateTime(TypeDecorator[datetime]):
 
         return process
 
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any] | None:
+        """The column type's own conversion (SQLite's parses the text), then the value made UTC:
+        what SQLAlchemy's composition with a ``process_result_value`` does, in one call a value
+        rather than three (a row read holds several)."""
+        parse = self.impl_instance.result_processor(dialect, coltype)
+
+        def process(value: Any) -> datetime | None:
+            if value is None:
+                return None
+            if parse is not None:
+                value = parse(value)
+            read: datetime = value
+            return read.replace(tzinfo=UTC) if read.tzinfo is None else read.astimezone(UTC)
+
+        return process
 
 
 def execute_core(

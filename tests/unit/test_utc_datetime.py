@@ -41,3 +41,38 @@ def test_a_naive_time_is_refused(dialect: Dialect) -> None:
     assert process is not None
     with pytest.raises(ValueError, match="naive datetimes"):
         process(datetime(2026, 11, 30, 12, 0))
+
+
+@pytest.mark.parametrize(
+    ("given", "read"),
+    [
+        (None, None),
+        ("2026-11-30 12:00:00.123456", datetime(2026, 11, 30, 12, 0, 0, 123456, tzinfo=UTC)),
+        ("2026-11-30 12:00:00", datetime(2026, 11, 30, 12, 0, tzinfo=UTC)),
+    ],
+)
+def test_sqlite_text_reads_as_aware_utc(given: str | None, read: datetime | None) -> None:
+    dialect = sqlite.dialect()
+    process = UTCDateTime().dialect_impl(dialect).result_processor(dialect, None)
+    assert process is not None
+    value = process(given)
+    assert value == read
+    assert value is None or value.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        datetime(2026, 11, 30, 12, 0, 0, 5, tzinfo=UTC),
+        datetime(2026, 11, 30, 7, 0, 0, 5, tzinfo=timezone(timedelta(hours=-5))),
+        datetime(2026, 11, 30, 12, 0, 0, 5),  # a driver handing back naive UTC
+    ],
+)
+def test_postgresql_values_read_as_aware_utc(given: datetime) -> None:
+    dialect = postgresql.dialect()
+    process = UTCDateTime().dialect_impl(dialect).result_processor(dialect, None)
+    assert process is not None
+    value = process(given)
+    assert value == datetime(2026, 11, 30, 12, 0, 0, 5, tzinfo=UTC)
+    assert value.tzinfo is UTC
+    assert process(None) is None
