@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import datetime
+from os import urandom
 
 from arbitration.errors import ValidationFailed
 
@@ -20,9 +21,10 @@ def new_id(prefix: str, at: datetime) -> str:
 
     Ten digits of milliseconds since the epoch, then sixteen of randomness, in base32 (every write
     makes several: spelled two digits per look-up, which costs no function call, rather than by
-    ``base64.b32encode``, a loop in Python)."""
+    ``base64.b32encode``, a loop in Python); its randomness read as
+    ``secrets.randbits`` reads it, without that function's Python frame."""
     millis = int(at.timestamp() * 1000) & ((1 << _TIME_BITS) - 1)
-    number = millis << _RANDOM_BITS | secrets.randbits(_RANDOM_BITS)
+    number = millis << _RANDOM_BITS | int.from_bytes(urandom(_RANDOM_BITS // 8))
     return prefix + "_" + "".join([_PAIRS[number >> shift & 1023] for shift in _PAIR_SHIFTS])
 
 

@@ -9,7 +9,7 @@ Each check runs twice, through the fast path and through ``Connection.execute``
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -144,6 +144,27 @@ def test_a_value_its_column_type_refuses_is_a_statement_error(
         services.database.unit_of_work() as session,
     ):
         execute_core(session, _INSERT_RECORD, naive)
+
+
+def test_a_time_in_another_offset_is_stored_as_its_utc_instant(
+    services: Services, path: bool
+) -> None:
+    _account(services, "buyer-offset")
+    rows = _records("buyer-offset")
+    rows[1]["created_at"] = rows[1]["created_at"].astimezone(timezone(timedelta(hours=-5)))
+    with services.database.unit_of_work() as session:
+        execute_core(session, _INSERT_RECORD, rows)  # several rows at once
+        execute_core(session, _INSERT_RECORD, _records("buyer-offset")[0] | {"key": "key-9"})
+    with services.database.unit_of_work(read_only=True) as session:
+        stored = execute_core(session, _RECORDS, {"account": "buyer-offset"}).all()
+
+    assert [row.created_at for row in stored] == [
+        NOON,
+        NOON + timedelta(minutes=1),
+        NOON + timedelta(minutes=2),
+        NOON,
+    ]
+    assert all(row.created_at.tzinfo is UTC for row in stored)
 
 
 def test_a_missing_parameter_is_refused(services: Services, path: bool) -> None:

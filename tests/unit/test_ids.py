@@ -25,7 +25,7 @@ def test_an_id_is_the_time_then_the_randomness_in_crockford_base32(
     for _ in range(200):
         at = datetime(2020, 1, 1, tzinfo=UTC) + timedelta(milliseconds=chooser.randrange(10**12))
         drawn = chooser.getrandbits(80)
-        monkeypatch.setattr(ids.secrets, "randbits", lambda bits, drawn=drawn: drawn)
+        monkeypatch.setattr(ids, "urandom", lambda size, drawn=drawn: drawn.to_bytes(size))
         made = ids.new_id("dsp", at)
         millis = int(at.timestamp() * 1000)
         assert made == f"dsp_{_digits(millis, 10)}{_digits(drawn, 16)}"
