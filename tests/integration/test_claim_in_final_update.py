@@ -20,6 +20,7 @@ from arbitration.audit import note, verify_chains
 from arbitration.db import WriteSession, reads_are_current
 from arbitration.errors import Conflict
 from arbitration.models import Account, Dispute, Event
+from bench.profile import counted_statements
 from tests.support.world import World
 
 RULING = {
@@ -37,23 +38,12 @@ def _sqlite(services: Services) -> bool:
 def _statements(engine: Engine) -> Iterator[list[str]]:
     """The SQL run inside the block as the database hears it: SQLite's own trace (which does not
     change the path a statement takes), or the cursor's on PostgreSQL."""
-    seen: list[str] = []
     if engine.dialect.name == "sqlite":
-
-        def trace(dbapi_connection: object, *_: object) -> None:
-            dbapi_connection.set_trace_callback(seen.append)  # type: ignore[attr-defined]
-
-        def untrace(dbapi_connection: object, *_: object) -> None:
-            dbapi_connection.set_trace_callback(None)  # type: ignore[attr-defined]
-
-        event.listen(engine.pool, "checkout", trace)
-        event.listen(engine.pool, "checkin", untrace)
-        try:
+        with counted_statements(engine) as seen:
             yield seen
-        finally:
-            event.remove(engine.pool, "checkout", trace)
-            event.remove(engine.pool, "checkin", untrace)
         return
+
+    seen: list[str] = []
 
     def heard(_conn: object, _cursor: object, statement: str, *_: object) -> None:
         seen.append(statement)
