@@ -14,16 +14,14 @@ the shape is the point.
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 from pyinstrument import Profiler
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 
 from api.app import create_app
 from api.config import Config
@@ -32,6 +30,7 @@ from bench.bare import create_bare_app, create_table
 from bench.growth import build_database
 from bench.http_cost import RULING, in_process
 from bench.lifecycles import order_body
+from bench.traced import counted_statements
 
 FILINGS = 30
 WRITES = ("file", "reject", "escalate", "decide")
@@ -214,29 +213,6 @@ def decided_dispute_reads(folder: Path) -> None:
 
 
 READS = 300
-
-
-@contextmanager
-def counted_statements(engine: Engine) -> Iterator[list[str]]:
-    """The SQL ``engine``'s SQLite connections run inside the block, in order, as SQLite itself
-    sees it: ``BEGIN`` and ``COMMIT`` included, and a multi-row insert once per row. A cursor
-    listener would hear less, and would send every later statement down SQLAlchemy's own path
-    instead of ``statements.prepared``'s."""
-    seen: list[str] = []
-
-    def trace(dbapi_connection: sqlite3.Connection, *_: object) -> None:
-        dbapi_connection.set_trace_callback(seen.append)
-
-    def untrace(dbapi_connection: sqlite3.Connection, *_: object) -> None:
-        dbapi_connection.set_trace_callback(None)
-
-    event.listen(engine.pool, "checkout", trace)
-    event.listen(engine.pool, "checkin", untrace)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.pool, "checkout", trace)
-        event.remove(engine.pool, "checkin", untrace)
 
 
 def main(argv: list[str]) -> None:

@@ -20,7 +20,7 @@ from arbitration.audit import note, verify_chains
 from arbitration.db import WriteSession, reads_are_current
 from arbitration.errors import Conflict
 from arbitration.models import Account, Dispute, Event
-from bench.profile import counted_statements
+from bench.traced import counted_statements
 from tests.support.world import World
 
 RULING = {
