@@ -189,6 +189,28 @@ def test_a_rejected_freeze_never_applies(app: Flask, world: World) -> None:
     assert_chains_verify(app)
 
 
+def test_a_granted_appeal_of_a_freeze_rejected_meanwhile_leaves_it_rejected(
+    app: Flask, world: World
+) -> None:
+    """The seller appeals a freeze waiting for review, trust & safety rejects the freeze, then
+    grants the appeal: the appeal is granted, and the freeze, which never applied, stays rejected
+    (there is nothing to revoke). Found by the lifecycle property test."""
+    seller, _ = seller_with(world, "counterfeit", 2)
+    [freeze] = standing(world, "platform", seller)["pending_review"]
+    appealed = world.call(
+        seller, "POST", f"/v1/penalties/{freeze['id']}/appeal", json={"reason": "Not mine."}
+    )
+    assert appealed.status_code == 200, appealed.json
+    trust = world.account("trust_safety")
+    review(world, trust, freeze["id"], "reject", note="The detection was wrong.")
+    granted = review(
+        world, trust, freeze["id"], "appeal-decision", result="grant", rationale="Agreed."
+    )
+    assert (granted["status"], granted["appeal_status"]) == ("rejected", "granted")
+    assert standing(world, "platform", seller)["frozen"] is False
+    assert_chains_verify(app)
+
+
 def test_trust_and_safety_revoke_a_penalty_with_a_reason(world: World) -> None:
     seller, _ = seller_with(world, "counterfeit", 1)
     shielding = next(
