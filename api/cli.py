@@ -135,6 +135,7 @@ def serve(host: str, port: int, workers: int | None, scheduler: bool | None) -> 
     if sweeping:
         click.echo(f"Deadlines are swept every {config.scheduler_interval:g}s in this process.")
     sys.stdout.flush()
+    server.tune_interpreter()
     waitress.serve(app, host=host, port=port, threads=8, ident="arbitration")
 
 

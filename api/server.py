@@ -7,10 +7,14 @@ between processes. The workers never sweep deadlines; ``arbitration worker`` pro
 Workers are gthread: a request spends most of its time waiting on the database (a commit's fsync,
 a row lock) or on a slow client's upload, and threads let one process serve others meanwhile
 without a buffering proxy in front. A worker's threads share its engine's pool, sized to match.
+
+Both servers (waitress in one process, gunicorn's workers) run with ``tune_interpreter``'s switch
+interval.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from flask import Flask
@@ -21,6 +25,23 @@ from api.config import Config
 
 WORKER_CLASS = "gthread"
 THREADS_PER_WORKER = 4  # within SQLAlchemy's default pool of 5 connections per process
+# How long a thread may keep the GIL while others wait for it (CPython's default: 5 ms).
+SWITCH_INTERVAL_SECONDS = 0.02
+
+
+def tune_interpreter() -> None:
+    """Let a request thread keep the GIL longer before the others force it to hand it over.
+
+    A write holds SQLite's one writer lock (``arbitration.db.SQLiteForMoney``) from ``BEGIN
+    IMMEDIATE`` to the end of its commit, and gives the GIL up at each of its statements (sqlite3
+    releases it around every step). Every handover the other request threads force on it stretches
+    the time the lock is held, and the writers queued behind it wait that much longer: under four
+    clients a ruling held the lock 2.5 ms (median) with CPython's default 5 ms interval, 2.0 ms
+    with 20 ms (``docs/performance.md``, seventh session). The price: a thread computing for long
+    (a large report) makes the others wait up to 20 ms at a time rather than 5 ms. Set once per
+    process, before serving; a forked gunicorn worker inherits it.
+    """
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
 
 
 class GunicornServer(BaseApplication):
@@ -59,4 +80,5 @@ class GunicornServer(BaseApplication):
 
 def serve_with_workers(config: Config, *, host: str, port: int, workers: int) -> None:
     """Run the gunicorn master until it is stopped (SIGTERM or SIGINT: a graceful shutdown)."""
+    tune_interpreter()
     GunicornServer(config, host=host, port=port, workers=workers).run()

@@ -4,7 +4,8 @@
 row and commits. Both use ``arbitration.db.make_engine``, so SQLite gets the same pragmas
 (WAL, ``synchronous=FULL``) and the same ``BEGIN IMMEDIATE`` as every write of the engine. Served by
 the same server as the engine (waitress, 8 threads; or with ``--workers N`` gunicorn exactly as
-``arbitration serve --workers N`` configures it, the app built in each worker after the fork), this
+``arbitration serve --workers N`` configures it, the app built in each worker after the fork; the
+interpreter tuned alike, ``api.server.tune_interpreter``), this
 is what any endpoint costs before the engine adds anything: the benchmarks divide the engine's
 figures by these.
 
@@ -21,7 +22,7 @@ from flask import Flask, abort, jsonify, request
 from sqlalchemy import Column, MetaData, String, Table, Text, insert, select
 
 from api.config import Config
-from api.server import GunicornServer
+from api.server import GunicornServer, tune_interpreter
 from arbitration.db import make_engine
 from arbitration.policy import load_policy
 
@@ -83,6 +84,7 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     create_table(args.url)
+    tune_interpreter()  # as the engine's servers run
     if args.workers is None:
         app = create_bare_app(args.url)
         waitress.serve(app, host="127.0.0.1", port=args.port, threads=8, ident="bare")
