@@ -208,16 +208,24 @@ def plain_dumper(schema: Schema) -> Callable[[Any], dict[str, Any]]:
 
 # Loading without marshmallow's machinery, for the bodies every write takes -----------------------
 
-# What a field takes as it is, by field type: exactly the JSON values its ``_deserialize`` gives
-# back unchanged (a str, an int that is no bool, a bool the field reads as itself).
-_TAKEN_AS_IS: dict[type[fields.Field[Any]], Callable[[fields.Field[Any], Any], bool]] = {
-    fields.String: lambda _field, value: type(value) is str,
-    Text: lambda _field, value: type(value) is str,
-    fields.Integer: lambda _field, value: type(value) is int,
-    fields.Boolean: lambda field, value: (
-        type(value) is bool and (value in field.truthy if value else value in field.falsy)  # type: ignore[attr-defined]
-    ),
+# What a field takes as it is, by field type: the one JSON type whose values its ``_deserialize``
+# gives back unchanged (a str; an int, which no bool is; a bool the field reads as itself).
+_TAKEN_AS_IS: dict[type[fields.Field[Any]], type] = {
+    fields.String: str,
+    Text: str,
+    fields.Integer: int,
+    fields.Boolean: bool,
 }
+
+
+def _read_as_itself(field: Any, value: Any) -> bool:
+    """Whether a ``Boolean`` field loads ``value`` as ``value`` (its ``_deserialize``'s reading)."""
+    truthy = field.truthy
+    if not truthy:
+        return True  # read as ``bool(value)``
+    if value in truthy:
+        return value is True
+    return value is False and value in field.falsy
 
 
 def plain_loader(schema: Schema) -> Callable[[dict[str, Any], str], dict[str, Any] | None]:
@@ -235,6 +243,7 @@ def plain_loader(schema: Schema) -> Callable[[dict[str, Any], str], dict[str, An
         key = field.attribute or name
         if "." in key or field.pre_load or field.post_load:  # set in nested dicts; processors
             return lambda _data, _unknown: None
+        default = field.load_default
         plan.append(
             (
                 field.data_key or name,
@@ -243,7 +252,8 @@ def plain_loader(schema: Schema) -> Callable[[dict[str, Any], str], dict[str, An
                 _TAKEN_AS_IS.get(type(field)),
                 tuple(field.validators),
                 field.required,
-                field.load_default,
+                default,
+                callable(default),
             )
         )
     known = frozenset(data_key for data_key, *_ in plan)
@@ -252,15 +262,17 @@ def plain_loader(schema: Schema) -> Callable[[dict[str, Any], str], dict[str, An
         if unknown != EXCLUDE and (unknown != RAISE or not known.issuperset(data)):
             return None  # an unknown field is refused (or INCLUDE asked): marshmallow says so
         loaded: dict[str, Any] = {}
-        for data_key, key, field, taken, validators, required, default in plan:
-            value = data.get(data_key, missing)
-            if value is missing:
+        for data_key, key, field, taken, validators, required, default, made in plan:
+            if data_key not in data:
                 if required:
                     return None
                 if default is not missing:
-                    loaded[key] = default() if callable(default) else default
+                    loaded[key] = default() if made else default
                 continue
-            if taken is None or not taken(field, value):
+            value = data[data_key]
+            if type(value) is not taken:
+                return None
+            if taken is bool and not _read_as_itself(field, value):
                 return None
             try:
                 for validator in validators:

@@ -174,5 +174,14 @@ def test_what_plain_loading_leaves_to_marshmallow_loads_as_marshmallow_does() ->
 
     assert _same(Odd(), {"word": "no"}) == ("loaded", {"word": "no"})  # an answer is no refusal
     assert _same(Odd(), {"flag": True})[0] == "refused"
+
+    class Inverted(In):
+        upside_down = fields.Boolean(truthy={0}, falsy={1})
+        anything = fields.Boolean(truthy=set())
+
+    for value in (True, False):
+        _same(Inverted(), {"upside_down": value})
+        assert _same(Inverted(), {"anything": value}) == ("loaded", {"anything": value})
+    assert Inverted().load({"upside_down": False}) == {"upside_down": True}
     assert _same(Odd(), {"key": "x"}) == ("loaded", {"a": {"b": "x"}})
     assert _same(Odd(many=True), [{"word": "yes"}]) == ("loaded", [{"word": "yes"}])
