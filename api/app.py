@@ -8,6 +8,9 @@ from types import FunctionType
 from typing import Any
 
 from flask import Flask, redirect, request
+from flask.json.provider import DefaultJSONProvider
+from flask.typing import ResponseReturnValue
+from flask.wrappers import Response as FlaskResponse
 from flask_smorest import Api
 from werkzeug.wrappers import Response
 
@@ -67,6 +70,24 @@ class EngineFlask(Flask):
         ):
             return func
         return super().ensure_sync(func)
+
+    def make_response(self, rv: ResponseReturnValue) -> FlaskResponse:
+        """Flask's, with what our views answer, a JSON object or list and a status code, made in
+        one step: the status given to the response as it is built rather than set again after,
+        the text as Flask's JSON provider writes a compact response (20-odd calls fewer a
+        request). The same bytes, status line and headers; anything else goes to Flask."""
+        if type(rv) is tuple and len(rv) == 2:
+            body, status = rv
+            provider = self.json
+            if (
+                type(status) is int
+                and type(body) in (dict, list)
+                and isinstance(provider, DefaultJSONProvider)
+                and (provider.compact or (provider.compact is None and not self.debug))
+            ):
+                text = provider.dumps(body, separators=(",", ":"))
+                return self.response_class(f"{text}\n", status=status, mimetype=provider.mimetype)
+        return super().make_response(rv)
 
 
 class EngineApi(Api):

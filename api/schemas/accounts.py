@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import fields
 
-from api.schemas.common import Out, Text, choice, identifier
+from api.schemas.common import In, Out, Text, choice, identifier
 from arbitration.accounts import ROLES
 
 DISPLAY_NAME_LENGTH = 200
 
 
-class AccountIn(Schema):
+class AccountIn(In):
     role = choice(ROLES, required=True)
     display_name = Text(required=True, min_length=1, max_length=DISPLAY_NAME_LENGTH)
 

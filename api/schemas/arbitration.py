@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
-from api.schemas.common import Out, choice, free_text, identifier, money
+from api.schemas.common import In, Out, choice, free_text, identifier, money
 from arbitration.classification import PRIORITIES
 from arbitration.compensations import KINDS as COMPENSATION_KINDS
 from arbitration.policy import CATEGORIES, REASONS
@@ -17,7 +17,7 @@ from arbitration.rulings import (
 )
 
 
-class CompensationIn(Schema):
+class CompensationIn(In):
     """Store credit or a coupon for the buyer (DESIGN §1a), not money back on the order."""
 
     kind = choice(COMPENSATION_KINDS, required=True)
@@ -29,7 +29,7 @@ class CompensationTermsOut(Out):
     amount = fields.Integer()
 
 
-class DecideIn(Schema):
+class DecideIn(In):
     outcome = choice(RULING_OUTCOMES, required=True)
     refund_amount = money(
         minimum=0,
@@ -59,11 +59,11 @@ class DecideIn(Schema):
     )
 
 
-class AppealIn(Schema):
+class AppealIn(In):
     reason = free_text(min_length=1, required=True)
 
 
-class AppealDecisionIn(Schema):
+class AppealDecisionIn(In):
     result = choice(APPEAL_RESULTS, required=True)
     decision = fields.Nested(
         DecideIn,
@@ -74,7 +74,7 @@ class AppealDecisionIn(Schema):
     rationale = free_text(min_length=1, required=True)
 
 
-class ReassignIn(Schema):
+class ReassignIn(In):
     arbitrator_id = identifier(required=True)
 
 
@@ -98,7 +98,7 @@ class DecisionOut(Out):
     compensation = fields.Nested(CompensationTermsOut, allow_none=True)
 
 
-class QueueQueryIn(Schema):
+class QueueQueryIn(In):
     view = choice(
         VIEWS,
         load_default="all",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from api.schemas.arbitration import CompensationIn, CompensationTermsOut, DecisionOut
 from api.schemas.common import (
+    In,
     Out,
     Text,
     choice,
@@ -42,12 +43,12 @@ RETURN_PROBLEMS = ("missing", "damaged", "not_original")
 INFO_TARGETS = ("buyer", "seller", "both")
 
 
-class DisputeItemIn(Schema):
+class DisputeItemIn(In):
     listing_id = identifier(required=True)
     quantity = count(required=True)
 
 
-class DisputeIn(Schema):
+class DisputeIn(In):
     order_id = identifier(required=True)
     reason = choice(REASONS, required=True)
     remedy = choice(REMEDIES, required=True)
@@ -59,7 +60,7 @@ class DisputeIn(Schema):
     )
 
 
-class DisputeQueryIn(Schema):
+class DisputeQueryIn(In):
     status = choice(STATES)
     seller_id = identifier()
     buyer_id = identifier()
@@ -68,15 +69,15 @@ class DisputeQueryIn(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
-class ReasonIn(Schema):
+class ReasonIn(In):
     reason = free_text(required=True, min_length=1)
 
 
-class OptionalReasonIn(Schema):
+class OptionalReasonIn(In):
     reason = free_text()
 
 
-class OfferIn(Schema):
+class OfferIn(In):
     """Exactly one of: a partial refund (``amount``), another ``remedy``, a ``compensation``."""
 
     amount = money(metadata={"description": "a partial refund, below the amount requested"})
@@ -91,12 +92,12 @@ class OfferIn(Schema):
     note = free_text()
 
 
-class ShipFulfilmentIn(Schema):
+class ShipFulfilmentIn(In):
     carrier = short_text(required=True)
     tracking_number = short_text(required=True)
 
 
-class PromiseRepairIn(Schema):
+class PromiseRepairIn(In):
     ready_by = fields.AwareDateTime(
         required=True,
         default_timezone=UTC,
@@ -104,28 +105,28 @@ class PromiseRepairIn(Schema):
     )
 
 
-class ReportProblemIn(Schema):
+class ReportProblemIn(In):
     problem = choice(FULFILMENT_PROBLEMS, required=True)
     reason = free_text(required=True, min_length=1)
 
 
-class ModifyIn(Schema):
+class ModifyIn(In):
     amount = money()
     reason = choice(REASONS)
     description = free_text()
 
 
-class ShipReturnIn(Schema):
+class ShipReturnIn(In):
     carrier = short_text(required=True)
     tracking_number = short_text(required=True)
 
 
-class DisputeReturnIn(Schema):
+class DisputeReturnIn(In):
     problem = choice(RETURN_PROBLEMS, required=True)
     reason = free_text(required=True, min_length=1)
 
 
-class RequestInfoIn(Schema):
+class RequestInfoIn(In):
     party = choice(INFO_TARGETS, required=True)
     question = free_text(required=True, min_length=1)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 from flask_smorest.fields import Upload
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate
 
-from api.schemas.common import Out, Text, choice
+from api.schemas.common import In, Out, Text, choice
 from evidence.models import FILE_KINDS, KINDS, PARTIES, STATEMENT, VISIBILITIES
 
 NOTE_LENGTH = 2000
@@ -25,7 +25,7 @@ def _words(max_length: int, **kwargs: object) -> Text:
     return Text(max_length=max_length, validate=_no_control_characters, **kwargs)  # type: ignore[arg-type]
 
 
-class EvidenceFormIn(Schema):
+class EvidenceFormIn(In):
     """The form fields of a ``multipart/form-data`` upload (the file itself is the ``file`` part)."""
 
     kind = choice(FILE_KINDS, required=True)
@@ -37,7 +37,7 @@ class EvidenceFormIn(Schema):
     )
 
 
-class EvidenceFileIn(Schema):
+class EvidenceFileIn(In):
     """The file part of an upload."""
 
     file = Upload(
@@ -52,7 +52,7 @@ class EvidenceUploadIn(EvidenceFormIn, EvidenceFileIn):
     """A file upload (``multipart/form-data``), as documented."""
 
 
-class StatementIn(Schema):
+class StatementIn(In):
     """A written statement (``application/json``)."""
 
     kind = fields.String(required=True, validate=validate.Equal(STATEMENT))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import fields
 
-from api.schemas.common import Out, choice, free_text
+from api.schemas.common import In, Out, choice, free_text
 from arbitration.recoveries import RECOVERY_STATUSES
 from penalties.models import BUYER_REVIEW_STATUSES
 
@@ -14,15 +14,15 @@ VIOLATION_STATUSES = ("active", "revoked")
 # Inputs -----------------------------------------------------------------------------------------
 
 
-class RecoveredIn(Schema):
+class RecoveredIn(In):
     note = free_text(metadata={"description": "e.g. how the money came back"})
 
 
-class WriteOffIn(Schema):
+class WriteOffIn(In):
     reason = free_text(min_length=1, required=True)
 
 
-class BuyerReviewIn(Schema):
+class BuyerReviewIn(In):
     note = free_text(min_length=1, required=True, metadata={"description": "what T&S found"})
 
 

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
-from api.schemas.common import Out, choice, count, identifier, lines, money, title_text
+from api.schemas.common import In, Out, choice, count, identifier, lines, money, title_text
 from arbitration.orders import ORDER_STATUSES
 
 Currency = validate.Regexp(r"^[A-Z]{3}$")
 
 
-class OrderLineIn(Schema):
+class OrderLineIn(In):
     listing_id = identifier(required=True)
     title = title_text(required=True)
     quantity = count(required=True)
     unit_price = money(required=True, minimum=0)
 
 
-class OrderIn(Schema):
+class OrderIn(In):
     buyer_id = identifier(required=True)
     seller_id = identifier(required=True)
     amount = money(required=True)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
-from api.schemas.common import Out, Text, choice, free_text, identifier
+from api.schemas.common import In, Out, Text, choice, free_text, identifier
 from api.schemas.disputes import CURSOR_LENGTH
 from api.schemas.fairness import RecoveryOut
 from arbitration.policy import LEDGERS, PENALTY_KINDS
@@ -19,7 +19,7 @@ MAX_DURATION_SECONDS = 100 * 365 * 24 * 3600
 # Inputs -----------------------------------------------------------------------------------------
 
 
-class PageQueryIn(Schema):
+class PageQueryIn(In):
     cursor = Text(max_length=CURSOR_LENGTH)
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
@@ -30,7 +30,7 @@ class PenaltyQueryIn(PageQueryIn):
     kind = choice(PENALTY_KINDS)
 
 
-class ViolationIn(Schema):
+class ViolationIn(In):
     kind = identifier(
         required=True, metadata={"description": "a violation kind from the penalty rules"}
     )
@@ -38,7 +38,7 @@ class ViolationIn(Schema):
     note = free_text(min_length=1, required=True, metadata={"description": "what T&S found"})
 
 
-class ApproveIn(Schema):
+class ApproveIn(In):
     duration_seconds = fields.Integer(
         strict=True,
         validate=validate.Range(min=1, max=MAX_DURATION_SECONDS),
@@ -47,19 +47,19 @@ class ApproveIn(Schema):
     note = free_text()
 
 
-class RejectIn(Schema):
+class RejectIn(In):
     note = free_text(min_length=1, required=True)
 
 
-class RevokeIn(Schema):
+class RevokeIn(In):
     reason = free_text(min_length=1, required=True)
 
 
-class PenaltyAppealIn(Schema):
+class PenaltyAppealIn(In):
     reason = free_text(min_length=1, required=True)
 
 
-class PenaltyAppealDecisionIn(Schema):
+class PenaltyAppealDecisionIn(In):
     result = choice(APPEAL_RESULTS, required=True)
     rationale = free_text(min_length=1, required=True)
 

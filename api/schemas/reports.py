@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
-from api.schemas.common import Out, Text, choice, free_text, identifier
+from api.schemas.common import In, Out, Text, choice, free_text, identifier
 from api.schemas.disputes import CURSOR_LENGTH, OUTCOMES
 from arbitration.policy import CATEGORIES, REASONS
 from reports.feedback import MAX_RATING, MIN_RATING
@@ -23,7 +23,7 @@ def moment(**kwargs: object) -> fields.AwareDateTime:
 # Inputs -----------------------------------------------------------------------------------------
 
 
-class ReportQueryIn(Schema):
+class ReportQueryIn(In):
     by = choice(GROUPINGS, metadata={"description": "group the figures; default: totals only"})
     since = moment(
         metadata={
@@ -35,7 +35,7 @@ class ReportQueryIn(Schema):
     until = moment(metadata={"description": "disputes filed before this (default: now)"})
 
 
-class FeedbackIn(Schema):
+class FeedbackIn(In):
     rating = fields.Integer(
         strict=True,
         required=True,
@@ -45,20 +45,20 @@ class FeedbackIn(Schema):
     comment = free_text(load_default="")
 
 
-class DissatisfiedQueryIn(Schema):
+class DissatisfiedQueryIn(In):
     since = moment(metadata={"description": "answers given at or after this"})
     cursor = Text(max_length=CURSOR_LENGTH)
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
-class PublicDecisionQueryIn(Schema):
+class PublicDecisionQueryIn(In):
     seller_id = identifier()
     reason = choice(REASONS)
     cursor = Text(max_length=CURSOR_LENGTH)
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
-class PublicWarningQueryIn(Schema):
+class PublicWarningQueryIn(In):
     seller_id = identifier()
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
-from api.schemas.common import Out, Text, choice, identifier
+from api.schemas.common import In, Out, Text, choice, identifier
 from webhooks.catalogue import EVENT_TYPES
 from webhooks.models import DELIVERY_STATUSES
 from webhooks.service import MAX_URL_LENGTH
@@ -12,7 +12,7 @@ from webhooks.service import MAX_URL_LENGTH
 # Inputs -----------------------------------------------------------------------------------------
 
 
-class EndpointIn(Schema):
+class EndpointIn(In):
     url = Text(
         min_length=1,
         max_length=MAX_URL_LENGTH,
@@ -29,7 +29,7 @@ class EndpointIn(Schema):
     description = Text(max_length=200, load_default="")
 
 
-class DeliveryQueryIn(Schema):
+class DeliveryQueryIn(In):
     endpoint_id = identifier()
     status = choice(DELIVERY_STATUSES)
     dispute_id = identifier()
@@ -37,7 +37,7 @@ class DeliveryQueryIn(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
-class CheckpointQueryIn(Schema):
+class CheckpointQueryIn(In):
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
