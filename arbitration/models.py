@@ -108,8 +108,8 @@ class Dispute(Base):
             sqlite_where=text("senior_escalated_at IS NOT NULL"),
             postgresql_where=text("senior_escalated_at IS NOT NULL"),
         ),
-        # The same order for one arbitrator's own cases (``assigned=mine``), a few among many.
-        # Partial: an unassigned case (most writes) is not in it; ``= :id`` implies NOT NULL.
+        # The same order for one arbitrator's own cases (``assigned=mine``), a few among many,
+        # and for the unassigned ones (``IS NULL``: the claim's walk), so not a partial index.
         Index(
             "ix_disputes_queue_assigned",
             "assigned_arbitrator_id",
@@ -117,8 +117,6 @@ class Dispute(Base):
             "priority_rank",
             "sla_due_at",
             "id",
-            sqlite_where=text("assigned_arbitrator_id IS NOT NULL"),
-            postgresql_where=text("assigned_arbitrator_id IS NOT NULL"),
         ),
     )
 
@@ -250,10 +248,11 @@ class Refund(Base):
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
-    # Looked up through uq_refunds_dispute_ordered_by, which starts with it.
+    # Looked up through uq_refunds_dispute_ordered_by, which starts with it; never by order_id
+    # (no query, and an order is never deleted), so neither has an index of its own.
     dispute_id: Mapped[str] = mapped_column(ForeignKey("disputes.id"))
     ordered_by: Mapped[str] = mapped_column(ID)
-    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"))
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     instructed_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -328,8 +327,8 @@ class Decision(Base):
 
     __tablename__ = "decisions"
     __table_args__ = (
+        # No query looks decisions up by arbitrator (the reports group by it after a range scan).
         Index("ix_decisions_dispute", "dispute_id", "decided_at"),
-        Index("ix_decisions_arbitrator", "arbitrator_id", "decided_at"),
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)

@@ -11,8 +11,11 @@ a ruling's pages were index pages changed for rows no query looks for in that in
   ``ix_deadlines_dispute_pending`` (dispute_id) instead of moving within (dispute_id, status).
 - ``ix_disputes_status`` (status) repeats the first column of ``ix_disputes_queue``.
 - ``ix_refunds_dispute_id`` repeats the first column of ``uq_refunds_dispute_ordered_by``.
-- ``ix_disputes_queue_assigned`` and ``ix_decisions_replaces`` are looked up only by a value, so
-  they need only the rows that have one (assigned cases; appeals, not rulings).
+- ``ix_decisions_replaces`` is looked up only by a value, so it needs only the rows that have
+  one (appeals, not rulings).
+- ``ix_decisions_arbitrator`` and ``ix_refunds_order_id`` served no query (the reports group
+  rulings by arbitrator after a range scan; nothing reads refunds by order, and neither an
+  account nor an order is ever deleted, so no foreign key check reads them either).
 
 Revision ID: 0011
 Revises: 0010
@@ -31,9 +34,7 @@ depends_on = None
 
 _PENDING = sa.text("status = 'pending'")
 _HAS_SUBJECT = sa.text("subject_id IS NOT NULL")
-_ASSIGNED = sa.text("assigned_arbitrator_id IS NOT NULL")
 _REPLACES = sa.text("replaces_id IS NOT NULL")
-_QUEUE_ASSIGNED = ["assigned_arbitrator_id", "status", "priority_rank", "sla_due_at", "id"]
 
 
 def upgrade() -> None:
@@ -65,15 +66,8 @@ def upgrade() -> None:
     op.drop_index("ix_deadlines_dispute_status", table_name="deadlines")
     op.drop_index("ix_disputes_status", table_name="disputes")
     op.drop_index("ix_refunds_dispute_id", table_name="refunds")
-    op.drop_index("ix_disputes_queue_assigned", table_name="disputes")
-    op.create_index(
-        "ix_disputes_queue_assigned",
-        "disputes",
-        _QUEUE_ASSIGNED,
-        unique=False,
-        sqlite_where=_ASSIGNED,
-        postgresql_where=_ASSIGNED,
-    )
+    op.drop_index("ix_refunds_order_id", table_name="refunds")
+    op.drop_index("ix_decisions_arbitrator", table_name="decisions")
     op.drop_index("ix_decisions_replaces", table_name="decisions")
     op.create_index(
         "ix_decisions_replaces",
@@ -88,8 +82,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_decisions_replaces", table_name="decisions")
     op.create_index("ix_decisions_replaces", "decisions", ["replaces_id"], unique=False)
-    op.drop_index("ix_disputes_queue_assigned", table_name="disputes")
-    op.create_index("ix_disputes_queue_assigned", "disputes", _QUEUE_ASSIGNED, unique=False)
+    op.create_index(
+        "ix_decisions_arbitrator", "decisions", ["arbitrator_id", "decided_at"], unique=False
+    )
+    op.create_index("ix_refunds_order_id", "refunds", ["order_id"], unique=False)
     op.create_index("ix_refunds_dispute_id", "refunds", ["dispute_id"], unique=False)
     op.create_index("ix_disputes_status", "disputes", ["status"], unique=False)
     op.create_index("ix_deadlines_status_due", "deadlines", ["status", "due_at"], unique=False)

@@ -106,9 +106,17 @@ def test_the_queue_and_the_filtered_list_find_disputes_by_status(connection: Con
     uses(connection, listed.limit(51), "ix_disputes_queue", "disputes_pkey", "PRIMARY KEY")
 
 
-def test_an_arbitrators_own_cases_are_a_walk_of_the_assigned_index(connection: Connection) -> None:
+def test_an_arbitrators_own_cases_and_the_unassigned_are_index_walks(
+    connection: Connection,
+) -> None:
+    """``ix_disputes_queue_assigned`` stays whole: SQLite walks it for the unassigned cases too
+    (the claim), which a partial index ``IS NOT NULL`` would leave to a filtered walk."""
     mine = queue._walk(lifecycle.AWAITING_DECISION, [Dispute.assigned_arbitrator_id == "acc_1"])
     uses(connection, mine.limit(50), "ix_disputes_queue_assigned")
+    free = queue._walk(lifecycle.AWAITING_DECISION, [Dispute.assigned_arbitrator_id.is_(None)])
+    found = uses(connection, free.limit(50), "ix_disputes_queue_assigned", "ix_disputes_queue")
+    if connection.dialect.name == "sqlite":
+        assert "ix_disputes_queue_assigned" in found, found
 
 
 def test_a_disputes_refunds_are_found_by_the_unique_constraint(connection: Connection) -> None:
