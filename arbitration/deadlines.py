@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from arbitration.db import execute_core
@@ -30,6 +30,12 @@ SLA_BREACH = "sla-breach"
 SLA_ESCALATE = "sla-escalate"
 REFUND_OVERDUE = "refund-overdue"
 COMPENSATION_OVERDUE = "compensation-overdue"
+
+# "Still pending" with the state as a literal in the SQL: the indexes on deadlines hold only the
+# pending rows (``ix_deadlines_pending_due``, ``ix_deadlines_dispute_pending``), and SQLite (or
+# PostgreSQL's generic plan) uses one only for a query whose text says ``status = 'pending'``,
+# never ``status = ?``.
+IS_PENDING = Deadline.status == literal_column(f"'{PENDING}'")
 
 
 def duration_key_for(status: str, *, order_shipped: bool) -> str | None:
@@ -57,7 +63,7 @@ def due_at_for(
 # every move of a dispute).
 _CANCEL_PENDING = prepared(
     update(Deadline)
-    .where(Deadline.dispute_id == bindparam("of_dispute"), Deadline.status == PENDING)
+    .where(Deadline.dispute_id == bindparam("of_dispute"), IS_PENDING)
     .values(status=CANCELLED, settled_at=bindparam("at"))
     .execution_options(synchronize_session=False)
 )
@@ -146,7 +152,7 @@ def extend_timer(session: Session, *, dispute: Dispute, policy: Policy) -> timed
     running = session.scalars(
         select(Deadline).where(
             Deadline.dispute_id == dispute.id,
-            Deadline.status == PENDING,
+            IS_PENDING,
             Deadline.action.in_((dispute.deadline_action, REMIND)),
         )
     )

@@ -95,8 +95,8 @@ class Dispute(Base):
     __table_args__ = (
         Index("ix_disputes_buyer_created", "buyer_id", "id"),
         Index("ix_disputes_seller_created", "seller_id", "id"),
-        Index("ix_disputes_status", "status"),
         # The queue's order within a state (arbitration/queue.py): its first page is an index walk.
+        # It also serves every other look-up by status (its first column).
         Index("ix_disputes_queue", "status", "priority_rank", "sla_due_at", "id"),
         # The same order for the few cases past twice their SLA (the seniors' view).
         Index(
@@ -108,7 +108,8 @@ class Dispute(Base):
             sqlite_where=text("senior_escalated_at IS NOT NULL"),
             postgresql_where=text("senior_escalated_at IS NOT NULL"),
         ),
-        # The same order for one arbitrator's own cases (``assigned=mine``), a few among many.
+        # The same order for one arbitrator's own cases (``assigned=mine``), a few among many,
+        # and for the unassigned ones (``IS NULL``: the claim's walk), so not a partial index.
         Index(
             "ix_disputes_queue_assigned",
             "assigned_arbitrator_id",
@@ -247,9 +248,11 @@ class Refund(Base):
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
-    dispute_id: Mapped[str] = mapped_column(ForeignKey("disputes.id"), index=True)
+    # Looked up through uq_refunds_dispute_ordered_by, which starts with it; never by order_id
+    # (no query, and an order is never deleted), so neither has an index of its own.
+    dispute_id: Mapped[str] = mapped_column(ForeignKey("disputes.id"))
     ordered_by: Mapped[str] = mapped_column(ID)
-    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"))
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     instructed_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -324,8 +327,8 @@ class Decision(Base):
 
     __tablename__ = "decisions"
     __table_args__ = (
+        # No query looks decisions up by arbitrator (the reports group by it after a range scan).
         Index("ix_decisions_dispute", "dispute_id", "decided_at"),
-        Index("ix_decisions_arbitrator", "arbitrator_id", "decided_at"),
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
@@ -375,8 +378,30 @@ class Deadline(Base):
 
     __tablename__ = "deadlines"
     __table_args__ = (
-        Index("ix_deadlines_status_due", "status", "due_at"),
-        Index("ix_deadlines_dispute_status", "dispute_id", "status"),
+        # Only the pending rows, in the sweep's order: a settled row leaves it instead of moving
+        # within it. A query uses it only if it says ``status = 'pending'`` as a literal
+        # (``deadlines.IS_PENDING``): SQLite and PostgreSQL's generic plans match the text.
+        Index(
+            "ix_deadlines_pending_due",
+            "due_at",
+            "id",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        # A dispute's pending rows (cancelled or moved at each of its steps), the same way.
+        Index(
+            "ix_deadlines_dispute_pending",
+            "dispute_id",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        # A penalty's or a recovery's own deadlines; a dispute's (most rows) have no subject.
+        Index(
+            "ix_deadlines_subject",
+            "subject_id",
+            sqlite_where=text("subject_id IS NOT NULL"),
+            postgresql_where=text("subject_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from arbitration.accounts import PLATFORM, Caller
 from arbitration.audit import note
 from arbitration.db import execute_core
-from arbitration.deadlines import CANCELLED, PENDING, REFUND_OVERDUE, refund_watch
+from arbitration.deadlines import CANCELLED, IS_PENDING, REFUND_OVERDUE, refund_watch
 from arbitration.disputes import get_dispute
 from arbitration.errors import Conflict, Forbidden
 from arbitration.events import RefundInstructed, record
@@ -304,7 +304,7 @@ def confirm_instructed(
         .where(
             Deadline.dispute_id == dispute.id,
             Deadline.action == watch,
-            Deadline.status == PENDING,
+            IS_PENDING,
         )
         .values(status=CANCELLED, settled_at=at)
         .execution_options(synchronize_session=False)

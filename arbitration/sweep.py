@@ -189,7 +189,7 @@ def handler_for(action: str, extra: Mapping[str, Handler]) -> Handler:
 
 def _due(now: datetime) -> Select[Deadline]:
     return select(Deadline).where(
-        Deadline.status == deadlines.PENDING,
+        deadlines.IS_PENDING,
         Deadline.due_at <= now,
         or_(Deadline.retry_at.is_(None), Deadline.retry_at <= now),
     )

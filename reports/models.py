@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from arbitration.db import Base, UTCDateTime
@@ -46,7 +46,13 @@ DISPUTES_CLOSED = Index("ix_disputes_closed_at", Dispute.closed_at)
 EVENTS_DISPUTE_TO_STATUS = Index(
     "ix_events_dispute_to_status", Event.dispute_id, Event.to_status, Event.occurred_at
 )
-DECISIONS_REPLACES = Index("ix_decisions_replaces", Decision.replaces_id)
+# Partial (revision ``0011``): only an appeal replaces a ruling, so a ruling is not written to it.
+DECISIONS_REPLACES = Index(
+    "ix_decisions_replaces",
+    Decision.replaces_id,
+    sqlite_where=text("replaces_id IS NOT NULL"),
+    postgresql_where=text("replaces_id IS NOT NULL"),
+)
 # What happened after the filing, by its own time (revision ``0010``): a period's rulings, refunds
 # and answers are read as a range from its start, not as the whole table (issue 13).
 DECISIONS_DECIDED = Index("ix_decisions_decided_at", Decision.decided_at)
