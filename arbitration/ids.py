@@ -13,19 +13,26 @@ _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 _TIME_BITS, _RANDOM_BITS = 50, 80  # 10 and 16 base32 digits
 # Every pair of digits (10 bits), so an id's 130 bits are spelled in 13 look-ups.
 _PAIRS = [first + second for first in _ALPHABET for second in _ALPHABET]
-_PAIR_SHIFTS = range(_TIME_BITS + _RANDOM_BITS - 10, -1, -10)
+assert _TIME_BITS + _RANDOM_BITS == 130
 
 
 def new_id(prefix: str, at: datetime) -> str:
     """``dsp_01jb…``: ids sort by creation time, so listings and cursors need no extra column.
 
-    Ten digits of milliseconds since the epoch, then sixteen of randomness, in base32 (every write
-    makes several: spelled two digits per look-up, which costs no function call, rather than by
-    ``base64.b32encode``, a loop in Python); its randomness read as
-    ``secrets.randbits`` reads it, without that function's Python frame."""
+    Ten digits of milliseconds since the epoch, then sixteen of randomness, in base32. Every write
+    makes several, some while it holds SQLite's writer lock: the 13 pairs of digits are spelled
+    by as many look-ups written out, which cost no function call (a comprehension is one, and
+    ``base64.b32encode`` a loop in Python); the randomness is read as ``secrets.randbits`` reads
+    it, without that function's Python frame."""
     millis = int(at.timestamp() * 1000) & ((1 << _TIME_BITS) - 1)
-    number = millis << _RANDOM_BITS | int.from_bytes(urandom(_RANDOM_BITS // 8))
-    return prefix + "_" + "".join([_PAIRS[number >> shift & 1023] for shift in _PAIR_SHIFTS])
+    n = millis << _RANDOM_BITS | int.from_bytes(urandom(_RANDOM_BITS // 8))
+    p = _PAIRS
+    return (
+        f"{prefix}_{p[n >> 120 & 1023]}{p[n >> 110 & 1023]}{p[n >> 100 & 1023]}"
+        f"{p[n >> 90 & 1023]}{p[n >> 80 & 1023]}{p[n >> 70 & 1023]}{p[n >> 60 & 1023]}"
+        f"{p[n >> 50 & 1023]}{p[n >> 40 & 1023]}{p[n >> 30 & 1023]}{p[n >> 20 & 1023]}"
+        f"{p[n >> 10 & 1023]}{p[n & 1023]}"
+    )
 
 
 def is_generated_id(value: str, prefix: str) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import insert, inspect
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import InstanceState, Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_dict, instance_state, manager_of_class
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
@@ -73,10 +73,36 @@ def as_loaded(session: Session, row: Base) -> None:
 
     The object holds its columns only, no related object, so it joins the session as
     ``Session.add`` joins a detached object, without ``add``'s cascade walk over every
-    relationship (two thirds of its cost) that could find nothing here.
+    relationship (two thirds of its cost) that could find nothing here. An object made as
+    ``Rows.new`` makes one (its columns put in its dict, nothing else touched) is given its
+    identity key and nothing more: all ``make_transient_to_detached`` would do besides is reset
+    history it has none of and expire unloaded attributes it has none of.
     """
-    make_transient_to_detached(row)
-    session._update_impl(instance_state(row))
+    state = instance_state(row)
+    if state.modified or not _untouched(state, row):  # one built through its attributes
+        make_transient_to_detached(row)
+    else:
+        state.key = state.mapper._identity_key_from_state(state)
+    session._update_impl(state)
+
+
+# Per model: the keys of its column attributes (worked out once per model, on first use).
+_COLUMN_KEYS: dict[type[Base], frozenset[str]] = {}
+
+
+def _untouched(state: InstanceState[Any], row: Base) -> bool:
+    """Whether ``row`` is transient, every column in its dict, with no history, nothing expired
+    and no expire listener: ``make_transient_to_detached`` would then only set its key."""
+    if state.key is not None or state.session_id is not None:
+        return False
+    if state.committed_state or state.expired_attributes or "_pending_mutations" in state.__dict__:
+        return False
+    columns = _COLUMN_KEYS.get(type(row))
+    if columns is None:
+        columns = _COLUMN_KEYS[type(row)] = frozenset(
+            attribute.key for attribute in state.mapper.column_attrs
+        )
+    return columns <= row.__dict__.keys() and not state.manager.dispatch.expire
 
 
 def loaded(session: Session, model: type[Row], key: str) -> Row | None:

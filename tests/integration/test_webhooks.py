@@ -17,9 +17,12 @@ from api.wiring import Services
 from arbitration import sweep
 from arbitration.clock import ManualClock
 from arbitration.db import Database, make_engine
+from arbitration.events import TimelineEventAppended
+from arbitration.models import Dispute
 from arbitration.policy import WebhookPolicy
 from tests.support.receiver import Receiver, receiver
 from tests.support.world import World
+from webhooks import catalogue
 from webhooks.delivery import DeliveryReport, deliver_due
 from webhooks.models import ACTIVE, DISABLED, Delivery, OutboxEvent, WebhookEndpoint
 
@@ -397,3 +400,30 @@ def test_an_endpoint_another_process_registers_or_disables_counts_from_the_next_
         assert [len(d) for _, d in _written(services, unheard["id"])] == [0]
     finally:
         elsewhere.dispose()
+
+
+def test_a_timeline_event_sends_the_dispute_as_it_stands_even_with_a_column_expired(
+    world: World, services: Services
+) -> None:
+    """The timeline's event reads the dispute's columns from the session's copy; one expired (a
+    column the session no longer holds) is read again, not sent missing or stale."""
+    filed, _, seller = world.dispute()
+    rejected = world.ok(seller, filed["id"], "reject", reason="No.")
+    event = TimelineEventAppended(
+        dispute_id=filed["id"],
+        at=services.clock.now(),
+        seq=2,
+        action="reject",
+        actor_id=seller,
+        from_status=filed["status"],
+        to_status=rejected["status"],
+        payload={},
+    )
+    with services.database.unit_of_work(read_only=True) as session:
+        dispute = session.get(Dispute, filed["id"])
+        assert dispute is not None
+        [whole] = catalogue._timeline(session, event)
+        session.expire(dispute, ["status", "deadline_due_at"])
+        [expired] = catalogue._timeline(session, event)
+    assert expired == whole
+    assert whole.data["deadline"] is not None and whole.data["awaiting"] is not None

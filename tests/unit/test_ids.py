@@ -37,3 +37,16 @@ def test_ids_sort_by_creation_time() -> None:
     made = [ids.new_id("ref", start + timedelta(milliseconds=step)) for step in range(0, 5000, 7)]
     assert made == sorted(made)
     assert len(set(made)) == len(made)
+
+
+@pytest.mark.parametrize("drawn", [0, 1, 1023, 1 << 79, (1 << 80) - 1])
+@pytest.mark.parametrize("millis", [0, 1, 1023, (1 << 47) + 12_345, 253_402_300_799_999])
+def test_the_extreme_times_and_draws_are_spelled_digit_for_digit(
+    millis: int, drawn: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every pair of digits, the first and the last included (the latest time is 9999's end)."""
+    monkeypatch.setattr(ids, "urandom", lambda size: drawn.to_bytes(size))
+    at = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=millis)
+    read = int(at.timestamp() * 1000)  # a float's rounding may take a millisecond off
+    assert abs(read - millis) <= 1
+    assert ids.new_id("evt", at) == f"evt_{_digits(read, 10)}{_digits(drawn, 16)}"
