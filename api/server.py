@@ -26,20 +26,22 @@ from api.config import Config
 WORKER_CLASS = "gthread"
 THREADS_PER_WORKER = 4  # within SQLAlchemy's default pool of 5 connections per process
 # How long a thread may keep the GIL while others wait for it (CPython's default: 5 ms).
-SWITCH_INTERVAL_SECONDS = 0.02
+SWITCH_INTERVAL_SECONDS = 0.05
 
 
 def tune_interpreter() -> None:
-    """Let a request thread keep the GIL longer before the others force it to hand it over.
+    """Let a request thread keep the GIL until it waits on something, rather than have the others
+    force it to hand the GIL over every 5 ms (CPython's default).
 
     A write holds SQLite's one writer lock (``arbitration.db.SQLiteForMoney``) from ``BEGIN
-    IMMEDIATE`` to the end of its commit, and gives the GIL up at each of its statements (sqlite3
-    releases it around every step). Every handover the other request threads force on it stretches
-    the time the lock is held, and the writers queued behind it wait that much longer: under four
-    clients a ruling held the lock 2.5 ms (median) with CPython's default 5 ms interval, 2.0 ms
-    with 20 ms (``docs/performance.md``, seventh session). The price: a thread computing for long
-    (a large report) makes the others wait up to 20 ms at a time rather than 5 ms. Set once per
-    process, before serving; a forked gunicorn worker inherits it.
+    IMMEDIATE`` to the end of its commit. In a busy server some thread has always been waiting for
+    the GIL longer than 5 ms, so the lock's holder was forced off it in the middle of its Python,
+    again and again, while the writers queued behind it waited: under four clients a ruling held
+    the lock 2.5 ms (median), 1.7 ms of it running. A request's threads give the GIL up on their
+    own at every statement, socket read and write (well within 50 ms), so with this interval a
+    forced handover is rare (``docs/performance.md``, seventh session). The price: a thread
+    computing for long without any I/O makes the others wait up to 50 ms at a time rather than
+    5 ms. Set once per process, before serving; a forked gunicorn worker inherits it.
     """
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
 
