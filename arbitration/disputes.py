@@ -42,6 +42,8 @@ REMEDIES = lifecycle.REMEDIES
 CHANNELS = ("web", "app", "hotline", "email", "social", "chat")
 _CONFLICTS = "arbitration.disputes.conflicts"
 _LINES_READ = "arbitration.disputes.lines_read"
+# The disputes whose rows this transaction read under a lock (``get_dispute(lock=True)``).
+_READ_LOCKED = "arbitration.disputes.read_locked"
 
 
 @dataclass(frozen=True)
@@ -286,13 +288,27 @@ def visible(dispute: _Seen | None, caller: Caller, dispute_id: str) -> _Seen:
     return dispute
 
 
-def get_dispute(session: Session, *, caller: Caller, dispute_id: str) -> Dispute:
+def get_dispute(
+    session: Session, *, caller: Caller, dispute_id: str, lock: bool = False
+) -> Dispute:
+    """The dispute, if ``caller`` may see it (404 if not).
+
+    ``lock``, for an action about to change it: a row the session does not hold yet is read with
+    ``FOR UPDATE OF disputes``, so on PostgreSQL it cannot change until the transaction ends and
+    the read is the row's latest (``read_locked``); SQLite has no row locks and needs none (a write
+    holds the whole file from its first statement)."""
     staff = caller.via is None and caller.role in _STAFF_ROLES
     return visible(
-        _load_dispute(session, dispute_id, staff_id=caller.id if staff else None),
+        _load_dispute(session, dispute_id, staff_id=caller.id if staff else None, lock=lock),
         caller,
         dispute_id,
     )
+
+
+def read_locked(session: Session, dispute_id: str) -> bool:
+    """Whether this transaction read the dispute's row under a lock (``get_dispute(lock=True)``):
+    what it read is current until it commits."""
+    return dispute_id in session.info.get(_READ_LOCKED, ())
 
 
 # Built once: a dispute's every column by its key, and its lines (one row each, in the order of
@@ -324,10 +340,17 @@ _DISPUTE_WITH_ITEMS_FOR_STAFF = prepared(
     )
 )
 _CONFLICTED_AT = _ITEMS_AT + 3
+# The same two, locking the dispute's row (not its lines') as they read it.
+_LOCKED = {
+    statement: prepared(statement.with_for_update(of=_DISPUTES_TABLE))
+    for statement in (_DISPUTE_WITH_ITEMS, _DISPUTE_WITH_ITEMS_FOR_STAFF)
+}
 _STAFF_ROLES = frozenset({ARBITRATOR, SENIOR_ARBITRATOR})  # the roles that act as staff
 
 
-def _load_dispute(session: Session, dispute_id: str, *, staff_id: str | None) -> Dispute | None:
+def _load_dispute(
+    session: Session, dispute_id: str, *, staff_id: str | None, lock: bool = False
+) -> Dispute | None:
     """The session's dispute, as ``Session.get`` gives it, for a third of the calls.
 
     One the session already holds is the ORM's (refreshed if expired); any other is read as plain
@@ -340,12 +363,15 @@ def _load_dispute(session: Session, dispute_id: str, *, staff_id: str | None) ->
     if loaded(session, Dispute, dispute_id) is not None:
         return session.get(Dispute, dispute_id)
     if staff_id is None:
-        rows = execute_core(session, _DISPUTE_WITH_ITEMS, {"dispute_id": dispute_id}).all()
+        statement, parameters = _DISPUTE_WITH_ITEMS, {"dispute_id": dispute_id}
     else:
+        statement = _DISPUTE_WITH_ITEMS_FOR_STAFF
         parameters = {"dispute_id": dispute_id, "staff_id": staff_id}
-        rows = execute_core(session, _DISPUTE_WITH_ITEMS_FOR_STAFF, parameters).all()
+    rows = execute_core(session, _LOCKED[statement] if lock else statement, parameters).all()
     if not rows:
         return None
+    if lock:
+        session.info.setdefault(_READ_LOCKED, set()).add(dispute_id)
     dispute: Dispute = _DISPUTE_CLASS.new_instance()
     instance_dict(dispute).update(zip(_DISPUTE_COLUMNS, rows[0][:_ITEMS_AT], strict=True))
     as_loaded(session, dispute)

@@ -4,8 +4,9 @@ The gate asks the lifecycle table whether the actor may act, then claims the dis
 compare-and-set on status and version (zero rows: someone else moved first, 409), applies the
 action's declared effect, restarts or keeps the deadline, instructs any refund, and appends the
 audit event, all in the caller's unit of work. Where the dispute as read cannot have changed
-(``db.reads_are_current``: SQLite's one writer), the claim cannot fail and is not run: its new
-status and version go out with the action's other fields, in one UPDATE of the row.
+(``db.reads_are_current``: SQLite's one writer; or read under a row lock, as ``act`` reads it on
+PostgreSQL), the claim cannot fail and is not run: its new status and version go out with the
+action's other fields, in one UPDATE of the row.
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ from arbitration.audit import hold_head, new_link, write_link
 from arbitration.compensations import instruct_compensation
 from arbitration.db import execute_core, reads_are_current
 from arbitration.deadlines import cancel_pending, depends_on_shipping, plan_timer, write_timers
-from arbitration.disputes import actor_of, allowed_actions, facts_for, get_dispute
+from arbitration.disputes import (
+    actor_of,
+    allowed_actions,
+    facts_for,
+    get_dispute,
+    read_locked,
+)
 from arbitration.errors import Conflict, Forbidden, InvalidTransition, NotFound
 from arbitration.events import DisputeClosed, record
 from arbitration.models import Dispute, Order
@@ -53,14 +60,14 @@ def authorize(
 
 
 def _authorize(
-    session: Session, dispute_id: str, action: str, caller: Caller | None
+    session: Session, dispute_id: str, action: str, caller: Caller | None, *, lock: bool = False
 ) -> tuple[Dispute, str, lifecycle.Rule]:
     if caller is None:
         dispute = session.get(Dispute, dispute_id)
         if dispute is None:
             raise NotFound(f"no dispute {dispute_id}")
     else:
-        dispute = get_dispute(session, caller=caller, dispute_id=dispute_id)
+        dispute = get_dispute(session, caller=caller, dispute_id=dispute_id, lock=lock)
     if action not in ACTIONS:
         raise NotFound(f"no action {action}")
     actor = actor_of(dispute, caller)
@@ -95,7 +102,7 @@ def act(
     at: datetime,
 ) -> Dispute:
     """Take ``action`` on the dispute as ``caller`` (None: the system, for deadlines)."""
-    dispute, actor, rule = _authorize(session, dispute_id, action, caller)
+    dispute, actor, rule = _authorize(session, dispute_id, action, caller, lock=True)
     taken = rule.takes or action  # the table may answer a timer with another action
     effect = ACTIONS[taken].effect
     if effect is None:
@@ -201,13 +208,15 @@ def _claim(session: Session, dispute: Dispute, *, to: str, at: datetime) -> set[
 
     The row is then this transaction's (locked on PostgreSQL, the whole file on SQLite), and the
     audit links appended from now on are counted on the object (``hold_head``). Where what was
-    read is current (``reads_are_current``), the compare-and-set cannot fail and its head is the
-    one read: nothing is run, and the columns it would have written are returned, for
-    ``_write_changes`` to write with the action's. Else the claim runs; none are returned.
+    read is current (``reads_are_current``, or the row read under its lock: ``read_locked``), the
+    compare-and-set cannot fail and its head is the one read: nothing is run, and the columns it
+    would have written are returned, for ``_write_changes`` to write with the action's. Else (the
+    deadlines' system actions, a session holding the dispute from before) the claim runs; none
+    are returned.
     """
     version = dispute.version
     claimed: dict[str, Any] = {"status": to, "version": version + 1, "updated_at": at}
-    if reads_are_current(session):
+    if reads_are_current(session) or read_locked(session, dispute.id):
         deferred = set(claimed)
     else:
         deferred = set()

@@ -1,7 +1,8 @@
-"""Where what a write reads is current (SQLite's one writer, ``db.reads_are_current``), ``flows.act``
-runs no compare-and-set: the move's status, version and time go out with the action's fields in one
-UPDATE of the dispute. Elsewhere (PostgreSQL, a session that outlives its transaction) the claim
-runs as before. Either way the row and the audit chain must come out the same."""
+"""Where what a write reads is current (SQLite's one writer, ``db.reads_are_current``; on PostgreSQL
+the dispute's row read under its lock, as ``flows.act`` reads it), ``flows.act`` runs no
+compare-and-set: the move's status, version and time go out with the action's fields in one UPDATE
+of the dispute. Elsewhere (a session that outlives its transaction, a deadline's system action)
+the claim runs as before. Either way the row and the audit chain must come out the same."""
 
 from __future__ import annotations
 
@@ -79,9 +80,10 @@ def test_a_ruling_updates_its_dispute_once_where_reads_are_current(
         world.ok(arbitrator, filed["id"], "decide", **RULING)
 
     updates = _updates_of_disputes(seen)
-    # SQLite: the action's UPDATE carries the move; PostgreSQL: the claim, then the action's.
-    assert len(updates) == (1 if _sqlite(services) else 2), updates
-    assert "version" in updates[-1] if _sqlite(services) else "version" in updates[0]
+    assert len(updates) == 1, updates  # the action's UPDATE carries the move
+    assert "version" in updates[0]
+    loads = [sql for sql in seen if sql.lstrip().upper().startswith("SELECT DISPUTES.ID")]
+    assert loads and ("FOR UPDATE OF disputes" in loads[0]) is not _sqlite(services), loads
     after = _row(services, filed["id"])
     assert (after.status, after.version) == ("decided", before.version + 1)
     assert after.updated_at == services.clock.now()
