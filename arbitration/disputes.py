@@ -42,7 +42,8 @@ REMEDIES = lifecycle.REMEDIES
 CHANNELS = ("web", "app", "hotline", "email", "social", "chat")
 _CONFLICTS = "arbitration.disputes.conflicts"
 _LINES_READ = "arbitration.disputes.lines_read"
-# The disputes whose rows this transaction read under a lock (``get_dispute(lock=True)``).
+# The disputes whose rows a transaction read under a lock (``get_dispute(lock=True)``): the
+# transaction, and their ids.
 _READ_LOCKED = "arbitration.disputes.read_locked"
 
 
@@ -307,8 +308,10 @@ def get_dispute(
 
 def read_locked(session: Session, dispute_id: str) -> bool:
     """Whether this transaction read the dispute's row under a lock (``get_dispute(lock=True)``):
-    what it read is current until it commits."""
-    return dispute_id in session.info.get(_READ_LOCKED, ())
+    what it read is current until it commits. A lock taken in an earlier transaction of the same
+    session ended with it."""
+    transaction, locked = session.info.get(_READ_LOCKED, (None, ()))
+    return transaction is session.get_transaction() and dispute_id in locked
 
 
 # Built once: a dispute's every column by its key, and its lines (one row each, in the order of
@@ -371,7 +374,12 @@ def _load_dispute(
     if not rows:
         return None
     if lock:
-        session.info.setdefault(_READ_LOCKED, set()).add(dispute_id)
+        transaction = session.get_transaction()
+        held, locked = session.info.get(_READ_LOCKED, (None, set()))
+        if held is not transaction:
+            locked = set()
+            session.info[_READ_LOCKED] = (transaction, locked)
+        locked.add(dispute_id)
     dispute: Dispute = _DISPUTE_CLASS.new_instance()
     instance_dict(dispute).update(zip(_DISPUTE_COLUMNS, rows[0][:_ITEMS_AT], strict=True))
     as_loaded(session, dispute)
