@@ -10,14 +10,11 @@ import time
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from api.wiring import Services
 from arbitration import flows
 from arbitration.accounts import Caller
-from arbitration.disputes import get_dispute, read_locked
-from arbitration.errors import Conflict
 from arbitration.models import Account
 from tests.support.world import World
 
@@ -69,34 +66,3 @@ def test_a_second_action_waits_for_the_first_then_is_answered_on_its_state(
     assert error["code"] == "action_not_allowed"  # not "conflict": it read the rejection
     assert error["details"]["status"] == "seller_rejected"
     assert world.read(seller, filed["id"])["status"] == "seller_rejected"
-
-
-def test_a_lock_read_in_an_earlier_transaction_of_the_session_does_not_spare_the_claim(
-    world: World, services: Services
-) -> None:
-    """The row lock ends with its transaction: a session that read the dispute under it in one
-    transaction and acts in the next is checked by the claim (409), on both databases."""
-    filed, _, seller = world.dispute()
-    session = Session(bind=services.database.engine, expire_on_commit=False)
-    try:
-        account = session.get(Account, seller)
-        assert account is not None
-        caller = Caller(account)
-        get_dispute(session, caller=caller, dispute_id=filed["id"], lock=True)
-        assert read_locked(session, filed["id"])
-        session.commit()
-        assert not read_locked(session, filed["id"])
-        world.ok(seller, filed["id"], "reject", reason="Works as described.")
-        with pytest.raises(Conflict):
-            flows.act(
-                session,
-                dispute_id=filed["id"],
-                action="reject",
-                caller=caller,
-                params={"reason": "Again."},
-                policy=services.policy,
-                at=services.clock.now(),
-            )
-        session.rollback()
-    finally:
-        session.close()

@@ -19,6 +19,7 @@ from arbitration import flows
 from arbitration.accounts import Caller
 from arbitration.audit import note, verify_chains
 from arbitration.db import WriteSession, reads_are_current
+from arbitration.disputes import get_dispute, read_locked
 from arbitration.errors import Conflict
 from arbitration.models import Account, Dispute, Event
 from bench.traced import counted_statements
@@ -176,18 +177,25 @@ def test_a_relationship_changed_by_the_action_still_writes_the_move(
     assert after.updated_at == services.clock.now()
 
 
+@pytest.mark.parametrize("under_lock", [False, True], ids=["read", "read under the row lock"])
 def test_a_session_that_outlives_its_transaction_still_gets_the_conflict(
-    world: World, services: Services
+    world: World, services: Services, under_lock: bool
 ) -> None:
-    """Reads are current only in a write unit of work's one transaction: a session that kept a
-    dispute from an earlier one is checked by the claim, on SQLite too."""
+    """Reads are current only in a write unit of work's one transaction, and a row lock holds only
+    in the transaction that took it: a session that kept a dispute from an earlier one is checked
+    by the claim, on both databases."""
     filed, _, seller = world.dispute()
     session = Session(bind=services.database.engine, expire_on_commit=False)
     try:
-        stale = session.get(Dispute, filed["id"])
         account = session.get(Account, seller)
-        assert stale is not None and account is not None
+        assert account is not None
+        if under_lock:
+            get_dispute(session, caller=Caller(account), dispute_id=filed["id"], lock=True)
+            assert read_locked(session, filed["id"])
+        else:
+            assert session.get(Dispute, filed["id"]) is not None
         session.commit()
+        assert not read_locked(session, filed["id"])
         world.ok(seller, filed["id"], "reject", reason="Works as described.")
         assert not reads_are_current(session)
         with pytest.raises(Conflict):
