@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from arbitration.db import execute_core
+from arbitration.db import execute_core, execute_later
 from arbitration.events import TimelineEventAppended, record
 from arbitration.models import Dispute, Event
 from arbitration.statements import prepared
@@ -286,7 +286,7 @@ def write_link(session: Session, link: NewLink) -> None:
     A plain row: links are only ever inserted, so there is no object to track. The flush before
     it writes the held head with the row's other changes (the link refers to the row).
     """
-    execute_core(session, _INSERT_EVENT, link.row)
+    execute_later(session, _INSERT_EVENT, link.row)
     record(session, link.announced)
 
 

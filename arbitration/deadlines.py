@@ -14,7 +14,7 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, insert, literal_column, select, update
 from sqlalchemy.orm import Session
 
-from arbitration.db import execute_core
+from arbitration.db import execute_later
 from arbitration.lifecycle import AWAITING_FULFILMENT, SLA_STATES, TIMERS
 from arbitration.models import Compensation, Deadline, Dispute, Refund
 from arbitration.policy import Policy
@@ -73,7 +73,7 @@ _INSERT_DEADLINES = prepared(insert(Deadline))
 
 def cancel_pending(session: Session, *, dispute_id: str, at: datetime, flush: bool = True) -> None:
     """Cancel the dispute's pending deadlines (``flush=False``: nothing can be pending yet)."""
-    execute_core(session, _CANCEL_PENDING, {"of_dispute": dispute_id, "at": at}, flush=flush)
+    execute_later(session, _CANCEL_PENDING, {"of_dispute": dispute_id, "at": at}, flush=flush)
 
 
 def _row(
@@ -139,7 +139,7 @@ def write_timers(session: Session, rows: list[dict[str, object]], *, flush: bool
     the same action ordered, in one statement (none if there are none): they refer only to the
     dispute's row, so nothing is flushed first."""
     if rows:
-        execute_core(session, _INSERT_DEADLINES, rows, flush=flush)
+        execute_later(session, _INSERT_DEADLINES, rows, flush=flush)
 
 
 def extend_timer(session: Session, *, dispute: Dispute, policy: Policy) -> timedelta:

@@ -27,7 +27,7 @@ from arbitration.accounts import (
 )
 from arbitration.audit import hold_head, new_link, note, write_link
 from arbitration.classification import classify, priority_rank
-from arbitration.db import execute_core
+from arbitration.db import execute_core, execute_later
 from arbitration.deadlines import plan_timer, write_timers
 from arbitration.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from arbitration.ids import is_generated_id, new_id
@@ -537,7 +537,7 @@ def file_dispute(
             }
             for i in items
         ]
-        execute_core(session, _INSERT_ITEMS, rows, flush=False)
+        execute_later(session, _INSERT_ITEMS, rows, flush=False)
     write_timers(session, timer.rows)
     _flag_batches(session, dispute=dispute, items=items, policy=policy, at=at)
     return dispute

@@ -23,7 +23,7 @@ from arbitration.accounts import Caller
 from arbitration.actions import Action, ActionContext
 from arbitration.audit import hold_head, new_link, write_link
 from arbitration.compensations import instruct_compensation
-from arbitration.db import execute_core, reads_are_current
+from arbitration.db import execute_core, execute_later, reads_are_current
 from arbitration.deadlines import cancel_pending, depends_on_shipping, plan_timer, write_timers
 from arbitration.disputes import (
     actor_of,
@@ -297,7 +297,7 @@ def _write_changes(session: Session, dispute: Dispute, written: set[str]) -> Non
     values = {key: state.dict[key] for key in (*written, *changed)}
     # What a flush does to the objects it wrote (there is no public call for it).
     state._commit_all(state.dict, session.identity_map)
-    execute_core(session, _UPDATE_DISPUTE, {"dispute_key": dispute.id, **values})
+    execute_later(session, _UPDATE_DISPUTE, {"dispute_key": dispute.id, **values})
 
 
 def _order_shipped(session: Session, dispute: Dispute, status: str) -> bool:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import InstanceState, Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_dict, instance_state, manager_of_class
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
-from arbitration.db import Base, execute_core
+from arbitration.db import Base, execute_later
 from arbitration.statements import prepared
 
 Row = TypeVar("Row", bound=Base)
@@ -60,7 +60,7 @@ class Rows(Generic[Row]):
         rows it refers to must be in the database: a plain insert does not order itself after them).
         """
         values = instance_dict(row)
-        execute_core(
+        execute_later(
             session, self._insert, {key: values[key] for key in self._defaults}, flush=flush
         )
         as_loaded(session, row)

@@ -18,6 +18,18 @@ writer lock. The database takes the rows in the order given, but its ``RETURNING
 in no promised order: a caller pairs them with its rows by a value it gave (``webhooks.outbox``).
 More rows than that, or a statement that is not a plain insert, run as an ``executemany``.
 
+A write whose result nobody reads (an insert of a link, a timer, a ruling; an update of a row
+this transaction holds) can wait (``run_later``). On a dialect that sends statements together
+(``sends_together``: psycopg's, ``db.PostgresForMoney``) it waits on the connection (``QUEUED``)
+and goes out with the next statement sent there, or with the ``COMMIT``, in one pipeline: one
+round trip for them all, where each would cost its own (on PostgreSQL, a round trip costs more
+than the statement). Everything still reaches the database in the order it was run, so a later
+statement sees the writes before it; what changes is where a failure surfaces: a write that
+waited fails at the statement or the commit it went out with, and the transaction rolls back as
+for any failure. So only a write whose failure is a bug waits: none that a caller catches (a
+unique key that answers 409). Elsewhere (SQLite, whose statements are calls into the process)
+it runs at once.
+
 SQLAlchemy's own path still runs a statement it would do more for: one whose compiled form
 computes Python-side column defaults or renders parameters at execution time (expanding ``IN``),
 an ``executemany`` with ``RETURNING``, a statement that was not prepared, and every statement on
@@ -134,9 +146,52 @@ Ran = CursorResult[*tuple[Any, ...]] | _Ran
 _NO_COLUMNS = SimpleResultMetaData([])
 
 
+# A connection's writes waiting to go out (``run_later``), in the pooled connection's ``info``:
+# (SQL, parameters, as an ``executemany``) in the order run. ``send_queued`` sends them.
+QUEUED = "arbitration.queued"
+Queued = list[tuple[str, Any, bool]]
+
+
 def run(connection: Connection, statement: Executable, params: Params) -> Ran:
     """Execute ``statement`` on ``connection`` in its current transaction, as
     ``connection.execute`` would, through the fast path when the statement is prepared."""
+    found = _fast_form(connection, statement, params)
+    if found is None:
+        return connection.execute(statement, params)
+    form, rows = found
+    return _execute(connection, connection.dialect, form, rows)
+
+
+def run_later(connection: Connection, statement: Executable, params: Params) -> None:
+    """Execute a write whose result is not read: queued on a dialect that sends statements
+    together (see the module docstring), else at once, as ``run``."""
+    found = _fast_form(connection, statement, params) if _sends_together(connection) else None
+    if found is None:
+        run(connection, statement, params)
+        return
+    form, rows = found
+    parameters = _parameters(form, rows)
+    queued: Queued = connection.connection.info.setdefault(QUEUED, [])
+    queued.append((form.sql, parameters, form.rows == _EACH))
+
+
+def _sends_together(connection: Connection) -> bool:
+    return getattr(connection.dialect, "sends_together", False) is True
+
+
+def send_queued(dbapi_connection: Any, queued: Queued) -> None:
+    """Send writes that waited, on a driver connection in pipeline mode: their results come back
+    with the pipeline's sync (a failure raises there)."""
+    cursor = dbapi_connection.cursor()
+    for sql, parameters, many in queued:
+        _send(cursor, sql, parameters, many)
+
+
+def _fast_form(
+    connection: Connection, statement: Executable, params: Params
+) -> tuple[_Form, list[dict[str, Any]]] | None:
+    """The form the fast path runs ``statement`` with, and the rows of ``params``; None where
+    SQLAlchemy's own path must run it (see the module docstring)."""
     kept = _PREPARED.get(id(statement))
     if (
         not ENABLED
@@ -144,10 +199,9 @@ def run(connection: Connection, statement: Executable, params: Params) -> Ran:
         or connection._has_events
         or connection.engine._has_events
         or connection._echo
+        or params == []
     ):
-        return connection.execute(statement, params)
-    if params == []:
-        return connection.execute(statement, params)
+        return None
     rows = params if isinstance(params, list) else [params or {}]
     names = tuple(rows[0])
     dialect = connection.dialect
@@ -157,8 +211,8 @@ def run(connection: Connection, statement: Executable, params: Params) -> Ran:
         kept.forms[shape] = _form(kept, dialect, names, shape[2])
     form = kept.forms[shape]
     if form is None:
-        return connection.execute(statement, params)
-    return _execute(connection, dialect, form, rows)
+        return None
+    return form, rows
 
 
 def _form(kept: _Prepared, dialect: Dialect, names: tuple[str, ...], rows: int) -> _Form | None:
@@ -288,25 +342,33 @@ def _needs_sqlalchemy(compiled: SQLCompiler, many: bool) -> bool:
     )
 
 
+def _parameters(form: _Form, rows: list[dict[str, Any]]) -> Any:
+    try:
+        if form.rows == 1:
+            return form.parameters(rows[0])
+        if form.rows == _EACH:
+            return [form.parameters(row) for row in rows]
+        return form.parameters_of_rows(rows)
+    except Exception as refused:  # a value its column type refuses, a missing parameter
+        raise StatementError(str(refused), form.sql, rows, refused) from refused
+
+
 def _execute(
     connection: Connection, dialect: Dialect, form: _Form, rows: list[dict[str, Any]]
 ) -> _Ran:
     many = form.rows == _EACH
+    parameters = _parameters(form, rows)
+    pooled = connection.connection
+    queued: Queued | None = pooled.info.pop(QUEUED, None) if _sends_together(connection) else None
+    dbapi_connection: Any = pooled.dbapi_connection
+    cursor = dbapi_connection.cursor()
     try:
-        if form.rows == 1:
-            parameters: Any = form.parameters(rows[0])
-        elif many:
-            parameters = [form.parameters(row) for row in rows]
+        if queued:
+            with dbapi_connection.pipeline():
+                send_queued(dbapi_connection, queued)
+                _send(cursor, form.sql, parameters, many)
         else:
-            parameters = form.parameters_of_rows(rows)
-    except Exception as refused:  # a value its column type refuses, a missing parameter
-        raise StatementError(str(refused), form.sql, rows, refused) from refused
-    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        if many:
-            cursor.executemany(form.sql, parameters)
-        else:
-            cursor.execute(form.sql, parameters)
+            _send(cursor, form.sql, parameters, many)
         fetched = cursor.fetchall() if form.columns else []
         rowcount = cursor.rowcount
         if form.columns and form.converters is None:
@@ -324,6 +386,13 @@ def _execute(
     result = _Ran(form.metadata, iter(fetched))
     result.rowcount = rowcount
     return result
+
+
+def _send(cursor: Any, sql: str, parameters: Any, many: bool) -> None:
+    if many:
+        cursor.executemany(sql, parameters)
+    else:
+        cursor.execute(sql, parameters)
 
 
 def _result_conversions(

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Insert, Text, cast, func, insert, select
 from sqlalchemy.orm import Session
 
-from arbitration.db import execute_core
+from arbitration.db import execute_core, execute_later
 from arbitration.events import DomainEvent, Handlers
 from arbitration.ids import new_id
 from arbitration.policy import WebhookPolicy
@@ -131,7 +131,7 @@ def flush(session: Session) -> None:
         if event_types is None or row["type"] in event_types
     ]
     if deliveries:
-        execute_core(session, _INSERT_DELIVERIES, deliveries, flush=False)
+        execute_later(session, _INSERT_DELIVERIES, deliveries, flush=False)
 
 
 def envelope(event: OutboxEvent) -> dict[str, Any]:
