@@ -9,8 +9,9 @@ A read finds its caller inside its own unit of work: on a request that changes n
 ``HEAD``), :func:`caller` opens the request's read-only unit of work, authenticates in it and leaves
 it open for the view's :func:`read`, so the token check and the read share one transaction and one
 connection. A write finds its caller with one statement outside any transaction, before its body is
-read, and takes the writer lock only in :func:`perform`. Nothing about a token outlives the request:
-a revoked token fails on the next one.
+read, and takes the writer lock only in :func:`perform`, whose unit of work runs on the connection
+that found the caller (one checkout a request). Nothing about a token outlives the request: a
+revoked token fails on the next one.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any, cast
 
 from flask import Flask, Request, current_app, g, request
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 from werkzeug.local import LocalProxy
@@ -51,6 +53,8 @@ def services() -> Services:
 # Methods whose views only read: their caller is found in the unit of work the view reads in.
 READ_METHODS = frozenset({"GET", "HEAD"})
 _OPEN_READ = "arbitration_open_read"
+# A write's connection, which found its caller, kept for perform()'s unit of work.
+_LOOKED_UP = "arbitration_looked_up"
 
 
 class _OpenRead:
@@ -88,9 +92,16 @@ def _authenticate() -> Caller:
     on_behalf_of = environ.get("HTTP_ON_BEHALF_OF")
     if req.method not in READ_METHODS:
         # Outside the write's unit of work: no writer lock while the body is validated or an
-        # upload streams in; perform() opens the transaction when the work is ready.
-        with services().database.lookup() as connection:
-            return authenticate(connection, token=bearer, on_behalf_of=on_behalf_of)
+        # upload streams in; perform() opens the transaction when the work is ready, on this
+        # same connection (one checkout a request: on PostgreSQL each pings the server).
+        connection = services().database.lookup()
+        try:
+            who = authenticate(connection, token=bearer, on_behalf_of=on_behalf_of)
+        except BaseException:
+            connection.close()
+            raise
+        setattr(_G._get_current_object(), _LOOKED_UP, connection)
+        return who
     unit = _OpenRead()
     try:
         who = authenticate(unit.session.connection(), token=bearer, on_behalf_of=on_behalf_of)
@@ -123,10 +134,15 @@ def read(work: Callable[[Session], Any]) -> Any:
 
 def close_request_work(error: BaseException | None = None) -> None:
     """End a unit of work the request opened and no view took (a refusal, a view that never
-    read): registered as a teardown, so no transaction outlives its request."""
-    unit: _OpenRead | None = _G._get_current_object().pop(_OPEN_READ, None)
+    read), and give back a write's connection no unit of work took (a body refused): registered
+    as a teardown, so no transaction or connection outlives its request."""
+    request_globals = _G._get_current_object()
+    unit: _OpenRead | None = request_globals.pop(_OPEN_READ, None)
     if unit is not None:
         unit.close(error)
+    connection: Connection | None = request_globals.pop(_LOOKED_UP, None)
+    if connection is not None:
+        connection.close()
 
 
 class Later:
@@ -148,16 +164,34 @@ def perform(work: Callable[[Session], tuple[Any, int]]) -> tuple[Any, int]:
     """Run a change in one unit of work, honouring ``Idempotency-Key`` (DESIGN §9); ``work``
     answers its body (or a :class:`Later`) and status."""
     who = caller()
-    close_request_work()  # a view that read first: its snapshot ends before the write begins
+    request_globals = _G._get_current_object()
+    unit: _OpenRead | None = request_globals.pop(_OPEN_READ, None)
+    if unit is not None:
+        unit.close()  # a view that read first: its snapshot ends before the write begins
     req = _REQUEST._get_current_object()
     key = req.environ.get("HTTP_IDEMPOTENCY_KEY")  # the header, as ``req.headers`` reads it
     if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
         raise ValidationFailed(
             "bad Idempotency-Key", details={"Idempotency-Key": ["1 to 255 characters"]}
         )
+    looked_up: Connection | None = request_globals.pop(_LOOKED_UP, None)
+    try:
+        return _perform(work, who, req, key, looked_up)
+    finally:
+        if looked_up is not None:
+            looked_up.close()
+
+
+def _perform(
+    work: Callable[[Session], tuple[Any, int]],
+    who: Caller,
+    req: Request,
+    key: str | None,
+    connection: Connection | None,
+) -> tuple[Any, int]:
     engine = services()
     at = engine.clock.now()
-    with engine.database.unit_of_work() as session:
+    with engine.database.unit_of_work(on=connection) as session:
         if key is not None:
             earlier = idempotency.claim(
                 session,

@@ -404,12 +404,23 @@ class Database:
     handlers: Handlers = field(default_factory=Handlers)
 
     @contextmanager
-    def unit_of_work(self, *, read_only: bool = False) -> Iterator[Session]:
+    def unit_of_work(
+        self, *, read_only: bool = False, on: Connection | None = None
+    ) -> Iterator[Session]:
         """One transaction: the handlers of the events it recorded run in it, then it commits;
-        if anything raises, everything rolls back."""
+        if anything raises, everything rolls back.
+
+        ``on``: a write's connection from :meth:`lookup`, which found its caller, to run on rather
+        than take another from the pool (on PostgreSQL each checkout pings the server first). It
+        stays the caller's to close.
+        """
         factory = Session if read_only else WriteSession
+        bind: Engine | Connection = self.engine
+        if on is not None:
+            assert not read_only, "a lookup's connection is reused for writes only"
+            bind = _writable(on)
         with (
-            factory(bind=self.engine, expire_on_commit=False, autoflush=True) as session,
+            factory(bind=bind, expire_on_commit=False, autoflush=True) as session,
             session.begin(),
         ):
             if read_only:
@@ -440,6 +451,16 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _writable(connection: Connection) -> Connection:
+    """A :meth:`Database.lookup` connection made a write's: the look-up's transaction (none on the
+    server: SQLite began none, PostgreSQL's was autocommit) ended, and its mode undone, so the
+    unit of work's session begins its own (``BEGIN IMMEDIATE`` on SQLite) and commits it."""
+    connection.rollback()
+    if connection.dialect.name == "sqlite":
+        return connection.execution_options(**{_NO_TRANSACTION: False})
+    return connection.execution_options(isolation_level=connection.default_isolation_level)
 
 
 def reads_are_current(session: Session) -> bool:

@@ -1,0 +1,185 @@
+"""A write's statements that need no answer wait on the connection (``db.execute_later``) and, on
+PostgreSQL, go out with the next statement or the COMMIT in one pipeline (``PostgresForMoney``); a
+write request looks its caller up and writes on one connection.
+
+What must hold whatever the path: a later statement sees the writes before it, a failure of a write
+that waited rolls the whole transaction back, a rollback drops them unsent, and a ruling talks to the
+server in few round trips (counted from libpq's own trace of what the client sent).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from api.wiring import Services
+from arbitration import statements
+from arbitration.db import execute_core, execute_later
+from arbitration.models import Account
+from tests.support.world import World
+
+RULING = {
+    "outcome": "buyer_full_refund",
+    "responsibility": "seller",
+    "rationale": "The photos show the crack.",
+}
+_INSERT_ACCOUNT = statements.prepared(insert(Account))
+_COUNT_NAMED = statements.prepared(
+    select(func.count()).select_from(Account).where(Account.display_name == "queued")
+)
+
+
+def _postgres(services: Services) -> bool:
+    return services.database.engine.dialect.name == "postgresql"
+
+
+def _account(account_id: str, services: Services) -> dict[str, Any]:
+    at = services.clock.now()
+    return {
+        "id": account_id,
+        "role": "buyer",
+        "display_name": "queued",
+        "created_at": at,
+        "updated_at": at,
+    }
+
+
+def _named(services: Services) -> int:
+    with services.database.unit_of_work(read_only=True) as session:
+        return session.scalar(select(func.count()).where(Account.display_name == "queued")) or 0
+
+
+def test_a_later_statement_sees_the_writes_that_waited(services: Services) -> None:
+    with services.database.unit_of_work() as session:
+        execute_later(session, _INSERT_ACCOUNT, _account("queued-1", services))
+        execute_later(session, _INSERT_ACCOUNT, _account("queued-2", services))
+        queued = session.connection().connection.info.get(statements.QUEUED) or []
+        assert len(queued) == (2 if _postgres(services) else 0)
+        assert execute_core(session, _COUNT_NAMED).scalar() == 2  # the fast path's statement
+        execute_later(session, _INSERT_ACCOUNT, _account("queued-3", services))
+        orm = session.scalar(select(func.count()).where(Account.display_name == "queued"))
+        assert orm == 3  # and SQLAlchemy's own path
+    assert _named(services) == 3
+
+
+def test_writes_that_waited_go_out_with_the_commit(services: Services) -> None:
+    with services.database.unit_of_work() as session:
+        execute_later(session, _INSERT_ACCOUNT, _account("queued-1", services))
+    assert _named(services) == 1
+
+
+def test_a_failing_write_that_waited_rolls_everything_back(services: Services) -> None:
+    with pytest.raises(IntegrityError), services.database.unit_of_work() as session:
+        execute_later(session, _INSERT_ACCOUNT, _account("queued-1", services))
+        execute_later(session, _INSERT_ACCOUNT, _account("queued-1", services))  # the same key
+    assert _named(services) == 0
+    with services.database.unit_of_work() as session:  # the connection is fit for the next
+        execute_later(session, _INSERT_ACCOUNT, _account("queued-2", services))
+    assert _named(services) == 1
+
+
+class _Refused(Exception):
+    pass
+
+
+def test_a_rollback_drops_the_writes_that_waited(services: Services) -> None:
+    with pytest.raises(_Refused), services.database.unit_of_work() as session:
+        execute_later(session, _INSERT_ACCOUNT, _account("queued-1", services))
+        execute_later(session, _INSERT_ACCOUNT, _account("queued-2", services))
+        raise _Refused
+    assert _named(services) == 0
+
+
+def test_on_postgresql_a_rollback_never_sends_them(services: Services) -> None:
+    if not _postgres(services):
+        pytest.skip("SQLite runs each write at once")
+    with pytest.raises(_Refused), services.database.unit_of_work() as session:
+        execute_later(session, _INSERT_ACCOUNT, _account("queued-1", services))
+        execute_later(session, _INSERT_ACCOUNT, _account("queued-1", services))  # would fail
+        raise _Refused  # not the duplicate key's IntegrityError: nothing was sent
+    assert _named(services) == 0
+
+
+@contextmanager
+def _sent_to_the_server(engine: Engine, folder: Path) -> Iterator[list[str]]:
+    """What the client sent (libpq's trace of every connection checked out in the block): one line
+    a message, ``Sync`` and ``Query`` closing each round trip. (A checkout's ping comes before the
+    pool's checkout event, so it is not in the trace.)"""
+    trace = folder / "libpq.trace"
+    descriptor = os.open(trace, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+
+    def traced(dbapi_connection: Any, *_: object) -> None:
+        dbapi_connection.pgconn.trace(descriptor)
+
+    def untraced(dbapi_connection: Any, *_: object) -> None:
+        dbapi_connection.pgconn.untrace()
+
+    sent: list[str] = []
+    event.listen(engine.pool, "checkout", traced)
+    event.listen(engine.pool, "checkin", untraced)
+    try:
+        yield sent
+    finally:
+        event.remove(engine.pool, "checkout", traced)
+        event.remove(engine.pool, "checkin", untraced)
+        os.close(descriptor)
+        sent.extend(line for line in trace.read_text().splitlines() if "\tF\t" in line)
+
+
+def _round_trips(sent: list[str]) -> int:
+    return sum(1 for line in sent if re.search(r"\tF\t\d+\t(Sync|Query)\b", line))
+
+
+def test_a_ruling_talks_to_postgresql_in_few_round_trips(
+    world: World, services: Services, tmp_path: Path
+) -> None:
+    if not _postgres(services):
+        pytest.skip("SQLite runs in the process: it has no round trips")
+    filed, _, _ = world.awaiting_decision()
+    arbitrator = world.account("arbitrator")
+    world.ok(arbitrator, filed["id"], "claim")
+
+    with _sent_to_the_server(services.database.engine, tmp_path) as sent:
+        world.ok(arbitrator, filed["id"], "decide", **RULING)
+
+    # The caller's look-up; BEGIN; the dispute under its lock; the order's refund with the timers'
+    # cancelling; the ruling's rows with the webhook outbox; COMMIT. Sixteen before.
+    assert _round_trips(sent) <= 7, "\n".join(sent)
+    assert sum("\tParse\t" in line or "\tBind\t" in line for line in sent) >= 10  # all were sent
+
+
+def test_a_write_request_takes_one_connection_and_gives_it_back(
+    world: World, services: Services
+) -> None:
+    buyer, _, order = world.parties()
+    pool = services.database.engine.pool
+    checkouts: list[object] = []
+
+    def counted(*_: object) -> None:
+        checkouts.append(None)
+
+    event.listen(pool, "checkout", counted)
+    try:
+        world.file(buyer, order)
+        filing = len(checkouts)
+        refused = world.call(buyer, "POST", "/v1/disputes", json={"order_id": 7})
+        bad_key = world.call(
+            buyer,
+            "POST",
+            "/v1/disputes",
+            json={"order_id": order, "reason": "not_as_described", "remedy": "refund_only"},
+            headers=world.headers(buyer, **{"Idempotency-Key": "k" * 300}),
+        )
+    finally:
+        event.remove(pool, "checkout", counted)
+    assert filing == 1
+    assert (refused.status_code, bad_key.status_code) == (422, 422)
+    assert pool.checkedout() == 0  # the refused requests gave theirs back
