@@ -5,6 +5,10 @@ transactions that start with ``BEGIN IMMEDIATE`` so that a read-then-write never
 under contention. Read-only units of work start a plain deferred ``BEGIN`` and never block writers;
 a look-up outside any unit of work (:meth:`Database.lookup`) starts no transaction at all.
 
+PostgreSQL's connections go through ``PostgresForMoney``, which sends a transaction's ``BEGIN`` and
+the writes whose answer nobody reads together with the next statement: a round trip to the server
+costs more than most statements do there. A write's caller is looked up in autocommit.
+
 SQLite takes one writer at a time, and a writer that finds the file locked sleeps in SQLite's busy
 handler (1 ms, 2 ms, 5 ms ... up to 100 ms at a time) while others may take the lock ahead of it: under
 a few concurrent clients, some writes waited a second. Within one process, writers therefore queue
@@ -60,7 +64,13 @@ _BEGIN_NONE = "none"
 _SQLITE_FOR_MONEY = "sqlite+arbitration"
 _POSTGRES_FOR_MONEY = "postgresql+arbitration"
 _PSYCOPG_DRIVERS = ("postgresql+psycopg", "postgresql+psycopg3")
-_READ_ONLY_OPTIONS = {_READ_ONLY: True}
+# A unit of work's transaction on PostgreSQL: its BEGIN goes out with its first statement
+# (``PostgresForMoney.do_begin``); SQLite's dialect ignores it. ``_BEGUN_HERE`` marks such a
+# transaction on the pooled connection until it ends.
+_BEGIN_WITH_FIRST = "arbitration.begin_with_first"
+_BEGUN_HERE = "arbitration.begun_here"
+_READ_ONLY_OPTIONS = {_READ_ONLY: True, _BEGIN_WITH_FIRST: True}
+_WRITE_OPTIONS = {_BEGIN_WITH_FIRST: True}
 _NO_TRANSACTION_OPTIONS = {_NO_TRANSACTION: True}
 # PostgreSQL's way to the same: each statement its own transaction, no BEGIN and no ROLLBACK sent.
 _AUTOCOMMIT_OPTIONS = {"isolation_level": "AUTOCOMMIT"}
@@ -202,17 +212,48 @@ registry.register(_SQLITE_FOR_MONEY.replace("+", "."), __name__, SQLiteForMoney.
 
 
 class PostgresForMoney(PGDialect_psycopg):
-    """psycopg, sending a write's statements that need no answer together (``statements.run_later``).
+    """psycopg, sending what needs no answer with what does: fewer round trips to the server.
 
-    On PostgreSQL every statement is a round trip to the server, and each costs more than what most
-    of a write's statements do there: a ruling ran sixteen. The writes that waited on the
-    connection go out with the next statement, whichever path runs it (the fast path's
-    ``statements.run``, or SQLAlchemy's, which calls these hooks), or with the ``COMMIT``: one
-    psycopg pipeline, one round trip. A rollback drops them unsent: they were never seen.
+    On PostgreSQL every statement is a round trip, and on a busy server each costs more than what
+    most of a write's statements do there (waking the server's process, then this one): a ruling
+    took sixteen. Two things wait on the connection (``statements.QUEUED``) for the next statement,
+    whichever path runs it (the fast path's ``statements.run``, or SQLAlchemy's, which calls these
+    hooks), or for the ``COMMIT``, and go out with it in one psycopg pipeline, one round trip:
+
+    - the writes nobody reads (``statements.run_later``);
+    - a unit of work's ``BEGIN`` (``do_begin``, where ``Database.unit_of_work`` asks for it).
+
+    A rollback drops what still waits: the server never saw it, and a transaction that sent
+    nothing costs nothing. A failure among them surfaces at the statement or the commit they went
+    out with, and the transaction rolls back as for any failure.
     """
 
     supports_statement_cache = True  # a subclass must say so, or SQLAlchemy compiles every time
     sends_together = True  # read by ``statements.run_later``
+
+    def set_connection_execution_options(
+        self, connection: Connection, opts: Mapping[str, Any]
+    ) -> None:
+        super().set_connection_execution_options(connection, opts)
+        if opts.get(_BEGIN_WITH_FIRST):
+            connection.connection.info[_BEGIN_WITH_FIRST] = True
+
+    def do_begin(self, dbapi_connection: Any) -> None:
+        """Where the unit of work asked (``_BEGIN_WITH_FIRST``), the ``BEGIN`` waits for the
+        transaction's first statement and goes out with it. psycopg would send its own, and wait
+        for its answer, before that statement: the driver connection is put in autocommit for
+        the transaction (so it sends none), and given back out of it as the transaction ends."""
+        info = dbapi_connection.info
+        if not info.pop(_BEGIN_WITH_FIRST, False):
+            return
+        driver_connection = dbapi_connection.dbapi_connection
+        begin = "BEGIN"
+        if driver_connection.isolation_level is not None:
+            begin += " ISOLATION LEVEL " + driver_connection.isolation_level.name.replace("_", " ")
+        driver_connection.autocommit = True
+        waiting = (begin, None, False)
+        info[_BEGUN_HERE] = waiting
+        info[statements.QUEUED] = [waiting]
 
     def do_execute(self, cursor: Any, statement: Any, parameters: Any, context: Any = None) -> None:
         queued = _take_queued(context)
@@ -239,17 +280,29 @@ class PostgresForMoney(PGDialect_psycopg):
 
     def do_commit(self, dbapi_connection: Any) -> None:
         queued = _pop_queued(dbapi_connection)
-        if not queued:
+        begun_here = _begun_here(dbapi_connection)
+        if queued and queued[0] is begun_here and len(queued) == 1:
+            pass  # only the BEGIN waited: nothing reached the server, nothing to commit
+        elif not queued:
             dbapi_connection.commit()
-            return
-        driver_connection = dbapi_connection.dbapi_connection
-        with driver_connection.pipeline():
-            statements.send_queued(driver_connection, queued)
-            driver_connection.commit()
+        else:
+            driver_connection = dbapi_connection.dbapi_connection
+            with driver_connection.pipeline():
+                statements.send_queued(driver_connection, queued)
+                driver_connection.commit()
+        # A failed commit leaves the transaction to the rollback that follows it.
+        if begun_here is not None:
+            _end_begun_here(dbapi_connection)
 
     def do_rollback(self, dbapi_connection: Any) -> None:
-        _pop_queued(dbapi_connection)
-        super().do_rollback(dbapi_connection)  # type: ignore[no-untyped-call]
+        queued = _pop_queued(dbapi_connection)
+        begun_here = _begun_here(dbapi_connection)
+        try:
+            if not (queued and queued[0] is begun_here):  # else the BEGIN waited: nothing sent
+                super().do_rollback(dbapi_connection)  # type: ignore[no-untyped-call]
+        finally:
+            if begun_here is not None:
+                _end_begun_here(dbapi_connection)
 
 
 def _take_queued(context: Any) -> statements.Queued | None:
@@ -266,6 +319,27 @@ def _pop_queued(pooled: Any) -> statements.Queued | None:
         return None
     queued: statements.Queued | None = info.pop(statements.QUEUED, None)
     return queued
+
+
+def _begun_here(pooled: Any) -> Any:
+    """The BEGIN ``do_begin`` queued for the transaction now ending, if it queued one."""
+    try:
+        info = pooled.info
+    except (AttributeError, NotImplementedError):
+        return None
+    return info.get(_BEGUN_HERE)
+
+
+def _end_begun_here(pooled: Any) -> None:
+    """The transaction begun here is over: the driver connection runs its own again. One still
+    open on the server (a rollback that failed) waits for the next rollback, the pool's own as
+    it takes the connection back; a broken connection is the pool's to discard."""
+    driver_connection = pooled.dbapi_connection
+    if not (driver_connection.broken or driver_connection.closed):
+        if driver_connection.info.transaction_status.name != "IDLE":
+            return
+        driver_connection.autocommit = False
+    del pooled.info[_BEGUN_HERE]
 
 
 registry.register(_POSTGRES_FOR_MONEY.replace("+", "."), __name__, PostgresForMoney.__name__)
@@ -427,6 +501,8 @@ class Database:
                 # Marked on the connection, not by binding an ``Engine.execution_options`` copy:
                 # such a copy walks its own listeners and the engine's on every statement.
                 session.connection(execution_options=_READ_ONLY_OPTIONS)
+            elif isinstance(self.engine.dialect, PostgresForMoney):  # the BEGIN waits: no I/O yet
+                session.connection(execution_options=_WRITE_OPTIONS)
             session.info[party_standing.SESSION_KEY] = self.handlers.party_standing
             session.info[_CONNECTION] = None  # ``execute_core`` keeps it once the first needs it
             yield session

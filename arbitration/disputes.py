@@ -579,7 +579,9 @@ def _insert_new(session: Session, dispute: Dispute, items: list[LineRead]) -> No
     lines (inserted next, as rows) as its ``items``, made as :class:`rows.Rows` makes a row.
     """
     values = dispute.__dict__
-    execute_core(session, _INSERT_DISPUTE, {key: values[key] for key in _DISPUTE_COLUMNS})
+    # It waits for the next statement (``execute_later``): the order's lock and the check before
+    # it leave no open dispute on the order to collide with, so a failure here is a bug.
+    execute_later(session, _INSERT_DISPUTE, {key: values[key] for key in _DISPUTE_COLUMNS})
     as_loaded(session, dispute)
     lines = [
         _DISPUTE_ITEMS.new(

@@ -239,6 +239,12 @@ def _compile(
     compiled = statement.compile(  # type: ignore[attr-defined]
         dialect=dialect, column_keys=sorted(names), for_executemany=many
     )
+    if isinstance(statement, Insert) and getattr(compiled, "implicit_returning", None):
+        # A RETURNING of the new row's key (PostgreSQL's, for a serial key), which SQLAlchemy asks
+        # for to hand back ``inserted_primary_key``: the fast path hands back no such thing.
+        compiled = statement.inline().compile(
+            dialect=dialect, column_keys=sorted(names), for_executemany=many
+        )
     if not isinstance(compiled, SQLCompiler) or _needs_sqlalchemy(compiled, many):
         return None
     defaults = compiled.construct_params(escape_names=False, _check=False)
