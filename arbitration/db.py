@@ -535,6 +535,9 @@ def _writable(connection: Connection) -> Connection:
     unit of work's session begins its own (``BEGIN IMMEDIATE`` on SQLite) and commits it."""
     connection.rollback()
     if connection.dialect.name == "sqlite":
+        # A look-up that ran only fast-path statements (``statements.run``, on the driver's
+        # cursor) never began: its "no BEGIN" still waits on the connection for the next one.
+        connection.connection.info.pop(_BEGIN, None)
         return connection.execution_options(**{_NO_TRANSACTION: False})
     return connection.execution_options(isolation_level=connection.default_isolation_level)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -221,3 +221,27 @@ def test_a_write_request_takes_one_connection_and_gives_it_back(
     assert filing == 1
     assert (refused.status_code, bad_key.status_code) == (422, 422)
     assert pool.checkedout() == 0  # the refused requests gave theirs back
+
+
+def test_a_write_on_the_connection_that_found_its_caller_is_one_transaction(
+    services: Services,
+) -> None:
+    """The look-up runs outside any transaction (a fast-path statement on the driver's cursor, as
+    ``authenticate`` runs it); the unit of work that follows on its connection is still one
+    transaction: all of it or nothing."""
+    database = services.database
+    for fails in (True, False):
+        connection = database.lookup()
+        try:
+            assert statements.run(connection, _COUNT_NAMED, {}).scalar() == 0
+            with (
+                pytest.raises(_Refused) if fails else nullcontext(),
+                database.unit_of_work(on=connection) as session,
+            ):
+                execute_core(session, _INSERT_ACCOUNT, _account("queued-1", services))
+                execute_later(session, _INSERT_ACCOUNT, _account("queued-2", services))
+                if fails:
+                    raise _Refused
+        finally:
+            connection.close()
+        assert _named(services) == (0 if fails else 2)
