@@ -164,17 +164,22 @@ def test_delivery_ids_made_in_postgres_are_well_formed_unique_and_sort_by_time(
 
 
 def test_on_postgres_the_flush_waits_for_the_commit(world: World, services: Services) -> None:
-    """Nothing of the flush is sent before the COMMIT: its one statement waits on the connection,
-    then goes out with the COMMIT, in the same round trip."""
+    """Nothing of the flush reaches the server before the COMMIT: its one statement waits on the
+    connection, then goes out with the COMMIT, in the same round trip."""
     if not _on_postgres(services):
         pytest.skip("SQLite runs every statement at once: there is no round trip to save")
     endpoint = _register(world, "https://platform.example/all")
+    last_query = text("SELECT state, query FROM pg_stat_activity WHERE pid = :pid")
     with services.database.unit_of_work() as session:
+        pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
         for outgoing in WRITTEN:
             outbox.write(
                 session, outgoing, policy=services.policy.webhooks, at=services.clock.now()
             )
         outbox.flush(session)
+        with services.database.engine.connect() as watcher:
+            state, query = watcher.execute(last_query, {"pid": pid}).one()
+        assert (state, query) == ("idle in transaction", "SELECT pg_backend_pid()")
         queued = session.connection().connection.info.get(statements.QUEUED)
         assert queued is not None and len(queued) == 1
         [(sql, _parameters, many)] = queued
