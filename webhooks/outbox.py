@@ -3,8 +3,15 @@
 ``register`` hands every domain event of the catalogue to ``write``, which keeps the event until
 the transaction's handlers have all run; ``flush`` then inserts them together, each with one
 delivery per active endpoint that wants its type, so an endpoint registered later hears what
-happens later. The statement that inserts the events also reads the active endpoints: a change
-with no endpoint to tell costs one statement, and one more for the deliveries when there is.
+happens later. Every write ends with it, so it costs as few round trips as it can:
+
+- on PostgreSQL, where each statement is a round trip to the server, one statement inserts the
+  events and their deliveries, reading the endpoints itself; nothing in it is read back, so it
+  waits on the connection and goes out with the ``COMMIT`` (``db.execute_later``): no round
+  trip of its own;
+- on SQLite, where a statement is a call into the process, the events' insert returns the active
+  endpoints, and the deliveries are built in Python and inserted by a second statement when
+  there is an endpoint to tell.
 """
 
 from __future__ import annotations
@@ -14,12 +21,25 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Insert, Text, cast, func, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    String,
+    Text,
+    TextClause,
+    bindparam,
+    cast,
+    func,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from arbitration.db import execute_core, execute_later
+from arbitration.db import UTCDateTime, execute_core, execute_later
 from arbitration.events import DomainEvent, Handlers
-from arbitration.ids import new_id
+from arbitration.ids import new_id, new_id_in_postgres
 from arbitration.policy import WebhookPolicy
 from arbitration.statements import prepared
 from webhooks.catalogue import CATALOGUE, Outgoing, Route
@@ -38,17 +58,68 @@ def _insert_events(endpoints_as_json: ColumnElement[Any]) -> Insert:
     return prepared(insert(OutboxEvent).returning(OutboxEvent.position, OutboxEvent.id, endpoints))
 
 
-# Built once per dialect: each says "a JSON list of the rows" its own way.
+# By dialect, for those whose flush reads the endpoints back: SQLite (see the module docstring).
 _INSERT_EVENTS = {
     "sqlite": _insert_events(
         func.json_group_array(
             func.json_array(WebhookEndpoint.id, func.json(WebhookEndpoint.event_types))
         )
     ),
-    "postgresql": _insert_events(
-        func.json_agg(func.json_build_array(WebhookEndpoint.id, WebhookEndpoint.event_types))
-    ),
 }
+
+
+def _write_all_in_postgres() -> TextClause:
+    """PostgreSQL's flush, one statement: the events in the order written (the insert takes the
+    identity's next value for each row as it comes, in the ``ORDER BY``'s order), then for each
+    one a delivery per active endpoint whose ``event_types`` is null (SQL's, or JSON's: the
+    column stores Python's None so) or names the event's type.
+
+    Each event's values come in one array per column: the statement is the same whatever the
+    number of events, compiled once for the fast path (``statements.prepared``, which
+    ``run_later`` needs to queue it: a statement it cannot take runs at once)."""
+    sql = f"""
+        WITH written AS (
+            SELECT * FROM unnest(
+                :ids, :types, :streams, :dispute_ids, :data, :occurred_at, :retry_until
+            ) WITH ORDINALITY
+              AS written (id, type, stream, dispute_id, data, occurred_at, retry_until, ordinal)
+        ), event AS (
+            INSERT INTO webhook_events (id, type, stream, dispute_id, data, occurred_at)
+            SELECT id, type, stream, dispute_id, data, occurred_at FROM written ORDER BY ordinal
+            RETURNING position, id
+        )
+        INSERT INTO webhook_deliveries (
+            id, endpoint_id, event_position, position, stream, status, attempts,
+            next_attempt_at, retry_until, created_at
+        )
+        SELECT {new_id_in_postgres("dlv", at_time_of="written.id", its_prefix="evt")},
+               endpoint.id, event.position, event.position, written.stream, :pending, 0,
+               written.occurred_at, written.retry_until, written.occurred_at
+        FROM event
+        JOIN written ON written.id = event.id
+        JOIN webhook_endpoints AS endpoint
+          ON endpoint.status = :active
+         AND (coalesce(json_typeof(endpoint.event_types), 'null') = 'null'
+              OR CAST(endpoint.event_types AS jsonb) @> jsonb_build_array(written.type))
+    """
+    return prepared(
+        text(sql).bindparams(
+            # Strings without a length: a cast to VARCHAR(n) would cut a longer value short,
+            # where the insert refuses it.
+            bindparam("ids", type_=ARRAY(String())),
+            bindparam("types", type_=ARRAY(String())),
+            bindparam("streams", type_=ARRAY(String())),
+            bindparam("dispute_ids", type_=ARRAY(String())),
+            bindparam("data", type_=ARRAY(OutboxEvent.data.type)),
+            bindparam("occurred_at", type_=ARRAY(UTCDateTime())),
+            bindparam("retry_until", type_=ARRAY(UTCDateTime())),
+            bindparam("pending", value=PENDING, type_=String()),
+            bindparam("active", value=ACTIVE, type_=String()),
+        )
+    )
+
+
+_WRITE_ALL_IN_POSTGRES = _write_all_in_postgres()
 
 
 def register(handlers: Handlers, *, policy: WebhookPolicy) -> None:
@@ -72,7 +143,7 @@ def write(session: Session, outgoing: Outgoing, *, policy: WebhookPolicy, at: da
     """Put one event in this transaction's outbox, after those written before it.
 
     The rows are inserted together before commit (``flush``), once every handler has run: one
-    statement for the events, one for their deliveries, whatever the number of events.
+    statement on PostgreSQL, two on SQLite, whatever the number of events.
     """
     row = {
         "id": new_id("evt", at),
@@ -92,13 +163,16 @@ def flush(session: Session) -> None:
     """Insert the events this transaction wrote, in order, with a delivery to each active endpoint
     that wants them (``Handlers.before_commit``).
 
-    The endpoints are read as the events are inserted, in the transaction, after its own changes:
-    one registered or disabled a moment ago, by any process, counts from the next transaction on.
+    The endpoints are read by the statement that inserts the events, in the transaction, after
+    its own changes: one registered or disabled a moment ago, by any process, counts from the
+    next transaction on.
 
-    The events go in one ``INSERT ... VALUES``, whose rows the database inserts in the order
-    given, each taking a larger ``position`` than the row before (SQLite's rowid, PostgreSQL's
-    identity): positions increase in the order written, the order a stream's receivers get them
-    in. (Through SQLAlchemy's path, an ``executemany``, the same holds batch by batch, and later
+    Positions increase in the order written, the order a stream's receivers get them in. On
+    PostgreSQL the one statement (``_WRITE_ALL_IN_POSTGRES``) waits for the ``COMMIT`` and goes
+    out with it; should it fail (a bug: nothing here is a caller's mistake), the commit fails and
+    the whole change rolls back. On SQLite the events go in one ``INSERT ... VALUES``, whose rows
+    the database inserts in the order given, each taking a larger rowid than the row before.
+    (Through SQLAlchemy's path, an ``executemany``, the same holds batch by batch, and later
     batches take later positions.) ``RETURNING`` hands the rows back in no promised order, each
     position with its event's id: a delivery takes its event's position by that id.
     """
@@ -107,9 +181,24 @@ def flush(session: Session) -> None:
         return
     rows = [row for row, _ in written]
     bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        execute_later(
+            session,
+            _WRITE_ALL_IN_POSTGRES,
+            {
+                "ids": [row["id"] for row in rows],
+                "types": [row["type"] for row in rows],
+                "streams": [row["stream"] for row in rows],
+                "dispute_ids": [row["dispute_id"] for row in rows],
+                "data": [row["data"] for row in rows],
+                "occurred_at": [row["occurred_at"] for row in rows],
+                "retry_until": [retry_until for _, retry_until in written],
+            },
+        )
+        return
     inserted = execute_core(session, _INSERT_EVENTS[bind.dialect.name], rows).all()
-    found = inserted[0][2]  # the same for every row; NULL on PostgreSQL when there is none
-    if found is None or found == "[]":
+    found = inserted[0][2]  # the same for every row
+    if found == "[]":
         return
     endpoints = sorted(json.loads(found))
     position_of = {event_id: position for position, event_id, _ in inserted}
