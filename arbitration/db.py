@@ -68,6 +68,7 @@ _PSYCOPG_DRIVERS = ("postgresql+psycopg", "postgresql+psycopg3")
 # (``PostgresForMoney.do_begin``); SQLite's dialect ignores it. ``_BEGUN_HERE`` marks such a
 # transaction on the pooled connection until it ends.
 _BEGIN_WITH_FIRST = "arbitration.begin_with_first"
+_COMMIT = ("COMMIT", None, False)
 _BEGUN_HERE = "arbitration.begun_here"
 _READ_ONLY_OPTIONS = {_READ_ONLY: True, _BEGIN_WITH_FIRST: True}
 _WRITE_OPTIONS = {_BEGIN_WITH_FIRST: True}
@@ -286,10 +287,11 @@ class PostgresForMoney(PGDialect_psycopg):
         elif not queued:
             dbapi_connection.commit()
         else:
+            # The COMMIT as one more statement of the pipeline: psycopg's ``commit()`` would sync
+            # the pipeline, then its end sync again, a round trip for nothing.
             driver_connection = dbapi_connection.dbapi_connection
             with driver_connection.pipeline():
-                statements.send_queued(driver_connection, queued)
-                driver_connection.commit()
+                statements.send_queued(driver_connection, [*queued, _COMMIT])
         # A failed commit leaves the transaction to the rollback that follows it.
         if begun_here is not None:
             _end_begun_here(dbapi_connection)
