@@ -68,7 +68,7 @@ _PSYCOPG_DRIVERS = ("postgresql+psycopg", "postgresql+psycopg3")
 # (``PostgresForMoney.do_begin``); SQLite's dialect ignores it. ``_BEGUN_HERE`` marks such a
 # transaction on the pooled connection until it ends.
 _BEGIN_WITH_FIRST = "arbitration.begin_with_first"
-_COMMIT = ("COMMIT", None, False)
+_COMMIT: statements.Waiting = ("COMMIT", None, False, None, None)
 _BEGUN_HERE = "arbitration.begun_here"
 _READ_ONLY_OPTIONS = {_READ_ONLY: True, _BEGIN_WITH_FIRST: True}
 _WRITE_OPTIONS = {_BEGIN_WITH_FIRST: True}
@@ -252,7 +252,7 @@ class PostgresForMoney(PGDialect_psycopg):
         if driver_connection.isolation_level is not None:
             begin += " ISOLATION LEVEL " + driver_connection.isolation_level.name.replace("_", " ")
         driver_connection.autocommit = True
-        waiting = (begin, None, False)
+        waiting: statements.Waiting = (begin, None, False, None, None)
         info[_BEGUN_HERE] = waiting
         info[statements.QUEUED] = [waiting]
 

@@ -39,12 +39,13 @@ turns the fast path off, for the tests and benchmarks that hold the two paths to
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, CursorResult, Executable, Insert, bindparam
+from sqlalchemy import Connection, CursorResult, Delete, Executable, Insert, Update, bindparam
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 from sqlalchemy.exc import (
@@ -55,6 +56,7 @@ from sqlalchemy.exc import (
     StatementError,
 )
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.util import find_tables
 
 Statement = TypeVar("Statement", bound=Executable)
 Params = dict[str, Any] | list[dict[str, Any]] | None
@@ -115,13 +117,28 @@ class _Form:
 
 
 class _Prepared:
-    """What ``run`` keeps for one prepared statement: its forms, by dialect and parameter names."""
+    """What ``run`` keeps for one prepared statement: its forms, by dialect and parameter names,
+    and the tables it reads and the one it writes (``_touched``)."""
 
-    __slots__ = ("forms", "statement")
+    __slots__ = ("forms", "reads", "statement", "writes")
 
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
         self.forms: dict[tuple[type[Dialect], tuple[str, ...], int], _Form | None] = {}
+        self.reads, self.writes = _touched(statement)
+
+
+def _touched(statement: Executable) -> tuple[frozenset[str] | None, str | None]:
+    """The tables a write reads (its own, for an update or a delete: its WHERE reads it; any in
+    a subquery) and the one it writes: what ``send_queued`` needs to know to send it in one
+    statement with others. (None, None) for anything else (a select, a text)."""
+    if not isinstance(statement, Insert | Update | Delete):
+        return None, None
+    target = statement.table.name  # type: ignore[union-attr]
+    named = frozenset(table.name for table in find_tables(statement, include_crud=True))
+    if isinstance(statement, Insert) and statement.select is None:
+        named -= {target}  # its own table is only written (rows of ``VALUES``)
+    return named, target
 
 
 _PREPARED: dict[int, _Prepared] = {}
@@ -146,10 +163,18 @@ Ran = CursorResult[*tuple[Any, ...]] | _Ran
 _NO_COLUMNS = SimpleResultMetaData([])
 
 
-# A connection's writes waiting to go out (``run_later``), in the pooled connection's ``info``:
-# (SQL, parameters, as an ``executemany``) in the order run. ``send_queued`` sends them.
+# A connection's writes waiting to go out (``run_later``), in the pooled connection's ``info``, in
+# the order run: (SQL, parameters, as an ``executemany``, the tables it reads, the one it
+# writes; None for those two where it may share no statement). ``send_queued`` sends them.
 QUEUED = "arbitration.queued"
-Queued = list[tuple[str, Any, bool]]
+Waiting = tuple[str, Any, bool, frozenset[str] | None, str | None]
+Queued = list[Waiting]
+# At most so many parameters and characters in one statement made of several: psycopg converts a
+# statement's placeholders in Python, and keeps the conversion only of one within both (beyond,
+# it converts it again every time, which costs more than the statements it saves).
+_MOST_SHARED_PARAMETERS = 50
+_LONGEST_SHARED_SQL = 4_000
+_NAMED_PARAMETER = re.compile(r"%\((\w+)\)s")
 
 
 def run(connection: Connection, statement: Executable, params: Params) -> Ran:
@@ -171,8 +196,9 @@ def run_later(connection: Connection, statement: Executable, params: Params) -> 
         return
     form, rows = found
     parameters = _parameters(form, rows)
+    kept = _PREPARED[id(statement)]
     queued: Queued = connection.connection.info.setdefault(QUEUED, [])
-    queued.append((form.sql, parameters, form.rows == _EACH))
+    queued.append((form.sql, parameters, form.rows == _EACH, kept.reads, kept.writes))
 
 
 def _sends_together(connection: Connection) -> bool:
@@ -181,10 +207,83 @@ def _sends_together(connection: Connection) -> bool:
 
 def send_queued(dbapi_connection: Any, queued: Queued) -> None:
     """Send writes that waited, on a driver connection in pipeline mode: their results come back
-    with the pipeline's sync (a failure raises there)."""
+    with the pipeline's sync (a failure raises there). Writes in a row that can share one
+    statement go as one (``_shared``): each statement costs the driver a hundred calls."""
     cursor = dbapi_connection.cursor()
-    for sql, parameters, many in queued:
+    for sql, parameters, many in _shared(queued):
         _send(cursor, sql, parameters, many)
+
+
+def _shared(queued: Queued) -> Iterator[tuple[str, Any, bool]]:
+    """The statements that send ``queued``: writes in a row each in a ``WITH`` of one statement,
+    as long as none reads a table an earlier one of them writes.
+
+    PostgreSQL runs the parts of one statement on one snapshot, each blind to the others'
+    changes, and checks foreign keys at its end: writes run one after the other give the same
+    rows only where no later one reads what an earlier one wrote (an insert then an update of
+    the same table, two updates of one table). Such a write starts a new statement, as does one
+    that may share none (a text, an ``executemany``, positional or escaped parameters).
+    """
+    group: list[Waiting] = []
+    written: set[str] = set()
+    counted = length = 0
+    for waiting in queued:
+        sql, parameters, many, reads, writes = waiting
+        shareable = (
+            reads is not None and not many and isinstance(parameters, dict) and "%%" not in sql
+        )
+        if group and (
+            not shareable
+            or not reads.isdisjoint(written)  # type: ignore[union-attr]
+            or counted + len(parameters) > _MOST_SHARED_PARAMETERS
+            or length + len(sql) > _LONGEST_SHARED_SQL
+        ):
+            yield _one_statement(group)
+            group, written, counted, length = [], set(), 0, 0
+        if not shareable:
+            yield sql, parameters, many
+            continue
+        group.append(waiting)
+        written.add(writes)  # type: ignore[arg-type]
+        counted += len(parameters)
+        length += len(sql) + 16  # and its share of the WITH
+    if group:
+        yield _one_statement(group)
+
+
+def _one_statement(group: list[Waiting]) -> tuple[str, Any, bool]:
+    """``WITH w0 AS (first), w1 AS (second) last``, each part's parameters renamed ``w<i>_``
+    (worked out once for each run of statements: ``_SHARED``)."""
+    if len(group) == 1:
+        sql, parameters, many, _, _ = group[0]
+        return sql, parameters, many
+    parts = tuple(sql for sql, _, _, _, _ in group)
+    found = _SHARED.get(parts)
+    if found is None:
+        if len(_SHARED) >= _MOST_SHARED_FORMS:
+            _SHARED.clear()
+        found = _SHARED[parts] = _shared_form(parts)
+    sql, prefixes = found
+    shared: dict[str, Any] = {}
+    for prefix, (_, parameters, _, _, _) in zip(prefixes, group, strict=True):
+        shared.update(zip([prefix + name for name in parameters], parameters.values(), strict=True))
+    return sql, shared, False
+
+
+# The statements ``_one_statement`` made, by the SQL of their parts: a run of statements recurs
+# with every write of its kind. Bounded: cleared when full.
+_SHARED: dict[tuple[str, ...], tuple[str, tuple[str, ...]]] = {}
+_MOST_SHARED_FORMS = 1_000
+
+
+def _shared_form(parts: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    prefixes = tuple(f"w{number}_" for number in range(len(parts)))
+    renamed = [
+        _NAMED_PARAMETER.sub(rf"%({prefix}\1)s", part)
+        for prefix, part in zip(prefixes, parts, strict=True)
+    ]
+    ahead = ", ".join(f"w{number} AS ({part})" for number, part in enumerate(renamed[:-1]))
+    return f"WITH {ahead} {renamed[-1]}", prefixes
 
 
 def _fast_form(

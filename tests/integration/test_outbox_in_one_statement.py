@@ -182,7 +182,7 @@ def test_on_postgres_the_flush_waits_for_the_commit(world: World, services: Serv
         assert (state, query) == ("idle in transaction", "SELECT pg_backend_pid()")
         queued = session.connection().connection.info.get(statements.QUEUED)
         assert queued is not None and len(queued) == 1
-        [(sql, _parameters, many)] = queued
+        [(sql, _parameters, many, *_)] = queued
         assert "INSERT INTO webhook_events" in sql and "INSERT INTO webhook_deliveries" in sql
         assert not many
     assert len(_events(services)) == len(WRITTEN)

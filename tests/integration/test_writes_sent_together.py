@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, func, insert, select
+from sqlalchemy import Engine, bindparam, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from api.wiring import Services
@@ -62,7 +62,7 @@ def test_a_later_statement_sees_the_writes_that_waited(services: Services) -> No
         execute_later(session, _INSERT_ACCOUNT, _account("queued-1", services))
         execute_later(session, _INSERT_ACCOUNT, _account("queued-2", services))
         queued = session.connection().connection.info.get(statements.QUEUED) or []
-        inserts = [sql for sql, _, _ in queued if sql.startswith("INSERT")]
+        inserts = [waiting[0] for waiting in queued if waiting[0].startswith("INSERT")]
         assert len(inserts) == (2 if _postgres(services) else 0)
         assert execute_core(session, _COUNT_NAMED).scalar() == 2  # the fast path's statement
         execute_later(session, _INSERT_ACCOUNT, _account("queued-3", services))
@@ -245,3 +245,56 @@ def test_a_write_on_the_connection_that_found_its_caller_is_one_transaction(
         finally:
             connection.close()
         assert _named(services) == (0 if fails else 2)
+
+
+_RENAME = statements.prepared(
+    update(Account).where(Account.id == bindparam("account")).values(display_name="renamed")
+)
+
+
+def test_writes_share_a_statement_only_where_running_them_in_turn_gives_the_same_rows(
+    services: Services,
+) -> None:
+    """An insert then an update of its row: the update must see the insert (a ``WITH`` of one
+    statement would not), so they go as two; two inserts go as one."""
+    with services.database.unit_of_work() as session:
+        execute_later(session, _INSERT_ACCOUNT, _account("queued-1", services))
+        execute_later(session, _INSERT_ACCOUNT, _account("queued-2", services))
+        execute_later(session, _RENAME, {"account": "queued-1"})
+    with services.database.unit_of_work(read_only=True) as session:
+        names = {
+            row.id: row.display_name
+            for row in session.execute(select(Account.id, Account.display_name))
+        }
+    assert (names["queued-1"], names["queued-2"]) == ("renamed", "queued")
+
+
+def _waiting(sql: str, reads: frozenset[str] | None, writes: str | None) -> statements.Waiting:
+    return (sql, {"id": 1, "value": 2}, False, reads, writes)
+
+
+def test_which_writes_share_a_statement() -> None:
+    insert_a = _waiting("INSERT INTO a VALUES (%(id)s, %(value)s)", frozenset(), "a")
+    insert_b = _waiting("INSERT INTO b VALUES (%(id)s, %(value)s)", frozenset(), "b")
+    update_a = _waiting("UPDATE a SET v = %(value)s WHERE id = %(id)s", frozenset({"a"}), "a")
+    text = _waiting("SELECT f(%(id)s, %(value)s)", None, None)
+
+    def sent(*queued: statements.Waiting) -> list[tuple[str, Any, bool]]:
+        return list(statements._shared(list(queued)))
+
+    [(sql, parameters, many)] = sent(insert_a, insert_b)
+    assert sql == (
+        "WITH w0 AS (INSERT INTO a VALUES (%(w0_id)s, %(w0_value)s))"
+        " INSERT INTO b VALUES (%(w1_id)s, %(w1_value)s)"
+    )
+    assert (parameters, many) == ({"w0_id": 1, "w0_value": 2, "w1_id": 1, "w1_value": 2}, False)
+    assert len(sent(update_a, insert_a)) == 1  # the insert reads nothing the update wrote
+    assert len(sent(insert_a, update_a)) == 2  # the update reads the table the insert wrote
+    assert len(sent(update_a, update_a)) == 2
+    assert [sql for sql, _, _ in sent(insert_a, text, insert_b)] == [
+        insert_a[0],
+        text[0],
+        insert_b[0],
+    ]
+    many_values = [_waiting(insert_b[0], frozenset(), "b")] * 30  # 60 parameters in all
+    assert len(sent(*many_values)) == 2  # psycopg keeps its conversion up to 50
