@@ -257,13 +257,7 @@ class PostgresForMoney(PGDialect_psycopg):
         info[statements.QUEUED] = [waiting]
 
     def do_execute(self, cursor: Any, statement: Any, parameters: Any, context: Any = None) -> None:
-        queued = _take_queued(context)
-        if not queued:
-            cursor.execute(statement, parameters)
-            return
-        with cursor.connection.pipeline():
-            statements.send_queued(cursor.connection, queued)
-            cursor.execute(statement, parameters)
+        _after_queued(cursor, context, lambda: cursor.execute(statement, parameters))
 
     def do_execute_no_params(self, cursor: Any, statement: Any, context: Any = None) -> None:
         self.do_execute(cursor, statement, None, context)
@@ -271,13 +265,7 @@ class PostgresForMoney(PGDialect_psycopg):
     def do_executemany(
         self, cursor: Any, statement: Any, parameters: Any, context: Any = None
     ) -> None:
-        queued = _take_queued(context)
-        if not queued:
-            cursor.executemany(statement, parameters)
-            return
-        with cursor.connection.pipeline():
-            statements.send_queued(cursor.connection, queued)
-            cursor.executemany(statement, parameters)
+        _after_queued(cursor, context, lambda: cursor.executemany(statement, parameters))
 
     def do_commit(self, dbapi_connection: Any) -> None:
         queued = _pop_queued(dbapi_connection)
@@ -305,6 +293,18 @@ class PostgresForMoney(PGDialect_psycopg):
         finally:
             if begun_here is not None:
                 _end_begun_here(dbapi_connection)
+
+
+def _after_queued(cursor: Any, context: Any, send: Callable[[], object]) -> None:
+    """``send`` a statement on ``cursor`` (SQLAlchemy's path), after the writes waiting on its
+    connection, in one pipeline with them if there are any."""
+    queued = _take_queued(context)
+    if not queued:
+        send()
+        return
+    with cursor.connection.pipeline():
+        statements.send_queued(cursor.connection, queued)
+        send()
 
 
 def _take_queued(context: Any) -> statements.Queued | None:

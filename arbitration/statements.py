@@ -23,7 +23,7 @@ this transaction holds) can wait (``run_later``). On a dialect that sends statem
 (``sends_together``: psycopg's, ``db.PostgresForMoney``) it waits on the connection (``QUEUED``)
 and goes out with the next statement sent there, or with the ``COMMIT``, in one pipeline: one
 round trip for them all, where each would cost its own (on PostgreSQL, a round trip costs more
-than the statement). Everything still reaches the database in the order it was run, so a later
+than the statement); writes in a row to different tables go as one statement (``_shared``). Everything still reaches the database in the order it was run, so a later
 statement sees the writes before it; what changes is where a failure surfaces: a write that
 waited fails at the statement or the commit it went out with, and the transaction rolls back as
 for any failure. So only a write whose failure is a bug waits: none that a caller catches (a
@@ -216,13 +216,15 @@ def send_queued(dbapi_connection: Any, queued: Queued) -> None:
 
 def _shared(queued: Queued) -> Iterator[tuple[str, Any, bool]]:
     """The statements that send ``queued``: writes in a row each in a ``WITH`` of one statement,
-    as long as none reads a table an earlier one of them writes.
+    as long as none touches a table an earlier one of them writes.
 
     PostgreSQL runs the parts of one statement on one snapshot, each blind to the others'
-    changes, and checks foreign keys at its end: writes run one after the other give the same
-    rows only where no later one reads what an earlier one wrote (an insert then an update of
-    the same table, two updates of one table). Such a write starts a new statement, as does one
-    that may share none (a text, an ``executemany``, positional or escaped parameters).
+    changes, in an order of its own (a part nothing refers to runs after the last), and checks
+    foreign keys at the statement's end. Writes to different tables that read none of the
+    others' give the same rows either way; two on one table may not (an update must see the
+    insert before it; a unique key must see the cancelled row before the new one). Such a write
+    starts a new statement, as does one that may share none (a text, an ``executemany``,
+    positional or escaped parameters).
     """
     group: list[Waiting] = []
     written: set[str] = set()
@@ -234,6 +236,7 @@ def _shared(queued: Queued) -> Iterator[tuple[str, Any, bool]]:
         )
         if group and (
             not shareable
+            or writes in written
             or not reads.isdisjoint(written)  # type: ignore[union-attr]
             or counted + len(parameters) > _MOST_SHARED_PARAMETERS
             or length + len(sql) > _LONGEST_SHARED_SQL

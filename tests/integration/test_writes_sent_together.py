@@ -288,13 +288,19 @@ def test_which_writes_share_a_statement() -> None:
         " INSERT INTO b VALUES (%(w1_id)s, %(w1_value)s)"
     )
     assert (parameters, many) == ({"w0_id": 1, "w0_value": 2, "w1_id": 1, "w1_value": 2}, False)
-    assert len(sent(update_a, insert_a)) == 1  # the insert reads nothing the update wrote
+    assert len(sent(update_a, insert_b)) == 1  # different tables, neither reading the other
     assert len(sent(insert_a, update_a)) == 2  # the update reads the table the insert wrote
-    assert len(sent(update_a, update_a)) == 2
+    assert len(sent(update_a, insert_a)) == 2  # a unique key must see the update first
+    assert len(sent(insert_a, insert_a)) == 2
+    update_b_from_a = _waiting("UPDATE b SET v = (SELECT ...)", frozenset({"a", "b"}), "b")
+    assert len(sent(insert_a, update_b_from_a)) == 2  # it reads a table written before it
     assert [sql for sql, _, _ in sent(insert_a, text, insert_b)] == [
         insert_a[0],
         text[0],
         insert_b[0],
     ]
-    many_values = [_waiting(insert_b[0], frozenset(), "b")] * 30  # 60 parameters in all
-    assert len(sent(*many_values)) == 2  # psycopg keeps its conversion up to 50
+    many_tables = [
+        _waiting(f"INSERT INTO t{n} VALUES (%(id)s, %(value)s)", frozenset(), f"t{n}")
+        for n in range(30)
+    ]  # 60 parameters in all
+    assert len(sent(*many_tables)) == 2  # psycopg keeps its conversion up to 50
