@@ -296,15 +296,20 @@ class PostgresForMoney(PGDialect_psycopg):
 
 
 def _after_queued(cursor: Any, context: Any, send: Callable[[], object]) -> None:
-    """``send`` a statement on ``cursor`` (SQLAlchemy's path), after the writes waiting on its
-    connection, in one pipeline with them if there are any."""
+    """``send`` a statement on ``cursor`` (SQLAlchemy's path), after what waits on its connection
+    (a ``BEGIN``, writes), in one pipeline with them if anything waits. A server-side cursor (a
+    streamed read, ``yield_per``) psycopg runs in no pipeline: what waits goes first, alone."""
     queued = _take_queued(context)
     if not queued:
         send()
         return
-    with cursor.connection.pipeline():
-        statements.send_queued(cursor.connection, queued)
-        send()
+    connection = cursor.connection
+    with connection.pipeline():
+        statements.send_queued(connection, queued)
+        if getattr(cursor, "name", None) is None:  # a client-side cursor: psycopg's ``Cursor``
+            send()
+            return
+    send()
 
 
 def _take_queued(context: Any) -> statements.Queued | None:

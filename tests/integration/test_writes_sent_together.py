@@ -304,3 +304,17 @@ def test_which_writes_share_a_statement() -> None:
         for n in range(30)
     ]  # 60 parameters in all
     assert len(sent(*many_tables)) == 2  # psycopg keeps its conversion up to 50
+
+
+def test_a_streamed_read_runs_after_what_waited(services: Services) -> None:
+    """A server-side cursor (``yield_per``) cannot run in psycopg's pipeline: the BEGIN and the
+    writes that waited go first, and the read sees them."""
+    database = services.database
+    streamed = select(Account.id).where(Account.display_name == "queued")
+    with database.unit_of_work(read_only=True) as session:  # its first statement
+        assert session.execute(streamed.execution_options(yield_per=10)).all() == []
+    with database.unit_of_work() as session:
+        execute_later(session, _INSERT_ACCOUNT, _account("queued-1", services))
+        found = session.execute(streamed.execution_options(yield_per=10)).scalars().all()
+    assert found == ["queued-1"]
+    assert _named(services) == 1
