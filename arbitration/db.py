@@ -19,6 +19,7 @@ they take the file in turn; the busy handler then only arbitrates between proces
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -43,7 +44,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
-from arbitration import party_standing, statements
+from arbitration import libpq, party_standing, statements
 from arbitration.events import Handlers
 
 DEFAULT_DATABASE_FILE = "arbitration.db"
@@ -69,6 +70,10 @@ _PSYCOPG_DRIVERS = ("postgresql+psycopg", "postgresql+psycopg3")
 # transaction on the pooled connection until it ends.
 _BEGIN_WITH_FIRST = "arbitration.begin_with_first"
 _COMMIT: statements.Waiting = ("COMMIT", None, False, None, None)
+_ROLLBACK: libpq.Statement = ("ROLLBACK", None, False)
+# Statements after which the server's prepared statements may be gone or stale: psycopg then
+# sends ``DEALLOCATE ALL`` (its rule, on what it saw run), and ``libpq.send`` prepares anew.
+_DROPS_PREPARED = re.compile(r"\s*(DROP|ALTER|DISCARD|DEALLOCATE)\b", re.IGNORECASE).match
 _BEGUN_HERE = "arbitration.begun_here"
 _READ_ONLY_OPTIONS = {_READ_ONLY: True, _BEGIN_WITH_FIRST: True}
 _WRITE_OPTIONS = {_BEGIN_WITH_FIRST: True}
@@ -258,6 +263,8 @@ class PostgresForMoney(PGDialect_psycopg):
 
     def do_execute(self, cursor: Any, statement: Any, parameters: Any, context: Any = None) -> None:
         _after_queued(cursor, context, lambda: cursor.execute(statement, parameters))
+        if _DROPS_PREPARED(statement):
+            libpq.forget_prepared(cursor.connection)
 
     def do_execute_no_params(self, cursor: Any, statement: Any, context: Any = None) -> None:
         self.do_execute(cursor, statement, None, context)
@@ -275,11 +282,13 @@ class PostgresForMoney(PGDialect_psycopg):
         elif not queued:
             dbapi_connection.commit()
         else:
-            # The COMMIT as one more statement of the pipeline: psycopg's ``commit()`` would sync
-            # the pipeline, then its end sync again, a round trip for nothing.
+            # The COMMIT as the last statement sent with them: one round trip.
             driver_connection = dbapi_connection.dbapi_connection
-            with driver_connection.pipeline():
-                statements.send_queued(driver_connection, [*queued, _COMMIT])
+            if libpq.ready(driver_connection):
+                libpq.send(driver_connection, list(statements.shared([*queued, _COMMIT])))
+            else:  # psycopg's own BEGIN is still to go: its pipeline sends it first
+                with driver_connection.pipeline():
+                    statements.send_queued(driver_connection, [*queued, _COMMIT])
         # A failed commit leaves the transaction to the rollback that follows it.
         if begun_here is not None:
             _end_begun_here(dbapi_connection)
@@ -289,10 +298,21 @@ class PostgresForMoney(PGDialect_psycopg):
         begun_here = _begun_here(dbapi_connection)
         try:
             if not (queued and queued[0] is begun_here):  # else the BEGIN waited: nothing sent
-                super().do_rollback(dbapi_connection)  # type: ignore[no-untyped-call]
+                _roll_back(dbapi_connection.dbapi_connection)
         finally:
             if begun_here is not None:
                 _end_begun_here(dbapi_connection)
+
+
+def _roll_back(driver_connection: Any) -> None:
+    """psycopg's ``rollback()`` would forget the statements it prepared and send ``DEALLOCATE
+    ALL``, which drops those ``libpq.send`` prepared too: the ``ROLLBACK`` goes through it."""
+    if driver_connection.info.transaction_status.name == "IDLE":
+        return
+    if libpq.ready(driver_connection):
+        libpq.send(driver_connection, [_ROLLBACK])
+    else:  # in psycopg's own pipeline
+        driver_connection.rollback()
 
 
 def _after_queued(cursor: Any, context: Any, send: Callable[[], object]) -> None:

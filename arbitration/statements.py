@@ -23,7 +23,7 @@ this transaction holds) can wait (``run_later``). On a dialect that sends statem
 (``sends_together``: psycopg's, ``db.PostgresForMoney``) it waits on the connection (``QUEUED``)
 and goes out with the next statement sent there, or with the ``COMMIT``, in one pipeline: one
 round trip for them all, where each would cost its own (on PostgreSQL, a round trip costs more
-than the statement); writes in a row to different tables go as one statement (``_shared``). Everything still reaches the database in the order it was run, so a later
+than the statement); writes in a row to different tables go as one statement (``shared``). Everything still reaches the database in the order it was run, so a later
 statement sees the writes before it; what changes is where a failure surfaces: a write that
 waited fails at the statement or the commit it went out with, and the transaction rolls back as
 for any failure. So only a write whose failure is a bug waits: none that a caller catches (a
@@ -57,6 +57,8 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.util import find_tables
+
+from arbitration import libpq
 
 Statement = TypeVar("Statement", bound=Executable)
 Params = dict[str, Any] | list[dict[str, Any]] | None
@@ -208,13 +210,13 @@ def _sends_together(connection: Connection) -> bool:
 def send_queued(dbapi_connection: Any, queued: Queued) -> None:
     """Send writes that waited, on a driver connection in pipeline mode: their results come back
     with the pipeline's sync (a failure raises there). Writes in a row that can share one
-    statement go as one (``_shared``): each statement costs the driver a hundred calls."""
+    statement go as one (``shared``): each statement costs the driver a hundred calls."""
     cursor = dbapi_connection.cursor()
-    for sql, parameters, many in _shared(queued):
+    for sql, parameters, many in shared(queued):
         _send(cursor, sql, parameters, many)
 
 
-def _shared(queued: Queued) -> Iterator[tuple[str, Any, bool]]:
+def shared(queued: Sequence[Waiting]) -> Iterator[libpq.Statement]:
     """The statements that send ``queued``: writes in a row each in a ``WITH`` of one statement,
     as long as none touches a table an earlier one of them writes.
 
@@ -467,20 +469,29 @@ def _execute(
     many = form.rows == _EACH
     parameters = _parameters(form, rows)
     pooled = connection.connection
-    queued: Queued | None = pooled.info.pop(QUEUED, None) if _sends_together(connection) else None
     dbapi_connection: Any = pooled.dbapi_connection
-    cursor = dbapi_connection.cursor()
+    together = _sends_together(connection)
+    cursor = None
     try:
-        if queued:
-            with dbapi_connection.pipeline():
-                send_queued(dbapi_connection, queued)
-                _send(cursor, form.sql, parameters, many)
+        if together and libpq.ready(dbapi_connection):
+            queued: Queued | None = pooled.info.pop(QUEUED, None)
+            batch = [*shared(queued or ()), (form.sql, parameters, many)]
+            fetched, rowcount, types = libpq.send(dbapi_connection, batch)
+            described: Sequence[Any] = [(None, oid) for oid in types]
         else:
-            _send(cursor, form.sql, parameters, many)
-        fetched = cursor.fetchall() if form.columns else []
-        rowcount = cursor.rowcount
+            queued = pooled.info.pop(QUEUED, None) if together else None
+            cursor = dbapi_connection.cursor()
+            if queued:
+                with dbapi_connection.pipeline():
+                    send_queued(dbapi_connection, queued)
+                    _send(cursor, form.sql, parameters, many)
+            else:
+                _send(cursor, form.sql, parameters, many)
+            fetched = cursor.fetchall() if form.columns else []
+            rowcount = cursor.rowcount
+            described = cursor.description or ()
         if form.columns and form.converters is None:
-            form.converters = _result_conversions(dialect, form.columns, cursor.description)
+            form.converters = _result_conversions(dialect, form.columns, described)
     except dialect.loaded_dbapi.Error as error:
         if dialect.is_disconnect(error, connection.connection, cursor):
             connection.invalidate(error)
@@ -488,7 +499,8 @@ def _execute(
             form.sql, parameters, error, dialect.loaded_dbapi.Error, dialect=dialect
         ) from error
     finally:
-        cursor.close()
+        if cursor is not None:
+            cursor.close()
     if form.converters:
         fetched = [_converted(row, form.converters) for row in fetched]
     result = _Ran(form.metadata, iter(fetched))

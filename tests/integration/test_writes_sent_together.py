@@ -280,7 +280,7 @@ def test_which_writes_share_a_statement() -> None:
     text = _waiting("SELECT f(%(id)s, %(value)s)", None, None)
 
     def sent(*queued: statements.Waiting) -> list[tuple[str, Any, bool]]:
-        return list(statements._shared(list(queued)))
+        return list(statements.shared(list(queued)))
 
     [(sql, parameters, many)] = sent(insert_a, insert_b)
     assert sql == (
