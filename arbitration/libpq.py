@@ -131,14 +131,15 @@ def _commands(
 ) -> tuple[list[tuple[Callable[..., None], tuple[Any, ...]]], dict[int, tuple[Any, bytes]]]:
     """What to send for ``executions``: each as a prepared statement, prepared first where this
     session has not prepared it yet (``preparing``: the position of each such command, with the
-    statement's key and name), or as it is once ``_MOST_PREPARED`` are."""
+    statement's key and name), or as it is once ``_MOST_PREPARED`` are. A statement without
+    parameters (``BEGIN``, ``COMMIT``) the server does not plan: it goes as it is."""
     commands: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
     preparing: dict[int, tuple[Any, bytes]] = {}
     new: dict[Any, bytes] = {}  # prepared by this batch: a statement may come twice
     for query, dumped, types, formats in executions:
         key = (query, types)
         name = names.get(key) or new.get(key)
-        if name is None and len(names) + len(new) < _MOST_PREPARED:
+        if name is None and dumped is not None and len(names) + len(new) < _MOST_PREPARED:
             name = new[key] = b"arbitration_%d" % next(_NUMBERS)
             preparing[len(commands)] = (key, name)
             commands.append((pgconn.send_prepare, (name, query, types)))
