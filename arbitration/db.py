@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import (
     Connection,
     DateTime,
@@ -65,21 +66,19 @@ _BEGIN_NONE = "none"
 _SQLITE_FOR_MONEY = "sqlite+arbitration"
 _POSTGRES_FOR_MONEY = "postgresql+arbitration"
 _PSYCOPG_DRIVERS = ("postgresql+psycopg", "postgresql+psycopg3")
-# A unit of work's transaction on PostgreSQL: its BEGIN goes out with its first statement
-# (``PostgresForMoney.do_begin``); SQLite's dialect ignores it. ``_BEGUN_HERE`` marks such a
-# transaction on the pooled connection until it ends.
-_BEGIN_WITH_FIRST = "arbitration.begin_with_first"
+# PostgreSQL's transaction statements (``PostgresForMoney``), and where it keeps a connection's
+# isolation level (in the driver connection's ``__dict__``).
+_BEGIN_TRANSACTION: statements.Waiting = ("BEGIN", None, False, None, None)
 _COMMIT: statements.Waiting = ("COMMIT", None, False, None, None)
-_ROLLBACK: libpq.Statement = ("ROLLBACK", None, False)
+_ROLLBACK: statements.Waiting = ("ROLLBACK", None, False, None, None)
+_ISOLATION = "arbitration_isolation_level"
+_AUTOCOMMIT = "AUTOCOMMIT"
+_IDLE = TransactionStatus.IDLE
 # Statements after which the server's prepared statements may be gone or stale: psycopg then
 # sends ``DEALLOCATE ALL`` (its rule, on what it saw run), and ``libpq.send`` prepares anew.
 _DROPS_PREPARED = re.compile(r"\s*(DROP|ALTER|DISCARD|DEALLOCATE)\b", re.IGNORECASE).match
-_BEGUN_HERE = "arbitration.begun_here"
-_READ_ONLY_OPTIONS = {_READ_ONLY: True, _BEGIN_WITH_FIRST: True}
-_WRITE_OPTIONS = {_BEGIN_WITH_FIRST: True}
+_READ_ONLY_OPTIONS = {_READ_ONLY: True}
 _NO_TRANSACTION_OPTIONS = {_NO_TRANSACTION: True}
-# PostgreSQL's way to the same: each statement its own transaction, no BEGIN and no ROLLBACK sent.
-_AUTOCOMMIT_OPTIONS = {"isolation_level": "AUTOCOMMIT"}
 _KEPT = "arbitration.kept"
 # A unit of work's connection, kept by ``execute_core``: its transaction is the unit's.
 _CONNECTION = "arbitration.connection"
@@ -110,7 +109,39 @@ def make_engine(url: str) -> Engine:
     return create_engine(sqlite_url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
 
 
-class SQLiteForMoney(SQLiteDialect_pysqlite):
+class _BeginsAsAsked:
+    """How a dialect learns how the next transaction begins: from the execution options
+    ``read_only`` (a read) and ``arbitration.no_transaction`` (a look-up, no transaction at all),
+    left on the pooled connection for its ``do_begin``."""
+
+    def set_connection_execution_options(
+        self, connection: Connection, opts: Mapping[str, Any]
+    ) -> None:
+        super().set_connection_execution_options(connection, opts)  # type: ignore[misc]
+        begin = _begin_mode(opts)
+        if begin is not None:
+            connection.connection.info[_BEGIN] = begin
+
+    def set_engine_execution_options(self, engine: Engine, opts: Mapping[str, Any]) -> None:
+        """``engine.execution_options(read_only=True)``: each of its connections, as it opens."""
+        super().set_engine_execution_options(engine, opts)  # type: ignore[misc]
+        begin = _begin_mode(opts)
+        if begin is not None:
+
+            @event.listens_for(engine, "engine_connect")
+            def _mark(connection: Connection) -> None:
+                connection.connection.info[_BEGIN] = begin
+
+
+def _begin_mode(opts: Mapping[str, Any]) -> str | None:
+    if opts.get(_NO_TRANSACTION, False):
+        return _BEGIN_NONE
+    if opts.get(_READ_ONLY, False):
+        return _BEGIN_DEFERRED
+    return None
+
+
+class SQLiteForMoney(_BeginsAsAsked, SQLiteDialect_pysqlite):
     """pysqlite, with the pragmas and the transactions money needs (see the module docstring).
 
     Both are the dialect's own hooks rather than engine event listeners, as SQLAlchemy's recipe
@@ -146,24 +177,6 @@ class SQLiteForMoney(SQLiteDialect_pysqlite):
             cursor.close()
 
         return configure
-
-    def set_connection_execution_options(
-        self, connection: Connection, opts: Mapping[str, Any]
-    ) -> None:
-        super().set_connection_execution_options(connection, opts)
-        begin = _begin_mode(opts)
-        if begin is not None:
-            connection.connection.info[_BEGIN] = begin
-
-    def set_engine_execution_options(self, engine: Engine, opts: Mapping[str, Any]) -> None:
-        """``engine.execution_options(read_only=True)``: each of its connections, as it opens."""
-        super().set_engine_execution_options(engine, opts)
-        begin = _begin_mode(opts)
-        if begin is not None:
-
-            @event.listens_for(engine, "engine_connect")
-            def _mark(connection: Connection) -> None:
-                connection.connection.info[_BEGIN] = begin
 
     def do_begin(self, dbapi_connection: Any) -> None:
         begin = dbapi_connection.info.pop(_BEGIN, None)
@@ -206,18 +219,10 @@ class SQLiteForMoney(SQLiteDialect_pysqlite):
             self._writers.release()
 
 
-def _begin_mode(opts: Mapping[str, Any]) -> str | None:
-    if opts.get(_NO_TRANSACTION, False):
-        return _BEGIN_NONE
-    if opts.get(_READ_ONLY, False):
-        return _BEGIN_DEFERRED
-    return None
-
-
 registry.register(_SQLITE_FOR_MONEY.replace("+", "."), __name__, SQLiteForMoney.__name__)
 
 
-class PostgresForMoney(PGDialect_psycopg):
+class PostgresForMoney(_BeginsAsAsked, PGDialect_psycopg):
     """psycopg, sending what needs no answer with what does: fewer round trips to the server.
 
     On PostgreSQL every statement is a round trip, and on a busy server each costs more than what
@@ -227,7 +232,13 @@ class PostgresForMoney(PGDialect_psycopg):
     hooks), or for the ``COMMIT``, and go out with it in one psycopg pipeline, one round trip:
 
     - the writes nobody reads (``statements.run_later``);
-    - a unit of work's ``BEGIN`` (``do_begin``, where ``Database.unit_of_work`` asks for it).
+    - a transaction's ``BEGIN`` (``do_begin``).
+
+    The dialect runs the transactions, not psycopg: the driver connection stays in autocommit
+    (psycopg would send its own ``BEGIN`` before the first statement and wait for its answer, and
+    switching it in and out of autocommit costs a request a hundred calls), the isolation level
+    is kept for the ``BEGIN`` (``set_isolation_level``), and a look-up begins none. The ``COMMIT``
+    and the ``ROLLBACK`` go through ``libpq`` as the fast path's statements do.
 
     A rollback drops what still waits: the server never saw it, and a transaction that sent
     nothing costs nothing. A failure among them surfaces at the statement or the commit they went
@@ -237,29 +248,42 @@ class PostgresForMoney(PGDialect_psycopg):
     supports_statement_cache = True  # a subclass must say so, or SQLAlchemy compiles every time
     sends_together = True  # read by ``statements.run_later``
 
-    def set_connection_execution_options(
-        self, connection: Connection, opts: Mapping[str, Any]
-    ) -> None:
-        super().set_connection_execution_options(connection, opts)
-        if opts.get(_BEGIN_WITH_FIRST):
-            connection.connection.info[_BEGIN_WITH_FIRST] = True
+    def on_connect(self) -> Callable[[Any], None]:
+        connected = super().on_connect()  # type: ignore[no-untyped-call]
+
+        def configure(dbapi_connection: Any) -> None:
+            dbapi_connection.autocommit = True  # psycopg begins nothing: ``do_begin`` does
+            if connected is not None:
+                connected(dbapi_connection)
+
+        return configure
+
+    def set_isolation_level(self, dbapi_connection: Any, level: Any) -> None:
+        """Kept for ``do_begin``'s ``BEGIN``: the driver connection stays in autocommit."""
+        dbapi_connection.__dict__[_ISOLATION] = level
+
+    def get_isolation_level(self, dbapi_connection: Any) -> Any:
+        level = dbapi_connection.__dict__.get(_ISOLATION)
+        if level is None:  # as the server begins a transaction by default
+            return super().get_isolation_level(dbapi_connection)  # type: ignore[no-untyped-call]
+        return level
 
     def do_begin(self, dbapi_connection: Any) -> None:
-        """Where the unit of work asked (``_BEGIN_WITH_FIRST``), the ``BEGIN`` waits for the
-        transaction's first statement and goes out with it. psycopg would send its own, and wait
-        for its answer, before that statement: the driver connection is put in autocommit for
-        the transaction (so it sends none), and given back out of it as the transaction ends."""
-        info = dbapi_connection.info
-        if not info.pop(_BEGIN_WITH_FIRST, False):
+        """The transaction's ``BEGIN`` waits for its first statement, and goes out with it: none
+        for a look-up (``arbitration.no_transaction``) or in autocommit."""
+        try:
+            info = dbapi_connection.info
+        except NotImplementedError:  # the engine's first connect: its reads need no transaction
             return
-        driver_connection = dbapi_connection.dbapi_connection
-        begin = "BEGIN"
-        if driver_connection.isolation_level is not None:
-            begin += " ISOLATION LEVEL " + driver_connection.isolation_level.name.replace("_", " ")
-        driver_connection.autocommit = True
-        waiting: statements.Waiting = (begin, None, False, None, None)
-        info[_BEGUN_HERE] = waiting
-        info[statements.QUEUED] = [waiting]
+        if info.pop(_BEGIN, None) == _BEGIN_NONE:
+            return
+        level = dbapi_connection.dbapi_connection.__dict__.get(_ISOLATION)
+        if level == _AUTOCOMMIT:
+            return
+        if level is None or level == self.default_isolation_level:
+            info[statements.QUEUED] = [_BEGIN_TRANSACTION]
+        else:
+            info[statements.QUEUED] = [(f"BEGIN ISOLATION LEVEL {level}", None, False, None, None)]
 
     def do_ping(self, dbapi_connection: Any) -> bool:
         """The pool's check of a connection it hands out, through ``libpq.send``: psycopg's
@@ -284,44 +308,31 @@ class PostgresForMoney(PGDialect_psycopg):
         _after_queued(cursor, context, lambda: cursor.executemany(statement, parameters))
 
     def do_commit(self, dbapi_connection: Any) -> None:
+        """What waits, and the ``COMMIT`` as its last statement: one round trip. Nothing when
+        only the ``BEGIN`` waited: the server saw nothing."""
         queued = _pop_queued(dbapi_connection)
-        begun_here = _begun_here(dbapi_connection)
-        if queued and queued[0] is begun_here and len(queued) == 1:
-            pass  # only the BEGIN waited: nothing reached the server, nothing to commit
-        elif not queued:
-            dbapi_connection.commit()
-        else:
-            # The COMMIT as the last statement sent with them: one round trip.
-            driver_connection = dbapi_connection.dbapi_connection
-            if libpq.ready(driver_connection):
-                libpq.send(driver_connection, list(statements.shared([*queued, _COMMIT])))
-            else:  # psycopg's own BEGIN is still to go: its pipeline sends it first
-                with driver_connection.pipeline():
-                    statements.send_queued(driver_connection, [*queued, _COMMIT])
-        # A failed commit leaves the transaction to the rollback that follows it.
-        if begun_here is not None:
-            _end_begun_here(dbapi_connection)
+        driver_connection = dbapi_connection.dbapi_connection
+        if queued and not (len(queued) == 1 and queued[0][0].startswith("BEGIN")):
+            _send(driver_connection, [*queued, _COMMIT])
+        elif not queued and driver_connection.pgconn.transaction_status != _IDLE:
+            _send(driver_connection, [_COMMIT])
 
     def do_rollback(self, dbapi_connection: Any) -> None:
-        queued = _pop_queued(dbapi_connection)
-        begun_here = _begun_here(dbapi_connection)
-        try:
-            if not (queued and queued[0] is begun_here):  # else the BEGIN waited: nothing sent
-                _roll_back(dbapi_connection.dbapi_connection)
-        finally:
-            if begun_here is not None:
-                _end_begun_here(dbapi_connection)
+        """What waits is dropped, unsent. psycopg's ``rollback()`` would forget the statements it
+        prepared and send ``DEALLOCATE ALL``, dropping those ``libpq.send`` prepared too: the
+        ``ROLLBACK`` goes through ``libpq``."""
+        _pop_queued(dbapi_connection)
+        driver_connection = dbapi_connection.dbapi_connection
+        if driver_connection.pgconn.transaction_status != _IDLE:
+            _send(driver_connection, [_ROLLBACK])
 
 
-def _roll_back(driver_connection: Any) -> None:
-    """psycopg's ``rollback()`` would forget the statements it prepared and send ``DEALLOCATE
-    ALL``, which drops those ``libpq.send`` prepared too: the ``ROLLBACK`` goes through it."""
-    if driver_connection.info.transaction_status.name == "IDLE":
-        return
+def _send(driver_connection: Any, waiting: statements.Queued) -> None:
     if libpq.ready(driver_connection):
-        libpq.send(driver_connection, [_ROLLBACK])
-    else:  # in psycopg's own pipeline
-        driver_connection.rollback()
+        libpq.send(driver_connection, list(statements.shared(waiting)))
+        return
+    with driver_connection.pipeline():  # never so at a transaction's end: psycopg's own way
+        statements.send_queued(driver_connection, waiting)
 
 
 def _after_queued(cursor: Any, context: Any, send: Callable[[], object]) -> None:
@@ -355,27 +366,6 @@ def _pop_queued(pooled: Any) -> statements.Queued | None:
         return None
     queued: statements.Queued | None = info.pop(statements.QUEUED, None)
     return queued
-
-
-def _begun_here(pooled: Any) -> Any:
-    """The BEGIN ``do_begin`` queued for the transaction now ending, if it queued one."""
-    try:
-        info = pooled.info
-    except (AttributeError, NotImplementedError):
-        return None
-    return info.get(_BEGUN_HERE)
-
-
-def _end_begun_here(pooled: Any) -> None:
-    """The transaction begun here is over: the driver connection runs its own again. One still
-    open on the server (a rollback that failed) waits for the next rollback, the pool's own as
-    it takes the connection back; a broken connection is the pool's to discard."""
-    driver_connection = pooled.dbapi_connection
-    if not (driver_connection.broken or driver_connection.closed):
-        if driver_connection.info.transaction_status.name != "IDLE":
-            return
-        driver_connection.autocommit = False
-    del pooled.info[_BEGUN_HERE]
 
 
 registry.register(_POSTGRES_FOR_MONEY.replace("+", "."), __name__, PostgresForMoney.__name__)
@@ -537,8 +527,6 @@ class Database:
                 # Marked on the connection, not by binding an ``Engine.execution_options`` copy:
                 # such a copy walks its own listeners and the engine's on every statement.
                 session.connection(execution_options=_READ_ONLY_OPTIONS)
-            elif isinstance(self.engine.dialect, PostgresForMoney):  # the BEGIN waits: no I/O yet
-                session.connection(execution_options=_WRITE_OPTIONS)
             session.info[party_standing.SESSION_KEY] = self.handlers.party_standing
             session.info[_CONNECTION] = None  # ``execute_core`` keeps it once the first needs it
             yield session
@@ -554,9 +542,7 @@ class Database:
         manager (a generator's would cost a write request a dozen calls more)."""
         connection = self.engine.connect()
         try:
-            if connection.dialect.name == "sqlite":
-                return connection.execution_options(**_NO_TRANSACTION_OPTIONS)
-            return connection.execution_options(**_AUTOCOMMIT_OPTIONS)
+            return connection.execution_options(**_NO_TRANSACTION_OPTIONS)
         except BaseException:
             connection.close()
             raise
@@ -570,12 +556,10 @@ def _writable(connection: Connection) -> Connection:
     server: SQLite began none, PostgreSQL's was autocommit) ended, and its mode undone, so the
     unit of work's session begins its own (``BEGIN IMMEDIATE`` on SQLite) and commits it."""
     connection.rollback()
-    if connection.dialect.name == "sqlite":
-        # A look-up that ran only fast-path statements (``statements.run``, on the driver's
-        # cursor) never began: its "no BEGIN" still waits on the connection for the next one.
-        connection.connection.info.pop(_BEGIN, None)
-        return connection.execution_options(**{_NO_TRANSACTION: False})
-    return connection.execution_options(isolation_level=connection.default_isolation_level)
+    # A look-up that ran only fast-path statements (``statements.run``, on the driver's cursor)
+    # never began: its "no BEGIN" still waits on the connection for the next one.
+    connection.connection.info.pop(_BEGIN, None)
+    return connection.execution_options(**{_NO_TRANSACTION: False})
 
 
 def reads_are_current(session: Session) -> bool:

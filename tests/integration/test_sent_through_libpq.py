@@ -75,8 +75,7 @@ def test_a_statement_sent_twice_at_once_is_prepared_once(services: Services) -> 
 def test_prepared_statements_outlive_a_rollback(connection: Connection) -> None:
     orm_count = select(func.count()).select_from(Account).where(Account.role == "buyer")
     transaction = connection.begin()
-    for _ in range(2):  # the first through psycopg, which sends its BEGIN; the next through libpq
-        statements.run(connection, _COUNT_NAMED, None)
+    statements.run(connection, _COUNT_NAMED, None)
     for _ in range(6):  # psycopg prepares a statement from its fifth run
         connection.execute(orm_count)
     assert _prepared(connection, "_pg3_", "accounts.role") == 1
@@ -92,8 +91,7 @@ def test_statements_are_prepared_anew_once_the_server_may_have_dropped_them(
     connection: Connection,
 ) -> None:
     with connection.begin():
-        for _ in range(2):  # as in the test above
-            statements.run(connection, _COUNT_NAMED, None)
+        statements.run(connection, _COUNT_NAMED, None)
         connection.exec_driver_sql("DEALLOCATE ALL")
         assert _prepared(connection, "arbitration_", "display_name") == 0
         assert statements.run(connection, _COUNT_NAMED, None).scalar() == 0

@@ -188,7 +188,8 @@ def test_a_connection_leaves_a_failed_transaction_fit_for_the_next(services: Ser
     if _postgres(services):
         with database.engine.connect() as connection:  # a pooled connection, given back
             driver_connection: Any = connection.connection.driver_connection
-            assert driver_connection.autocommit is False  # it runs its own transactions again
+            assert driver_connection.info.transaction_status.name == "IDLE"  # rolled back
+            assert statements.QUEUED not in connection.connection.info  # nothing left waiting
     with database.unit_of_work() as session:
         execute_later(session, _INSERT_ACCOUNT, _account("queued-2", services))
     assert _named(services) == 1
