@@ -337,19 +337,23 @@ def _send(driver_connection: Any, waiting: statements.Queued) -> None:
 
 def _after_queued(cursor: Any, context: Any, send: Callable[[], object]) -> None:
     """``send`` a statement on ``cursor`` (SQLAlchemy's path), after what waits on its connection
-    (a ``BEGIN``, writes), in one pipeline with them if anything waits. A server-side cursor (a
-    streamed read, ``yield_per``) psycopg runs in no pipeline: what waits goes first, alone."""
+    (a ``BEGIN``, writes), in one pipeline with them if writes wait. A ``BEGIN`` alone goes
+    first, through ``libpq``: a psycopg pipeline costs a hundred calls and more, a round trip on
+    a read costs less (the fast path's statements take theirs with them). So does what waits
+    before a server-side cursor (a streamed read, ``yield_per``): psycopg runs none in a
+    pipeline."""
     queued = _take_queued(context)
     if not queued:
         send()
         return
     connection = cursor.connection
+    if len(queued) == 1 or getattr(cursor, "name", None) is not None:
+        _send(connection, queued)
+        send()
+        return
     with connection.pipeline():
         statements.send_queued(connection, queued)
-        if getattr(cursor, "name", None) is None:  # a client-side cursor: psycopg's ``Cursor``
-            send()
-            return
-    send()
+        send()
 
 
 def _take_queued(context: Any) -> statements.Queued | None:

@@ -178,7 +178,7 @@ _CONFLICTED = (
     .label("conflicted")
 )
 _BODY_PARTS = (_DISPUTES.c, _RULINGS.c, _OFFERS.c)
-_DISPUTE_WITH_PARTS = (
+_DISPUTE_WITH_PARTS = prepared(
     select(*(column for columns in _BODY_PARTS for column in columns), _CONFLICTED, _LISTS)
     .select_from(
         _DISPUTES.outerjoin(_RULINGS, _RULINGS.c.id == _DISPUTES.c.decision_id)

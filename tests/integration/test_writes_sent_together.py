@@ -174,10 +174,17 @@ def test_a_transaction_that_sends_nothing_costs_no_round_trip(
 def test_the_begin_goes_out_with_the_first_statement(services: Services, tmp_path: Path) -> None:
     if not _postgres(services):
         pytest.skip("SQLite runs in the process: it has no round trips")
-    with _sent_to_the_server(services.database.engine, tmp_path) as sent:
-        assert _named(services) == 0  # a read: BEGIN and its SELECT, then ROLLBACK
+    with (
+        _sent_to_the_server(services.database.engine, tmp_path) as sent,
+        services.database.unit_of_work(read_only=True) as session,
+    ):
+        assert execute_core(session, _COUNT_NAMED).scalar() == 0  # BEGIN with it, then COMMIT
     assert _round_trips(sent) == 2, "\n".join(sent)
-    assert any("BEGIN" in line for line in sent)
+    assert "BEGIN" in sent[0]
+
+    with _sent_to_the_server(services.database.engine, tmp_path) as sent:
+        assert _named(services) == 0  # SQLAlchemy's path: BEGIN alone, then its SELECT, COMMIT
+    assert _round_trips(sent) == 3, "\n".join(sent)
 
 
 def test_a_connection_leaves_a_failed_transaction_fit_for_the_next(services: Services) -> None:
