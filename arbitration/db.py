@@ -74,9 +74,9 @@ _ROLLBACK: statements.Waiting = ("ROLLBACK", None, False, None, None)
 _ISOLATION = "arbitration_isolation_level"
 _AUTOCOMMIT = "AUTOCOMMIT"
 _IDLE = TransactionStatus.IDLE
-# Statements after which the server's prepared statements may be gone or stale: psycopg then
-# sends ``DEALLOCATE ALL`` (its rule, on what it saw run), and ``libpq.send`` prepares anew.
-_DROPS_PREPARED = re.compile(r"\s*(DROP|ALTER|DISCARD|DEALLOCATE)\b", re.IGNORECASE).match
+# Statements after which the server's prepared statements may be gone: ``libpq.send`` prepares
+# anew.
+_DROPS_PREPARED = re.compile(r"\s*(DISCARD|DEALLOCATE)\b", re.IGNORECASE).match
 _READ_ONLY_OPTIONS = {_READ_ONLY: True}
 _NO_TRANSACTION_OPTIONS = {_NO_TRANSACTION: True}
 _KEPT = "arbitration.kept"
@@ -253,6 +253,9 @@ class PostgresForMoney(_BeginsAsAsked, PGDialect_psycopg):
 
         def configure(dbapi_connection: Any) -> None:
             dbapi_connection.autocommit = True  # psycopg begins nothing: ``do_begin`` does
+            # ``libpq.send`` prepares statements; psycopg's own preparing would drop them all
+            # (``DEALLOCATE ALL``) whenever it sees a rollback, even to a savepoint.
+            dbapi_connection.prepare_threshold = None
             if connected is not None:
                 connected(dbapi_connection)
 
@@ -318,9 +321,7 @@ class PostgresForMoney(_BeginsAsAsked, PGDialect_psycopg):
             _send(driver_connection, [_COMMIT])
 
     def do_rollback(self, dbapi_connection: Any) -> None:
-        """What waits is dropped, unsent. psycopg's ``rollback()`` would forget the statements it
-        prepared and send ``DEALLOCATE ALL``, dropping those ``libpq.send`` prepared too: the
-        ``ROLLBACK`` goes through ``libpq``."""
+        """What waits is dropped, unsent; the ``ROLLBACK`` goes through ``libpq``."""
         _pop_queued(dbapi_connection)
         driver_connection = dbapi_connection.dbapi_connection
         if driver_connection.pgconn.transaction_status != _IDLE:

@@ -20,11 +20,11 @@ inside a transaction already begun.
 
 Each statement is prepared on the server the first time a connection sends it (in the same
 round trip), and then sent by name: the server plans it once per connection rather than at
-every run, which for a ruling's statements cost the server more than a millisecond. psycopg
-prepares the statements it runs itself (SQLAlchemy's path) from their fifth run, and sends
-``DEALLOCATE ALL`` after a rollback or a ``DROP``, which drops these too: ``db.PostgresForMoney``
-rolls back through ``send`` and calls ``forget_prepared`` after a ``DROP``. A pooler in
-transaction mode must pass prepared statements through (PgBouncer's ``max_prepared_statements``).
+every run, which for a ruling's statements cost the server more than a millisecond. psycopg's
+own preparing is off on these connections (``db.PostgresForMoney``): it sends ``DEALLOCATE ALL``
+whenever it sees a rollback (even to a savepoint), which drops these too; a ``DEALLOCATE`` or
+``DISCARD`` run through SQLAlchemy calls ``forget_prepared``. A pooler in transaction mode must
+pass prepared statements through (PgBouncer's ``max_prepared_statements``).
 """
 
 from __future__ import annotations
@@ -104,7 +104,10 @@ def send(driver_connection: Any, batch: Sequence[Statement]) -> tuple[list[Any],
             key, name = preparing[position]
             names[key] = name
     if failed is not None:
-        raise errors.error_from_result(failed, encoding=encoding)
+        error = errors.error_from_result(failed, encoding=encoding)
+        if isinstance(error, errors.InvalidSqlStatementName):  # dropped by someone else
+            forget_prepared(driver_connection)  # this transaction fails; the next prepares anew
+        raise error
     if preparing:
         results = [
             answered for position, answered in enumerate(results) if position not in preparing

@@ -1,7 +1,7 @@
 """On PostgreSQL the fast path's statements go straight through libpq (``arbitration.libpq``), each
 prepared on the server once per connection: what must hold is that a prepared statement is
-never prepared twice, outlives a rollback, and is prepared anew once the server may have dropped
-it; and that psycopg's own prepared statements (SQLAlchemy's path) outlive a rollback too.
+never prepared twice, outlives a rollback (psycopg's own preparing, which would drop it then, is
+off), and is prepared anew once the server may have dropped it.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, func, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from api.wiring import Services
 from arbitration import statements
@@ -72,18 +72,21 @@ def test_a_statement_sent_twice_at_once_is_prepared_once(services: Services) -> 
         assert _prepared(connection, "arbitration_", "INSERT INTO accounts") == 1
 
 
-def test_prepared_statements_outlive_a_rollback(connection: Connection) -> None:
+def test_prepared_statements_outlive_a_rollback_even_to_a_savepoint(connection: Connection) -> None:
     orm_count = select(func.count()).select_from(Account).where(Account.role == "buyer")
     transaction = connection.begin()
     statements.run(connection, _COUNT_NAMED, None)
-    for _ in range(6):  # psycopg prepares a statement from its fifth run
+    savepoint = connection.begin_nested()
+    for _ in range(6):  # psycopg would prepare it from its fifth run, and forget all at a rollback
         connection.execute(orm_count)
-    assert _prepared(connection, "_pg3_", "accounts.role") == 1
+    savepoint.rollback()
+    assert _prepared(connection, "arbitration_", "display_name") == 1
+    assert statements.run(connection, _COUNT_NAMED, None).scalar() == 0
     transaction.rollback()
 
     with connection.begin():
         assert _prepared(connection, "arbitration_", "display_name") == 1
-        assert _prepared(connection, "_pg3_", "accounts.role") == 1  # no DEALLOCATE ALL
+        assert _prepared(connection, "_pg3_", "") == 0  # psycopg prepares nothing of its own
         assert statements.run(connection, _COUNT_NAMED, None).scalar() == 0
 
 
@@ -110,3 +113,16 @@ def test_a_failed_statement_leaves_its_connection_preparing_right(
         assert statements.run(connection, _COUNT_NAMED, None).scalar() == 1
         statements.run(connection, _INSERT_ACCOUNT, _account("prepared-2", services))
         assert statements.run(connection, _COUNT_NAMED, None).scalar() == 2
+
+
+def test_statements_dropped_behind_the_engines_back_fail_once_then_are_prepared_anew(
+    connection: Connection,
+) -> None:
+    with connection.begin():
+        statements.run(connection, _COUNT_NAMED, None)
+    driver_connection: Any = connection.connection.driver_connection
+    driver_connection.execute("DEALLOCATE ALL")  # psycopg's own cursor: the engine does not see it
+    with pytest.raises(ProgrammingError, match="does not exist"), connection.begin():
+        statements.run(connection, _COUNT_NAMED, None)
+    with connection.begin():
+        assert statements.run(connection, _COUNT_NAMED, None).scalar() == 0
