@@ -14,9 +14,9 @@ with psycopg's own converter; the parameters are dumped by psycopg's transformer
 would; the rows are loaded by it too; a failure is raised as psycopg's error for it (so SQLAlchemy
 maps it as before: a unique key is an ``IntegrityError``).
 
-Only for a connection that needs no ``BEGIN`` from psycopg (``ready``): in autocommit, which the
-engine's units of work and look-ups are (their ``BEGIN`` is one of the statements sent), or
-inside a transaction already begun.
+Only for a connection that needs no ``BEGIN`` from psycopg (``ready``): the engine's are always
+in autocommit (``db.PostgresForMoney`` sends a transaction's ``BEGIN`` itself, with the first
+statement), and no psycopg pipeline may be open.
 
 Each statement is prepared on the server the first time a connection sends it (in the same
 round trip), and then sent by name: the server plans it once per connection rather than at
@@ -113,7 +113,7 @@ def send(driver_connection: Any, batch: Sequence[Statement]) -> tuple[list[Any],
             answered for position, answered in enumerate(results) if position not in preparing
         ]
     last = len(batch[-1][1]) if batch[-1][2] else 1  # the executions of the last statement
-    return _answer(transformer, results[-last:])
+    return _answer(transformer, results[len(results) - last :])
 
 
 def forget_prepared(driver_connection: Any) -> None:
