@@ -78,7 +78,6 @@ _IDLE = TransactionStatus.IDLE
 # anew.
 _DROPS_PREPARED = re.compile(r"\s*(DISCARD|DEALLOCATE)\b", re.IGNORECASE).match
 _READ_ONLY_OPTIONS = {_READ_ONLY: True}
-_NO_TRANSACTION_OPTIONS = {_NO_TRANSACTION: True}
 _KEPT = "arbitration.kept"
 # A unit of work's connection, kept by ``execute_core``: its transaction is the unit's.
 _CONNECTION = "arbitration.connection"
@@ -313,7 +312,7 @@ class PostgresForMoney(_BeginsAsAsked, PGDialect_psycopg):
     def do_commit(self, dbapi_connection: Any) -> None:
         """What waits, and the ``COMMIT`` as its last statement: one round trip. Nothing when
         only the ``BEGIN`` waited: the server saw nothing."""
-        queued = _pop_queued(dbapi_connection)
+        queued = _transaction_ended(dbapi_connection)
         driver_connection = dbapi_connection.dbapi_connection
         if queued and not (len(queued) == 1 and queued[0][0].startswith("BEGIN")):
             _send(driver_connection, [*queued, _COMMIT])
@@ -322,7 +321,7 @@ class PostgresForMoney(_BeginsAsAsked, PGDialect_psycopg):
 
     def do_rollback(self, dbapi_connection: Any) -> None:
         """What waits is dropped, unsent; the ``ROLLBACK`` goes through ``libpq``."""
-        _pop_queued(dbapi_connection)
+        _transaction_ended(dbapi_connection)
         driver_connection = dbapi_connection.dbapi_connection
         if driver_connection.pgconn.transaction_status != _IDLE:
             _send(driver_connection, [_ROLLBACK])
@@ -369,6 +368,19 @@ def _pop_queued(pooled: Any) -> statements.Queued | None:
         info = pooled.info
     except (AttributeError, NotImplementedError):  # a bare driver connection (the first connect)
         return None
+    queued: statements.Queued | None = info.pop(statements.QUEUED, None)
+    return queued
+
+
+def _transaction_ended(pooled: Any) -> statements.Queued | None:
+    """What waited on the connection, taken off it, and the mode of a transaction that never
+    began (a look-up's, the pool's rollback as it takes the connection back) dropped: it must not
+    reach the connection's next user, whose transaction would then begin none."""
+    try:
+        info = pooled.info
+    except (AttributeError, NotImplementedError):  # a bare driver connection (the first connect)
+        return None
+    info.pop(_BEGIN, None)
     queued: statements.Queued | None = info.pop(statements.QUEUED, None)
     return queued
 
@@ -540,17 +552,17 @@ class Database:
     def lookup(self) -> Connection:
         """A connection outside any unit of work, for reads that need no snapshot (a write's
         caller, found before its body is read), with no transaction: on SQLite no BEGIN, so no
-        writer lock is taken and no snapshot held; on PostgreSQL autocommit, so no BEGIN and no
-        ROLLBACK go to the server (two round trips of a write's few).
+        writer lock is taken and no snapshot held; on PostgreSQL no BEGIN and no ROLLBACK go to
+        the server (two round trips of a write's few).
 
         Use it as ``with database.lookup() as connection``: the connection is its own context
-        manager (a generator's would cost a write request a dozen calls more)."""
+        manager (a generator's would cost a write request a dozen calls more). Its mode is left
+        on the pooled connection for the dialect's ``do_begin``, as the execution option
+        ``arbitration.no_transaction`` would leave it, without the option's copy of the
+        connection's options both ways (``_writable`` undoes it): fifty calls a write."""
         connection = self.engine.connect()
-        try:
-            return connection.execution_options(**_NO_TRANSACTION_OPTIONS)
-        except BaseException:
-            connection.close()
-            raise
+        connection.connection.info[_BEGIN] = _BEGIN_NONE
+        return connection
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -558,13 +570,13 @@ class Database:
 
 def _writable(connection: Connection) -> Connection:
     """A :meth:`Database.lookup` connection made a write's: the look-up's transaction (none on the
-    server: SQLite began none, PostgreSQL's was autocommit) ended, and its mode undone, so the
-    unit of work's session begins its own (``BEGIN IMMEDIATE`` on SQLite) and commits it."""
+    server) ended, and its mode undone, so the unit of work's session begins its own (``BEGIN
+    IMMEDIATE`` on SQLite) and commits it."""
     connection.rollback()
     # A look-up that ran only fast-path statements (``statements.run``, on the driver's cursor)
     # never began: its "no BEGIN" still waits on the connection for the next one.
     connection.connection.info.pop(_BEGIN, None)
-    return connection.execution_options(**{_NO_TRANSACTION: False})
+    return connection
 
 
 def reads_are_current(session: Session) -> bool:

@@ -17,12 +17,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, bindparam, event, func, insert, select, update
+from sqlalchemy import (
+    Engine,
+    StaticPool,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from api.wiring import Services
 from arbitration import statements
-from arbitration.db import execute_core, execute_later
+from arbitration.db import Database, execute_core, execute_later
 from arbitration.models import Account
 from tests.support.world import World
 
@@ -200,6 +210,20 @@ def test_a_connection_leaves_a_failed_transaction_fit_for_the_next(services: Ser
     with database.unit_of_work() as session:
         execute_later(session, _INSERT_ACCOUNT, _account("queued-2", services))
     assert _named(services) == 1
+
+
+def test_a_look_up_given_back_unused_leaves_the_next_transaction_whole(services: Services) -> None:
+    # One connection: the next checkout gets the look-up's, as a refused write request leaves it.
+    engine = create_engine(services.database.engine.url, poolclass=StaticPool)
+    database = Database(engine)
+    try:
+        database.lookup().close()
+        with pytest.raises(_Refused), database.unit_of_work() as session:
+            execute_core(session, _INSERT_ACCOUNT, _account("queued-1", services))
+            raise _Refused
+        assert _named(services) == 0  # the insert was in a transaction, and rolled back
+    finally:
+        engine.dispose()
 
 
 def test_a_write_request_takes_one_connection_and_gives_it_back(
