@@ -9,11 +9,12 @@ a row lock) or on a slow client's upload, and threads let one process serve othe
 without a buffering proxy in front. A worker's threads share its engine's pool, sized to match.
 
 Both servers (waitress in one process, gunicorn's workers) run with ``tune_interpreter``'s switch
-interval.
+interval and their start-up objects frozen.
 """
 
 from __future__ import annotations
 
+import gc
 import sys
 from typing import Any
 
@@ -41,9 +42,18 @@ def tune_interpreter() -> None:
     own at every statement, socket read and write (well within 50 ms), so with this interval a
     forced handover is rare (``docs/performance.md``, seventh session). The price: a thread
     computing for long without any I/O makes the others wait up to 50 ms at a time rather than
-    5 ms. Set once per process, before serving; a forked gunicorn worker inherits it.
+    5 ms.
+
+    And the objects built so far (the modules, the app, its schemas, SQLAlchemy's metadata) are
+    moved out of the garbage collector's reach (``gc.freeze``): they live as long as the process,
+    and a full collection scanned them all, about 200,000, stopping every request thread for
+    some 130 ms, every few hundred writes of a young process.
+
+    Called in each serving process once its app is built: ``arbitration serve``, and each gunicorn
+    worker after the fork (the master's call sets the interval the workers inherit).
     """
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
+    gc.freeze()
 
 
 class GunicornServer(BaseApplication):
@@ -77,7 +87,9 @@ class GunicornServer(BaseApplication):
     # types-gunicorn's WSGI callable takes a narrower start_response than the WSGI spec's (Flask's).
     def load(self) -> Flask:  # type: ignore[override]
         """Runs in each worker, after the fork: the engine and its pool belong to this process."""
-        return create_app(self.config)
+        app = create_app(self.config)
+        tune_interpreter()
+        return app
 
 
 def serve_with_workers(config: Config, *, host: str, port: int, workers: int) -> None:

@@ -74,7 +74,9 @@ class BareGunicornServer(GunicornServer):
         super().__init__(config, host="127.0.0.1", port=port, workers=workers)
 
     def load(self) -> Flask:
-        return create_bare_app(self.database_url)
+        app = create_bare_app(self.database_url)
+        tune_interpreter()  # as the engine's workers do
+        return app
 
 
 if __name__ == "__main__":
@@ -84,9 +86,10 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     create_table(args.url)
-    tune_interpreter()  # as the engine's servers run
+    tune_interpreter()  # as the engine's servers run (for gunicorn: the interval its workers inherit)
     if args.workers is None:
         app = create_bare_app(args.url)
+        tune_interpreter()  # its objects frozen once built, as ``arbitration serve`` does
         waitress.serve(app, host="127.0.0.1", port=args.port, threads=8, ident="bare")
     else:
         BareGunicornServer(args.url, port=args.port, workers=args.workers).run()
