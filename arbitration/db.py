@@ -7,7 +7,8 @@ a look-up outside any unit of work (:meth:`Database.lookup`) starts no transacti
 
 PostgreSQL's connections go through ``PostgresForMoney``, which sends a transaction's ``BEGIN`` and
 the writes whose answer nobody reads together with the next statement: a round trip to the server
-costs more than most statements do there. A write's caller is looked up in autocommit.
+costs more than most statements do there; the dialect, not psycopg, runs the transactions, and the
+engine's statements go to libpq through psycopg's C part (``arbitration.libpq``).
 
 SQLite takes one writer at a time, and a writer that finds the file locked sleeps in SQLite's busy
 handler (1 ms, 2 ms, 5 ms ... up to 100 ms at a time) while others may take the lock ahead of it: under
