@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -466,6 +466,17 @@ def execute_core(
     depend on anything pending); rows it changes are not synchronised into the session.
     """
     return statements.run(_connection_of(session, flush), statement, params)
+
+
+def execute_core_together(
+    session: Session,
+    runs: Sequence[tuple[Executable, dict[str, Any] | None]],
+    *,
+    flush: bool = True,
+) -> Sequence[statements.Ran]:
+    """``execute_core`` for statements whose answers are all read, in order: on PostgreSQL in one
+    round trip (``statements.run_together``), each on its own snapshot as it starts."""
+    return statements.run_together(_connection_of(session, flush), runs)
 
 
 def execute_later(

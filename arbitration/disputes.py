@@ -32,7 +32,7 @@ from arbitration.deadlines import plan_timer, write_timers
 from arbitration.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from arbitration.ids import is_generated_id, new_id
 from arbitration.models import AccountLink, Dispute, DisputeItem, Offer
-from arbitration.orders import Terms, lock_order_terms
+from arbitration.orders import Terms, lock_order_terms_then
 from arbitration.party_standing import party_standing
 from arbitration.policy import Policy
 from arbitration.rows import Rows, as_loaded, loaded
@@ -462,13 +462,16 @@ def file_dispute(
     if caller.role != BUYER:
         raise Forbidden("only buyers file disputes")
     # Lock the order (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises) so two filings on
-    # one order cannot both pass the "no open dispute" check.
-    order = lock_order_terms(session, dispute_in.order_id)
+    # one order cannot both pass the "no open dispute" check, which runs after the lock is taken
+    # (in the same round trip).
+    order, open_dispute = lock_order_terms_then(
+        session, dispute_in.order_id, (_OPEN_DISPUTE, {"order_id": dispute_in.order_id})
+    )
     if order is None or order.buyer_id != caller.id:
         raise ValidationFailed(
             "no such order of yours", details={"order_id": [f"no order {dispute_in.order_id}"]}
         )
-    open_dispute = execute_core(session, _OPEN_DISPUTE, {"order_id": order.id}, flush=False)
+    assert open_dispute is not None
     if found := open_dispute.scalar():
         raise Conflict(
             "this order already has an open dispute",

@@ -72,9 +72,13 @@ def ready(driver_connection: Any) -> bool:
     return bool(driver_connection.pgconn.transaction_status != pq.TransactionStatus.IDLE)
 
 
-def send(driver_connection: Any, batch: Sequence[Statement]) -> tuple[list[Any], int, list[int]]:
-    """Send ``batch`` in order, in one round trip, and return the last statement's rows (tuples
-    of psycopg's values), its row count, and the type of each of its columns (their oids).
+Answer = tuple[list[Any], int, list[int]]  # a statement's rows, row count and columns' types
+
+
+def send(driver_connection: Any, batch: Sequence[Statement], answers: int = 1) -> list[Answer]:
+    """Send ``batch`` in order, in one round trip, and return the answers of its last ``answers``
+    statements: each one's rows (tuples of psycopg's values), its row count, and the type of each
+    of its columns (their oids).
 
     A failing statement raises psycopg's error for it; the server skipped the ones after it, and
     the transaction is aborted, for the caller's rollback. Every parameter is dumped before
@@ -112,8 +116,14 @@ def send(driver_connection: Any, batch: Sequence[Statement]) -> tuple[list[Any],
         results = [
             answered for position, answered in enumerate(results) if position not in preparing
         ]
-    last = len(batch[-1][1]) if batch[-1][2] else 1  # the executions of the last statement
-    return _answer(transformer, results[len(results) - last :])
+    found: list[Answer] = []
+    end = len(results)
+    for _, parameters, many in reversed(batch[len(batch) - answers :]):
+        start = end - (len(parameters) if many else 1)  # the statement's executions
+        found.append(_answer(transformer, results[start:end]))
+        end = start
+    found.reverse()
+    return found
 
 
 def forget_prepared(driver_connection: Any) -> None:
@@ -202,11 +212,11 @@ def _pipelined(
     return results
 
 
-def _answer(transformer: Any, last: list[list[Any]]) -> tuple[list[Any], int, list[int]]:
+def _answer(transformer: Any, executions: list[list[Any]]) -> Answer:
     rows: list[Any] = []
     count = 0
     types: list[int] = []
-    for answered in last:
+    for answered in executions:
         result = answered[-1]
         if result.status == _ROWS:
             transformer.set_pgresult(result)

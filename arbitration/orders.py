@@ -5,17 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import Executable, bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from arbitration.accounts import BUYER, PARTY_ROLES, PLATFORM, SELLER, Caller
-from arbitration.db import execute_core
+from arbitration.db import execute_core_together
 from arbitration.errors import Forbidden, NotFound, ValidationFailed
 from arbitration.ids import check_external_id
 from arbitration.models import Account, Dispute, Order, OrderItem
-from arbitration.statements import prepared
+from arbitration.statements import Ran, prepared
 
 ORDER_STATUSES = ("paid", "shipped", "delivered")
 SHIPPED_STATUSES = ("shipped", "delivered")  # ``Order.shipped`` says the same of a row
@@ -227,7 +227,27 @@ _LOCK_ORDER_WITH_LINES = prepared(
 def lock_order_terms(session: Session, order_id: str) -> OrderTerms | None:
     """The order with its lines, locked against concurrent filings (PostgreSQL; SQLite's BEGIN
     IMMEDIATE already serialises writers); None if there is no such order."""
-    rows = execute_core(session, _LOCK_ORDER_WITH_LINES, {"order_id": order_id}).all()
+    return lock_order_terms_then(session, order_id)[0]
+
+
+def lock_order_terms_then(
+    session: Session,
+    order_id: str,
+    then: tuple[Executable, dict[str, Any]] | None = None,
+) -> tuple[OrderTerms | None, Ran | None]:
+    """``lock_order_terms``, and the result of ``then``, a statement run after the lock is taken
+    (on its own snapshot, so it sees whatever the lock waited for): on PostgreSQL in the same
+    round trip."""
+    runs: list[tuple[Executable, dict[str, Any] | None]] = [
+        (_LOCK_ORDER_WITH_LINES, {"order_id": order_id})
+    ]
+    if then is not None:
+        runs.append(then)
+    locked, *after = execute_core_together(session, runs)
+    return _order_terms(locked.all()), (after[0] if after else None)
+
+
+def _order_terms(rows: Sequence[Any]) -> OrderTerms | None:
     if not rows:
         return None
     id_, buyer_id, seller_id, amount, refunded_amount, currency, status = rows[0][:7]

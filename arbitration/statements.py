@@ -464,49 +464,100 @@ def _parameters(form: _Form, rows: list[dict[str, Any]]) -> Any:
         raise StatementError(str(refused), form.sql, rows, refused) from refused
 
 
+def run_together(
+    connection: Connection, runs: Sequence[tuple[Executable, Params]]
+) -> Sequence[Ran]:
+    """Execute several statements in order, as ``run`` would each, in one round trip on a
+    dialect that sends statements together (with what waits on the connection), where all are
+    prepared; else one after another. Each runs on its own snapshot, taken as it starts: a read
+    after a row lock sees what the lock waited for."""
+    if _sends_together(connection) and libpq.ready(connection.connection.dbapi_connection):
+        found = [_fast_form(connection, statement, params) for statement, params in runs]
+        forms = [each for each in found if each is not None]
+        if len(forms) == len(runs):
+            return _sent(connection, connection.dialect, forms)
+    return [run(connection, statement, params) for statement, params in runs]
+
+
 def _execute(
     connection: Connection, dialect: Dialect, form: _Form, rows: list[dict[str, Any]]
 ) -> _Ran:
-    many = form.rows == _EACH
-    parameters = _parameters(form, rows)
     pooled = connection.connection
     dbapi_connection: Any = pooled.dbapi_connection
     together = _sends_together(connection)
-    cursor = None
+    if together and libpq.ready(dbapi_connection):
+        return _sent(connection, dialect, [(form, rows)])[0]
+    many = form.rows == _EACH
+    parameters = _parameters(form, rows)
+    queued = pooled.info.pop(QUEUED, None) if together else None
+    cursor = dbapi_connection.cursor()
     try:
-        if together and libpq.ready(dbapi_connection):
-            queued: Queued | None = pooled.info.pop(QUEUED, None)
-            batch = [*shared(queued or ()), (form.sql, parameters, many)]
-            fetched, rowcount, types = libpq.send(dbapi_connection, batch)
-            described: Sequence[Any] = [(None, oid) for oid in types]
-        else:
-            queued = pooled.info.pop(QUEUED, None) if together else None
-            cursor = dbapi_connection.cursor()
-            if queued:
-                with dbapi_connection.pipeline():
-                    send_queued(dbapi_connection, queued)
-                    _send(cursor, form.sql, parameters, many)
-            else:
+        if queued:
+            with dbapi_connection.pipeline():
+                send_queued(dbapi_connection, queued)
                 _send(cursor, form.sql, parameters, many)
-            fetched = cursor.fetchall() if form.columns else []
-            rowcount = cursor.rowcount
-            described = cursor.description or ()
+        else:
+            _send(cursor, form.sql, parameters, many)
+        fetched = cursor.fetchall() if form.columns else []
         if form.columns and form.converters is None:
-            form.converters = _result_conversions(dialect, form.columns, described)
+            form.converters = _result_conversions(dialect, form.columns, cursor.description)
+        return _result(form, fetched, cursor.rowcount)
     except dialect.loaded_dbapi.Error as error:
-        if dialect.is_disconnect(error, connection.connection, cursor):
-            connection.invalidate(error)
-        raise DBAPIError.instance(
-            form.sql, parameters, error, dialect.loaded_dbapi.Error, dialect=dialect
-        ) from error
+        raise _failed(connection, dialect, form.sql, parameters, error, cursor) from error
     finally:
-        if cursor is not None:
-            cursor.close()
+        cursor.close()
+
+
+def _sent(
+    connection: Connection, dialect: Dialect, forms: list[tuple[_Form, list[dict[str, Any]]]]
+) -> list[_Ran]:
+    """The statements of ``forms`` sent through ``libpq``, after what waits on the connection,
+    in one round trip; their results."""
+    pooled = connection.connection
+    parameters = [_parameters(form, rows) for form, rows in forms]
+    queued: Queued | None = pooled.info.pop(QUEUED, None)
+    batch = [
+        *shared(queued or ()),
+        *(
+            (form.sql, given, form.rows == _EACH)
+            for (form, _), given in zip(forms, parameters, strict=True)
+        ),
+    ]
+    try:
+        answers = libpq.send(pooled.dbapi_connection, batch, answers=len(forms))
+    except dialect.loaded_dbapi.Error as error:
+        raise _failed(connection, dialect, forms[-1][0].sql, parameters[-1], error) from error
+    results = []
+    for (form, _), (fetched, rowcount, types) in zip(forms, answers, strict=True):
+        if form.columns and form.converters is None:
+            form.converters = _result_conversions(dialect, form.columns, [(None, t) for t in types])
+        results.append(_result(form, fetched, rowcount))
+    return results
+
+
+def _result(form: _Form, fetched: list[Any], rowcount: int) -> _Ran:
     if form.converters:
         fetched = [_converted(row, form.converters) for row in fetched]
     result = _Ran(form.metadata, iter(fetched))
     result.rowcount = rowcount
     return result
+
+
+def _failed(
+    connection: Connection,
+    dialect: Dialect,
+    sql: str,
+    parameters: Any,
+    error: Any,
+    cursor: Any = None,
+) -> StatementError:
+    """The driver's ``error`` as SQLAlchemy raises it; the connection invalidated if it broke."""
+    if dialect.is_disconnect(error, connection.connection, cursor):
+        connection.invalidate(error)
+    raised: StatementError = DBAPIError.instance(
+        sql, parameters, error, dialect.loaded_dbapi.Error, dialect=dialect
+    )
+    return raised
 
 
 def _send(cursor: Any, sql: str, parameters: Any, many: bool) -> None:

@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 
 from api.wiring import Services
 from arbitration import statements
-from arbitration.db import Database, execute_core, execute_later
+from arbitration.db import Database, execute_core, execute_core_together, execute_later
 from arbitration.models import Account
 from tests.support.world import World
 
@@ -44,6 +44,9 @@ RULING = {
 _INSERT_ACCOUNT = statements.prepared(insert(Account))
 _COUNT_NAMED = statements.prepared(
     select(func.count()).select_from(Account).where(Account.display_name == "queued")
+)
+_NAMED_IDS = statements.prepared(
+    select(Account.id).where(Account.display_name == bindparam("display_name"))
 )
 
 
@@ -165,6 +168,36 @@ def test_a_ruling_talks_to_postgresql_in_few_round_trips(
     # timers' cancelling; the ruling's rows and the webhook outbox with the COMMIT. Sixteen before.
     assert _round_trips(sent) <= 4, "\n".join(sent)
     assert sum("\tParse\t" in line or "\tBind\t" in line for line in sent) >= 10  # all were sent
+
+
+def test_filing_talks_to_postgresql_in_few_round_trips(
+    world: World, services: Services, tmp_path: Path
+) -> None:
+    if not _postgres(services):
+        pytest.skip("SQLite runs in the process: it has no round trips")
+    buyer, _, order_id = world.parties()
+
+    with _sent_to_the_server(services.database.engine, tmp_path) as sent:
+        world.file(buyer, order_id)
+
+    # The caller's look-up; BEGIN, the order under its lock and the open-dispute check after it
+    # (five before they went together); the dispute's rows with its batch's count; the webhook
+    # outbox with the COMMIT.
+    assert _round_trips(sent) <= 4, "\n".join(sent)
+
+
+def test_statements_run_together_answer_each_in_order(services: Services) -> None:
+    with services.database.unit_of_work() as session:
+        execute_later(session, _INSERT_ACCOUNT, _account("queued-1", services))
+        counted, listed = execute_core_together(
+            session,
+            [
+                (_COUNT_NAMED, None),
+                (_NAMED_IDS, {"display_name": "queued"}),
+            ],
+        )
+        assert counted.scalar() == 1  # after the write that waited
+        assert listed.scalars().all() == ["queued-1"]
 
 
 def test_a_transaction_that_sends_nothing_costs_no_round_trip(
