@@ -16,6 +16,7 @@ from api.wiring import Services
 from arbitration import statements
 from arbitration.db import execute_core, execute_later
 from arbitration.models import Account
+from tests.support.seed import account_row
 
 _COUNT_NAMED = statements.prepared(
     select(func.count()).select_from(Account).where(Account.display_name == "prepared")
@@ -43,14 +44,7 @@ def _prepared(connection: Connection, prefix: str, containing: str) -> int:
 
 
 def _account(account_id: str, services: Services) -> dict[str, Any]:
-    at = services.clock.now()
-    return {
-        "id": account_id,
-        "role": "buyer",
-        "display_name": "prepared",
-        "created_at": at,
-        "updated_at": at,
-    }
+    return account_row(account_id, display_name="prepared", at=services.clock.now())
 
 
 def test_a_statement_is_prepared_once_for_a_connection(connection: Connection) -> None:

@@ -34,6 +34,7 @@ from api.wiring import Services
 from arbitration import statements
 from arbitration.db import Database, execute_core, execute_core_together, execute_later
 from arbitration.models import Account
+from tests.support.seed import account_row
 from tests.support.world import World
 
 RULING = {
@@ -55,14 +56,7 @@ def _postgres(services: Services) -> bool:
 
 
 def _account(account_id: str, services: Services) -> dict[str, Any]:
-    at = services.clock.now()
-    return {
-        "id": account_id,
-        "role": "buyer",
-        "display_name": "queued",
-        "created_at": at,
-        "updated_at": at,
-    }
+    return account_row(account_id, display_name="queued", at=services.clock.now())
 
 
 def _named(services: Services) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from arbitration import accounts, disputes, orders
 from arbitration.accounts import Caller
@@ -60,3 +61,14 @@ def seed_disputes(
             )
             ids.append(dispute.id)
     return ids
+
+
+def account_row(account_id: str, *, display_name: str, at: datetime) -> dict[str, Any]:
+    """A buyer's ``accounts`` row, as a statement inserts it."""
+    return {
+        "id": account_id,
+        "role": "buyer",
+        "display_name": display_name,
+        "created_at": at,
+        "updated_at": at,
+    }
