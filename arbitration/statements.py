@@ -21,9 +21,11 @@ More rows than that, or a statement that is not a plain insert, run as an ``exec
 A write whose result nobody reads (an insert of a link, a timer, a ruling; an update of a row
 this transaction holds) can wait (``run_later``). On a dialect that sends statements together
 (``sends_together``: psycopg's, ``db.PostgresForMoney``) it waits on the connection (``QUEUED``)
-and goes out with the next statement sent there, or with the ``COMMIT``, in one pipeline: one
-round trip for them all, where each would cost its own (on PostgreSQL, a round trip costs more
-than the statement); writes in a row to different tables go as one statement (``shared``). Everything still reaches the database in the order it was run, so a later
+and goes out with the next statement sent there, or with the ``COMMIT``, in one pipeline
+(``libpq.send``): one round trip for them all, where each would cost its own (on PostgreSQL, a
+round trip costs more than the statement); writes in a row to different tables go as one
+statement (``shared``). Several reads whose answers are all needed can go together too
+(``run_together``). Everything still reaches the database in the order it was run, so a later
 statement sees the writes before it; what changes is where a failure surfaces: a write that
 waited fails at the statement or the commit it went out with, and the transaction rolls back as
 for any failure. So only a write whose failure is a bug waits: none that a caller catches (a
