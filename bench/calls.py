@@ -5,13 +5,17 @@ two parties' evidence-done, claiming, deciding) and its two reads, 50 of each th
 client, beside the bare endpoints of ``bench.bare``; every Python and C function call is counted
 (``sys.setprofile``). Timings on a shared machine move by 20 % and more from one minute to the
 next; these counts do not, so a change's effect shows at once. They leave out what the database
-itself does (an fsync, a scan), which the HTTP benchmark measures.
+itself does (a statement's work, a commit's writes), which the second figure takes in: the CPU
+time of the same requests run again, one at a time, without the counting (on another 50 of each).
+It moves a few per cent from run to run, and is closer to what the HTTP benchmark finds: the bare
+write's statements do little, a ruling's ten write 20 to 30 pages at its commit.
 """
 
 from __future__ import annotations
 
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
@@ -58,21 +62,34 @@ def calls_each(send: Callable[[int], object], count: int) -> float:
     return counted / count
 
 
-def measure(folder: Path) -> dict[str, float]:
+def cpu_each(send: Callable[[int], object], count: int) -> float:
+    """The mean CPU time of ``send(0) ... send(count - 1)`` in this thread, in milliseconds."""
+    started = time.thread_time()
+    for number in range(count):
+        send(number)
+    return (time.thread_time() - started) / count * 1000
+
+
+def both(send: Callable[[int], object]) -> tuple[float, float]:
+    """The calls of ``send(1) ... send(REQUESTS)``, then the CPU time of the next ``REQUESTS``."""
+    return (
+        calls_each(_shifted(send, 1), REQUESTS),
+        cpu_each(_shifted(send, 1 + REQUESTS), REQUESTS),
+    )
+
+
+def measure(folder: Path) -> dict[str, tuple[float, float]]:
+    """Each request's (calls, CPU milliseconds)."""
     engine = in_process(folder)
     client, auth = engine.client, engine.auth
-    for number in range(REQUESTS + 1):
+    for number in range(2 * REQUESTS + 1):
         order = order_body(number) | {"buyer_id": "buyer-0", "seller_id": "seller-0"}
         answer = client.put(f"/v1/orders/calls-{number}", json=order, headers=auth("platform"))
         assert answer.status_code == 201, answer.data
     bare_url = f"sqlite:///{folder / 'bare.db'}"
     create_table(bare_url)
     bare = create_bare_app(bare_url).test_client()
-    figures = {
-        "bare write": calls_each(
-            lambda _: _expect(bare.post("/rows", json={"body": "x"}), 201), REQUESTS
-        )
-    }
+    figures = {"bare write": both(lambda _: _expect(bare.post("/rows", json={"body": "x"}), 201))}
     disputes: list[str] = []
     for name, who, action, body in STEPS:
 
@@ -89,7 +106,7 @@ def measure(folder: Path) -> dict[str, float]:
                 _expect(client.post(path, json=body, headers=auth(who)), 200)
 
         send(0)  # the first of each pays for cold paths
-        figures[name] = calls_each(_shifted(send), REQUESTS)
+        figures[name] = both(send)
     row = _expect(bare.post("/rows", json={"body": "x"}), 201)["id"]
     reads: dict[str, tuple[FlaskClient, str, dict[str, str]]] = {
         "bare read": (bare, f"/rows/{row}", {}),
@@ -104,12 +121,12 @@ def measure(folder: Path) -> dict[str, float]:
             _expect(one.get(path, headers=h), 200)
 
         get(0)
-        figures[name] = calls_each(get, REQUESTS)
+        figures[name] = both(get)
     return figures
 
 
-def _shifted(send: Callable[[int], None]) -> Callable[[int], None]:
-    return lambda number: send(number + 1)
+def _shifted(send: Callable[[int], object], by: int) -> Callable[[int], object]:
+    return lambda number: send(number + by)
 
 
 def _expect(answer: Any, status: int) -> Any:
@@ -120,10 +137,12 @@ def _expect(answer: Any, status: int) -> Any:
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         figures = measure(Path(folder))
-    print(f"{'request':<24}{'calls':>8}{'x bare':>8}")
-    for name, calls in figures.items():
-        bare = figures["bare read" if name.startswith(("read", "bare read")) else "bare write"]
-        print(f"{name:<24}{calls:>8.0f}{calls / bare:>8.2f}")
+    print(f"{'request':<24}{'calls':>8}{'x bare':>8}{'cpu ms':>9}{'x bare':>8}")
+    for name, (calls, cpu) in figures.items():
+        bare_calls, bare_cpu = figures[
+            "bare read" if name.startswith(("read", "bare read")) else "bare write"
+        ]
+        print(f"{name:<24}{calls:>8.0f}{calls / bare_calls:>8.2f}{cpu:>9.3f}{cpu / bare_cpu:>8.2f}")
 
 
 if __name__ == "__main__":
