@@ -8,7 +8,7 @@ next; these counts do not, so a change's effect shows at once. They leave out wh
 itself does (a statement's work, a commit's writes), which the second figure takes in: the CPU
 time of the same requests run again, one at a time, without the counting (on another 50 of each).
 It moves a few per cent from run to run, and is closer to what the HTTP benchmark finds: the bare
-write's statements do little, a ruling's ten write 20 to 30 pages at its commit.
+write's statements do little, a ruling's ten write 22 to 32 pages at its commit.
 """
 
 from __future__ import annotations
