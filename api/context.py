@@ -10,7 +10,8 @@ A read finds its caller inside its own unit of work: on a request that changes n
 it open for the view's :func:`read`, so the token check and the read share one transaction and one
 connection. A write finds its caller with one statement outside any transaction, before its body is
 read, and takes the writer lock only in :func:`perform`, whose unit of work runs on the connection
-that found the caller (one checkout a request). Nothing about a token outlives the request: a
+that found the caller on PostgreSQL (one checkout a request), on the pool's writer connection on
+SQLite (``arbitration.db.WriterKeepingPool``). Nothing about a token outlives the request: a
 revoked token fails on the next one.
 """
 
@@ -92,8 +93,8 @@ def _authenticate() -> Caller:
     on_behalf_of = environ.get("HTTP_ON_BEHALF_OF")
     if req.method not in READ_METHODS:
         # Outside the write's unit of work: no writer lock while the body is validated or an
-        # upload streams in; perform() opens the transaction when the work is ready, on this
-        # same connection (one checkout a request: on PostgreSQL each pings the server).
+        # upload streams in; perform() opens the transaction when the work is ready, on
+        # PostgreSQL on this same connection (one checkout a request: each pings the server).
         connection = services().database.lookup()
         try:
             who = authenticate(connection, token=bearer, on_behalf_of=on_behalf_of)

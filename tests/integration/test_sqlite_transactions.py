@@ -5,11 +5,13 @@ transaction."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api.wiring import Services
 from arbitration.models import Account
@@ -83,3 +85,34 @@ def test_a_read_only_engine_never_blocks_a_writer(services: Services, database_u
     with services.database.engine.execution_options(read_only=True).connect() as connection:
         connection.execute(select(Account.id)).first()
         assert _another_process_can_write(database_url)
+
+
+def _driver_connection(session: Session) -> object:
+    return session.connection().connection.driver_connection
+
+
+def test_writes_take_turns_on_one_connection_no_read_is_given(services: Services) -> None:
+    """So a write finds the pages it needs in that connection's cache: SQLite empties a
+    connection's cache when another connection has committed since its last transaction."""
+    database = services.database
+    writers: list[object] = []
+
+    def write() -> None:
+        with database.unit_of_work() as session:
+            session.execute(select(Account.id)).first()
+            writers.append(_driver_connection(session))
+
+    write()
+    with database.unit_of_work(read_only=True) as reading, database.lookup() as looking_up:
+        reader = _driver_connection(reading)
+        looked_up = looking_up.connection.driver_connection
+        other_thread = threading.Thread(target=write)
+        other_thread.start()
+        other_thread.join(timeout=10)
+        with database.unit_of_work(on=looking_up) as session:  # a write request's look-up
+            session.execute(select(Account.id)).first()
+            writers.append(_driver_connection(session))
+
+    assert len(writers) == 3
+    assert writers[0] is writers[1] is writers[2]
+    assert writers[0] not in (reader, looked_up)
