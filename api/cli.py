@@ -20,10 +20,11 @@ from api.wiring import (
     Services,
     build,
     check_database_writable,
+    purge_personal_data,
     scheduled_jobs,
     upgrade_schema,
 )
-from arbitration import accounts, lifecycle, privacy
+from arbitration import accounts, lifecycle
 from arbitration.audit import verify_chains
 from arbitration.db import database_url_from_env
 from arbitration.errors import DomainError
@@ -384,16 +385,14 @@ def privacy_purge(older_than: str | None, dry_run: bool) -> None:
         window = parse_duration(older_than) if older_than else services.policy.webhooks.retention
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--older-than") from None
-    with services.database.unit_of_work() as session:
-        report = privacy.purge(session, older_than=window, at=services.clock.now(), dry_run=dry_run)
-        if not dry_run and report.disputes:
-            webhook_service.redact_outbox(session, dispute_ids=report.disputes)
+    report = purge_personal_data(services, older_than=window, dry_run=dry_run)
     verb = "would purge" if dry_run else "purged"
     click.echo(
         f"{verb} {len(report.disputes)} disputes closed more than {older_than or 'the retention'} "
         "ago; "
         f"{report.events_redacted} chain events redacted (their hashes kept)"
         + (f", {report.events_kept} older events kept as hashed" if report.events_kept else "")
+        + f"; {report.evidence_items} evidence items removed ({report.blobs_deleted} files deleted)"
     )
 
 

@@ -16,6 +16,7 @@ from arbitration.errors import (
     Conflict,
     DomainError,
     Forbidden,
+    Gone,
     NotFound,
     Unauthorized,
     ValidationFailed,
@@ -29,6 +30,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    Gone: 410,
     ValidationFailed: 422,
 }
 
@@ -39,6 +41,7 @@ HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    410: "gone",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_failed",

@@ -15,6 +15,7 @@ import functools
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -25,17 +26,19 @@ from sqlalchemy.exc import OperationalError
 
 import migrations
 from api.config import Config
-from arbitration import recoveries
+from arbitration import privacy, recoveries
 from arbitration.clock import Clock
 from arbitration.db import Database, make_engine
 from arbitration.events import DecisionOverturned, Handlers
 from arbitration.policy import Policy
+from evidence import retention as evidence_retention
 from evidence.storage import BlobStore, FilesystemBlobStore
 from penalties import buyers as buyer_ledger
 from penalties import handlers as penalties_handlers
 from reports import feedback as reports_feedback
 from webhooks import checkpoints, delivery
 from webhooks import outbox as webhook_outbox
+from webhooks import service as webhook_service
 
 MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
 
@@ -97,6 +100,37 @@ def scheduled_jobs(services: Services) -> dict[str, Callable[[], object]]:
             checkpoints.take_if_due, services.database, key=key, policy=policy, clock=services.clock
         )
     return jobs
+
+
+@dataclass(frozen=True)
+class PersonalDataPurged:
+    """What ``purge_personal_data`` did (or, dry, would do)."""
+
+    disputes: list[str]
+    events_redacted: int
+    events_kept: int  # hashed before version 2: their payload cannot be redacted
+    evidence_items: int
+    blobs_deleted: int
+
+
+def purge_personal_data(
+    services: Services, *, older_than: timedelta, dry_run: bool = False
+) -> PersonalDataPurged:
+    """``arbitration privacy purge``: the personal data of disputes closed longer ago than
+    ``older_than``, removed in one unit of work from the disputes and their chains
+    (``arbitration.privacy``), their webhook events (``webhooks.service``) and their evidence
+    (``evidence.retention``); then the evidence bytes no item needs any more."""
+    with services.database.unit_of_work() as session:
+        at = services.clock.now()
+        report = privacy.purge(session, older_than=older_than, at=at, dry_run=dry_run)
+        evidence = evidence_retention.EvidencePurge()
+        if not dry_run and report.disputes:
+            webhook_service.redact_outbox(session, dispute_ids=report.disputes)
+            evidence = evidence_retention.purge(session, dispute_ids=report.disputes, at=at)
+    deleted = evidence_retention.delete_freed(services.database, services.storage, evidence.freed)
+    return PersonalDataPurged(
+        report.disputes, report.events_redacted, report.events_kept, evidence.items, deleted
+    )
 
 
 # Start-up checks ------------------------------------------------------------------------------

@@ -30,6 +30,12 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class Gone(DomainError):
+    """It was there, and was removed for good (evidence past retention)."""
+
+    code = "gone"
+
+
 class ValidationFailed(DomainError):
     """The request is well-formed but its content breaks a rule; ``details`` maps fields to messages."""
 

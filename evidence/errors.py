@@ -1,9 +1,10 @@
-"""Refusals particular to evidence: a file too large (413), of a type we do not take (415), or
-stored bytes that no longer match their hash. The HTTP layer maps each to a status in one place."""
+"""Refusals particular to evidence: a file too large (413), of a type we do not take (415), stored
+bytes that no longer match their hash, or an item the privacy purge removed (410). The HTTP layer
+maps each to a status in one place."""
 
 from __future__ import annotations
 
-from arbitration.errors import Conflict, DomainError
+from arbitration.errors import Conflict, DomainError, Gone
 
 
 class PayloadTooLarge(DomainError):
@@ -22,3 +23,9 @@ class EvidenceCorrupted(Conflict):
     """The stored bytes are missing or no longer hash to what the audit chain recorded: never served."""
 
     code = "evidence_corrupted"
+
+
+class EvidenceRemoved(Gone):
+    """The privacy purge removed the item's words or bytes: its row and SHA-256 stay."""
+
+    code = "evidence_removed"

@@ -10,11 +10,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from arbitration.db import Database
 from arbitration.errors import Conflict
 from evidence.intake import CheckedFile
-from evidence.models import Evidence
+from evidence.models import STATEMENT, Evidence
 from evidence.storage import BlobStore
 
 log = logging.getLogger(__name__)
@@ -51,9 +52,20 @@ def _settle(database: Database, storage: BlobStore, sha256: str, upload: Checked
 
 def _referenced(database: Database, sha256: str) -> bool:
     with database.unit_of_work(read_only=True) as session:
-        found = session.scalar(
-            select(Evidence.id).where(Evidence.sha256 == sha256, Evidence.text.is_(None)).limit(1)
+        return needed(session, sha256)
+
+
+def needed(session: Session, sha256: str) -> bool:
+    """Whether a file item the privacy purge has not removed has these bytes."""
+    found = session.scalar(
+        select(Evidence.id)
+        .where(
+            Evidence.sha256 == sha256,
+            Evidence.kind != STATEMENT,
+            Evidence.purged_at.is_(None),
         )
+        .limit(1)
+    )
     return found is not None
 
 

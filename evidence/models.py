@@ -1,5 +1,6 @@
 """The evidence table: one row per item a party or arbitrator added to a dispute. Rows are never
-updated or deleted; the bytes live in the blob store under ``sha256``, statements in ``text``."""
+deleted, and changed only by the privacy purge (``evidence.retention``); the bytes live in the blob
+store under ``sha256``, statements in ``text``."""
 
 from __future__ import annotations
 
@@ -44,7 +45,10 @@ class Evidence(Base):
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     text: Mapped[str | None] = mapped_column(Text, nullable=True)  # statements only
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set by the privacy purge: the name, note and words are gone, and the bytes once no other
+    # item that is not purged has the same SHA-256.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, default=None)
 
     @property
     def is_file(self) -> bool:
-        return self.text is None
+        return self.kind != STATEMENT

@@ -24,7 +24,7 @@ from arbitration.flows import authorize
 from arbitration.ids import is_generated_id, new_id
 from arbitration.models import Dispute
 from arbitration.policy import EvidencePolicy
-from evidence.errors import EvidenceCorrupted
+from evidence.errors import EvidenceCorrupted, EvidenceRemoved
 from evidence.intake import CheckedFile
 from evidence.models import ARBITRATORS_ONLY, STATEMENT, Evidence
 from evidence.storage import CHUNK_BYTES, BlobMissing, BlobStore
@@ -237,8 +237,14 @@ def verified_content(storage: BlobStore, item: Evidence) -> BinaryIO:
     """The item's bytes, checked against the SHA-256 in the audit chain, as a rewound stream.
 
     Files are copied to a temporary file while hashed, so what is served is exactly what was
-    checked, even if the stored copy changes meanwhile. Missing or altered bytes are never served.
+    checked, even if the stored copy changes meanwhile. Missing or altered bytes are never served,
+    and an item the privacy purge removed is gone (``evidence.retention``).
     """
+    if item.purged_at is not None:
+        raise EvidenceRemoved(
+            f"evidence {item.id} was removed with the dispute's personal data past retention",
+            details={"evidence_id": item.id, "purged_at": item.purged_at.isoformat()},
+        )
     if item.text is not None:
         data = item.text.encode("utf-8")
         if hashlib.sha256(data).hexdigest() != item.sha256:

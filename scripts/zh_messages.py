@@ -210,6 +210,7 @@ ZH = {
     "bytes": "字节",
     "arbitrators only": "仅仲裁员可见",
     "Nothing yet.": "暂无。",
+    "Removed with the dispute's personal data past retention": "已随本争议超过保留期限的个人数据一并删除",
     "Ruling in force": "现行裁决",
     "First ruling": "首次裁决",
     "Appeal decision": "申诉裁决",

@@ -339,7 +339,7 @@ def evidence_content(evidence_id: str) -> Response:
 
 @blp.app_template_global()
 def previewable(item: Evidence) -> bool:
-    return item.is_file and item.media_type in INLINE_TYPES
+    return item.is_file and item.purged_at is None and item.media_type in INLINE_TYPES
 
 
 @blp.app_template_global()

@@ -76,6 +76,13 @@ class EvidenceOut(Out):
     note = fields.String(allow_none=True)
     text = fields.String(allow_none=True, metadata={"description": "a statement's words"})
     created_at = fields.DateTime()
+    purged_at = fields.DateTime(
+        allow_none=True,
+        metadata={
+            "description": "when the privacy purge removed its name, note, words and bytes "
+            "(its content is then 410 evidence_removed); null while kept"
+        },
+    )
     content_url = fields.Function(lambda item: f"/v1/evidence/{item.id}/content")
 
 

@@ -153,6 +153,9 @@ def list_evidence(dispute_id: str) -> ResponseReturnValue:
 )
 @blp.alt_response(404, schema=ErrorOut, description="no such evidence that you may see")
 @blp.alt_response(409, schema=ErrorOut, description="evidence_corrupted: the bytes are altered")
+@blp.alt_response(
+    410, schema=ErrorOut, description="evidence_removed: the privacy purge removed it"
+)
 def evidence_content(evidence_id: str) -> Response:
     """Download an item's bytes, checked against the SHA-256 in the audit chain."""
     who = caller()
