@@ -392,7 +392,12 @@ def privacy_purge(older_than: str | None, dry_run: bool) -> None:
         "ago; "
         f"{report.events_redacted} chain events redacted (their hashes kept)"
         + (f", {report.events_kept} older events kept as hashed" if report.events_kept else "")
-        + f"; {report.evidence_items} evidence items removed ({report.blobs_deleted} files deleted)"
+        + (
+            ""
+            if dry_run
+            else f"; {report.evidence_items} evidence items removed "
+            f"({report.blobs_deleted} files deleted)"
+        )
     )
 
 

@@ -3,7 +3,13 @@ bytes once no other item needs them), its row and SHA-256 stay, and its content 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
+
+import pytest
 
 from api.wiring import Services, purge_personal_data
 from arbitration import audit
@@ -22,6 +28,7 @@ from tests.support.penalties import RULING, run_sweep
 from tests.support.world import World
 
 RETENTION = timedelta(days=30)
+ARBITRATION = str(Path(sys.executable).parent / "arbitration")
 
 
 def _closed_with_evidence(world: World) -> tuple[str, str, dict[str, str]]:
@@ -111,3 +118,29 @@ def test_bytes_a_purge_deleted_can_be_uploaded_again(world: World, services: Ser
     assert again.status_code == 201
     served = download(world, buyer, again.json["id"])
     assert (served.status_code, served.data) == (200, PNG)
+
+
+@pytest.mark.slow
+def test_the_command_purges_evidence_and_says_so(
+    world: World, services: Services, database_url: str
+) -> None:
+    """``arbitration privacy purge`` on the engine's database and evidence store (the command reads
+    the real clock: the test's disputes closed in January 2026)."""
+    _, buyer, ids = _closed_with_evidence(world)
+
+    ran = subprocess.run(
+        [ARBITRATION, "privacy", "purge", "--older-than", "30d"],
+        env={
+            **os.environ,
+            "ARBITRATION_DATABASE_URL": database_url,
+            "ARBITRATION_EVIDENCE_DIR": services.config.evidence_dir,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert ran.returncode == 0, ran.stderr
+    assert "purged 1 disputes" in ran.stdout
+    assert "3 evidence items removed (2 files deleted)" in ran.stdout
+    assert download(world, buyer, ids["photo"]).status_code == 410
