@@ -55,6 +55,10 @@ from arbitration.events import Handlers
 DEFAULT_DATABASE_FILE = "arbitration.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_KIB = 65_536
+# The writer connection's cache (``WriterKeepingPool``), which no other commit empties: the pages
+# every write passes through (the b-trees' upper levels, the leaves rows are added to) fit well
+# within it, and a bound this size keeps a server's memory flat as the database grows.
+SQLITE_WRITER_CACHE_KIB = 8_192
 
 # PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
 _POSTGRES_BUSY_STATES = frozenset({"40001", "40P01", "55P03"})
@@ -240,7 +244,11 @@ class SQLiteForMoney(_BeginsAsAsked, SQLiteDialect_pysqlite):
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")  # hot indexes stay in memory
+            # Hot indexes stay in memory (the writer connection's: see SQLITE_WRITER_CACHE_KIB).
+            writer = getattr(_WANTS_WRITER, "asked", False)
+            cursor.execute(
+                f"PRAGMA cache_size=-{SQLITE_WRITER_CACHE_KIB if writer else SQLITE_CACHE_KIB}"
+            )
             cursor.close()
 
         return configure

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.wiring import Services
+from arbitration.db import SQLITE_CACHE_KIB, SQLITE_WRITER_CACHE_KIB
 from arbitration.models import Account
 
 
@@ -116,3 +117,16 @@ def test_writes_take_turns_on_one_connection_no_read_is_given(services: Services
     assert len(writers) == 3
     assert writers[0] is writers[1] is writers[2]
     assert writers[0] not in (reader, looked_up)
+
+
+def test_the_writer_connections_cache_is_bounded_smaller(services: Services) -> None:
+    """No other commit empties it, so it would fill to the readers' size as the database grows:
+    a server's memory would climb by that much."""
+    database = services.database
+    database.engine.dispose()  # connections made from here on
+    with database.unit_of_work() as writing, database.unit_of_work(read_only=True) as reading:
+        sizes = [
+            session.connection().exec_driver_sql("PRAGMA cache_size").scalar()
+            for session in (writing, reading)
+        ]
+    assert sizes == [-SQLITE_WRITER_CACHE_KIB, -SQLITE_CACHE_KIB]
