@@ -29,7 +29,7 @@ run: $(STAMP)
 	test -s $(SECRET_KEY_FILE) || $(BIN)/python -c 'import secrets; print(secrets.token_hex(32))' > $(SECRET_KEY_FILE)
 	chmod 600 $(SECRET_KEY_FILE)
 	$(BIN)/arbitration db upgrade
-	$(BIN)/arbitration demo --if-empty
+	$(BIN)/arbitration demo --if-empty --address $(HOST):$(PORT)
 	test -s $(AUDIT_KEY_FILE) || (umask 077 && $(BIN)/arbitration audit keygen > $(AUDIT_KEY_FILE))
 	ARBITRATION_SECRET_KEY="$${ARBITRATION_SECRET_KEY:-$$(cat $(SECRET_KEY_FILE))}" \
 	ARBITRATION_AUDIT_SIGNING_KEY="$${ARBITRATION_AUDIT_SIGNING_KEY:-$$(cat $(AUDIT_KEY_FILE))}" \

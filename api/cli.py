@@ -201,13 +201,19 @@ def accounts_create(role: str, display_name: str, account_id: str | None, as_jso
 
 @main.command()
 @click.option("--if-empty", is_flag=True, help="only fill a database that has no accounts yet")
-def demo(if_empty: bool) -> None:
+@click.option(
+    "--address",
+    default="localhost:8000",
+    show_default=True,
+    help="where the engine will listen, for the example it prints",
+)
+def demo(if_empty: bool, address: str) -> None:
     """Fill the database with a believable marketplace and print tokens to try it with."""
     services = _services()
     tokens = demo_data.load_or_create(
         services.database, policy=services.policy, only_if_empty=if_empty
     )
-    click.echo(demo_data.describe(tokens))
+    click.echo(demo_data.describe(tokens, address=address))
 
 
 @main.group()

@@ -379,14 +379,14 @@ def _play_disputes(database: Database, *, policy: Policy, clock: ManualClock) ->
     step(keyboard, "acme-gadgets", "promise-repair", ready_by=clock.now() + STEP + REPAIR_TAKES)
 
 
-def describe(tokens: dict[str, str] | None) -> str:
+def describe(tokens: dict[str, str] | None, *, address: str = "localhost:8000") -> str:
     if tokens is None:
         return (
             "The database already has accounts but no demo tokens file; create a token with\n"
             "  arbitration accounts create --role buyer --name 'Me'"
         )
     lines = [
-        'Demo tokens (try: curl -H "Authorization: Bearer $ALICE" localhost:8000/v1/disputes):'
+        f'Demo tokens (try: curl -H "Authorization: Bearer $ALICE" {address}/v1/disputes):'
     ]
     for account_id, token in tokens.items():
         lines.append(f"  export {account_id.upper().replace('-', '_')}={token}")
