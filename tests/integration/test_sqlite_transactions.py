@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.wiring import Services
+from arbitration import db
 from arbitration.db import SQLITE_CACHE_KIB, SQLITE_WRITER_CACHE_KIB
 from arbitration.models import Account
 
@@ -130,3 +131,44 @@ def test_the_writer_connections_cache_is_bounded_smaller(services: Services) -> 
             for session in (writing, reading)
         ]
     assert sizes == [-SQLITE_WRITER_CACHE_KIB, -SQLITE_CACHE_KIB]
+
+
+def test_a_write_that_waited_too_long_for_the_writer_connection_takes_another(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a write in this process that waited past the busy timeout for the writer lock always
+    did: it goes on waiting in SQLite's own busy handler, and writes once the file is free."""
+    database = services.database
+    with database.unit_of_work(read_only=True) as session:  # a pooled connection, 30 s in SQLite
+        session.execute(select(Account.id)).first()
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 100)  # the writer connection's, and lock's
+    holding, done = threading.Event(), threading.Event()
+    seen: dict[str, object] = {}
+
+    def hold_the_writer() -> None:
+        with database.unit_of_work() as session:
+            session.execute(select(Account.id)).first()
+            seen["first"] = _driver_connection(session)
+            holding.set()
+            done.wait(timeout=10)
+
+    first = threading.Thread(target=hold_the_writer)
+    first.start()
+    assert holding.wait(timeout=10)
+    try:
+
+        def write_meanwhile() -> None:
+            with database.unit_of_work() as session:
+                session.execute(select(Account.id)).first()
+                seen["second"] = _driver_connection(session)
+
+        second = threading.Thread(target=write_meanwhile)
+        second.start()
+        second.join(timeout=1)
+        assert second.is_alive()  # past both timeouts, waiting on the file itself
+    finally:
+        done.set()
+        first.join(timeout=10)
+    second.join(timeout=10)
+    assert not second.is_alive()
+    assert seen["second"] is not seen["first"]
