@@ -385,9 +385,7 @@ def describe(tokens: dict[str, str] | None, *, address: str = "localhost:8000") 
             "The database already has accounts but no demo tokens file; create a token with\n"
             "  arbitration accounts create --role buyer --name 'Me'"
         )
-    lines = [
-        f'Demo tokens (try: curl -H "Authorization: Bearer $ALICE" {address}/v1/disputes):'
-    ]
+    lines = [f'Demo tokens (try: curl -H "Authorization: Bearer $ALICE" {address}/v1/disputes):']
     for account_id, token in tokens.items():
         lines.append(f"  export {account_id.upper().replace('-', '_')}={token}")
     return "\n".join(lines)
