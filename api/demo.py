@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from arbitration import accounts, disputes, flows, orders, refunds
+from arbitration import accounts, filing, flows, orders, refunds
 from arbitration.accounts import Caller
 from arbitration.clock import ManualClock, SystemClock
 from arbitration.db import Database
@@ -171,8 +171,8 @@ def _play_history(database: Database, *, policy: Policy, start: Any) -> None:
     def file(order_id: str, buyer: str, reason: str, amount: int, channel: str) -> str:
         clock.advance(STEP)
         with database.unit_of_work() as session:
-            dispute_in = disputes.DisputeIn(order_id, reason, "refund_only", amount, "", channel)
-            return disputes.file_dispute(
+            dispute_in = filing.DisputeIn(order_id, reason, "refund_only", amount, "", channel)
+            return filing.file_dispute(
                 session,
                 caller=who(session, buyer),
                 dispute_in=dispute_in,
@@ -289,10 +289,10 @@ def _play_disputes(database: Database, *, policy: Policy, clock: ManualClock) ->
     def file(order_id: str, buyer: str, reason: str, remedy: str, amount: int, text: str) -> str:
         clock.advance(STEP)
         with database.unit_of_work() as session:
-            dispute = disputes.file_dispute(
+            dispute = filing.file_dispute(
                 session,
                 caller=who(session, buyer),
-                dispute_in=disputes.DisputeIn(order_id, reason, remedy, amount, text, "app"),
+                dispute_in=filing.DisputeIn(order_id, reason, remedy, amount, text, "app"),
                 policy=policy,
                 at=clock.now(),
             )

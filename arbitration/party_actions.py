@@ -11,8 +11,8 @@ from arbitration.actions import Action, ActionContext, Change, no_change, requir
 from arbitration.classification import classify
 from arbitration.compensations import KINDS, compensation_terms
 from arbitration.deadlines import extend_timer
-from arbitration.disputes import ItemIn, check_amount, refundable_cap
 from arbitration.errors import ValidationFailed
+from arbitration.filing import ItemIn, check_amount, refundable_cap
 from arbitration.ids import new_id
 from arbitration.models import Offer, Order
 

@@ -265,7 +265,7 @@ class Batch:
 
 
 def systemic_batches(db: Session, who: Caller) -> list[Batch]:
-    """Open disputes flagged systemic at filing (``disputes._flag_batches``), grouped by listing."""
+    """Open disputes flagged systemic at filing (``filing._flag_batches``), grouped by listing."""
     if not browse.oversees(who):
         raise Forbidden("batches are for trust & safety")
     rows = db.execute(

@@ -37,7 +37,7 @@ from api.schemas.disputes import (
     EventOut,
     EventPageOut,
 )
-from arbitration import audit, compensations, disputes, flows, lifecycle, queue, refunds
+from arbitration import audit, compensations, disputes, filing, flows, lifecycle, queue, refunds
 from arbitration.accounts import Caller
 from arbitration.db import UTCDateTime, execute_core
 from arbitration.models import (
@@ -482,13 +482,13 @@ def file_dispute(dispute_in: dict[str, Any]) -> ResponseReturnValue:
     """File a refund request on an order (buyer)."""
     who = caller()
     items = dispute_in.pop("items", None)
-    request = disputes.DisputeIn(
+    request = filing.DisputeIn(
         **dispute_in,
-        items=tuple(disputes.ItemIn(**item) for item in items) if items is not None else None,
+        items=tuple(filing.ItemIn(**item) for item in items) if items is not None else None,
     )
 
     def work(session: Session) -> tuple[Later, int]:
-        dispute = disputes.file_dispute(
+        dispute = filing.file_dispute(
             session,
             caller=who,
             dispute_in=request,

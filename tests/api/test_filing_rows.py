@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event, inspect
 
 from api.wiring import Services
-from arbitration import disputes, orders
+from arbitration import disputes, filing, orders
 from arbitration.accounts import Caller
 from arbitration.audit import verify_chains
 from arbitration.models import Account, Dispute, Order
@@ -34,11 +34,11 @@ def _items(dispute: Dispute) -> list[tuple[str, str, int, int]]:
 
 @pytest.mark.parametrize(
     "chosen",
-    [None, (disputes.ItemIn("lst-a", 1),), (disputes.ItemIn("lst-b", 1),)],
+    [None, (filing.ItemIn("lst-a", 1),), (filing.ItemIn("lst-b", 1),)],
     ids=["whole order", "one line", "part of a line"],
 )
 def test_the_filed_dispute_in_the_session_is_the_row_in_the_database(
-    world: World, services: Services, chosen: tuple[disputes.ItemIn, ...] | None
+    world: World, services: Services, chosen: tuple[filing.ItemIn, ...] | None
 ) -> None:
     buyer, _seller, order_id = world.parties(amount=7_000, status="shipped", items=LINES)
     at = services.clock.now()
@@ -46,10 +46,10 @@ def test_the_filed_dispute_in_the_session_is_the_row_in_the_database(
         account = session.get(Account, buyer)
         assert account is not None
         caller = Caller(account)
-        dispute = disputes.file_dispute(
+        dispute = filing.file_dispute(
             session,
             caller=caller,
-            dispute_in=disputes.DisputeIn(order_id, "damaged", "refund_only", 1_000, items=chosen),
+            dispute_in=filing.DisputeIn(order_id, "damaged", "refund_only", 1_000, items=chosen),
             policy=services.policy,
             at=at,
         )

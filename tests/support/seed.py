@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from arbitration import accounts, disputes, orders
+from arbitration import accounts, filing, orders
 from arbitration.accounts import Caller
 from arbitration.db import Database
 from arbitration.policy import Policy
@@ -52,10 +52,10 @@ def seed_disputes(
                 ),
                 at=at,
             )
-            dispute = disputes.file_dispute(
+            dispute = filing.file_dispute(
                 session,
                 caller=Caller(buyer),
-                dispute_in=disputes.DisputeIn(order_id, "damaged", "refund_only", 1_000),
+                dispute_in=filing.DisputeIn(order_id, "damaged", "refund_only", 1_000),
                 policy=policy,
                 at=at,
             )
