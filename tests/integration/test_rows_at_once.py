@@ -18,7 +18,7 @@ from sqlalchemy import Integer, bindparam, insert, select
 from sqlalchemy.exc import StatementError
 
 from api.wiring import Services
-from arbitration import disputes, statements
+from arbitration import filing, statements
 from arbitration.db import execute_core
 from arbitration.deadlines import _INSERT_DEADLINES, PENDING, REFUND_OVERDUE
 from arbitration.models import Account, Deadline, IdempotencyRecord, Order
@@ -304,4 +304,4 @@ def test_a_filing_of_several_lines_writes_its_items_together(
         {"listing_id": "lst-pot", "quantity": 2, "value": 2_000},
     ]
     if path:
-        assert any(form.rows == 3 for form in _forms(disputes._INSERT_ITEMS))
+        assert any(form.rows == 3 for form in _forms(filing._INSERT_ITEMS))
