@@ -26,7 +26,7 @@ from api.wiring import (
 )
 from arbitration import accounts, lifecycle
 from arbitration.audit import verify_chains
-from arbitration.engines import database_url_from_env
+from arbitration.db import database_url_from_env
 from arbitration.errors import DomainError
 from arbitration.policy import PolicyError, load_policy, parse_duration
 from arbitration.scheduler import build_scheduler

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from arbitration.clock import Clock, SystemClock
-from arbitration.engines import database_url_from_env
+from arbitration.db import database_url_from_env
 from arbitration.policy import Policy, load_policy_from_env
 
 DEFAULT_SCHEDULER_INTERVAL = 30.0

@@ -11,7 +11,7 @@ it open for the view's :func:`read`, so the token check and the read share one t
 connection. A write finds its caller with one statement outside any transaction, before its body is
 read, and takes the writer lock only in :func:`perform`, whose unit of work runs on the connection
 that found the caller on PostgreSQL (one checkout a request), on the pool's writer connection on
-SQLite (``arbitration.engines.WriterKeepingPool``). Nothing about a token outlives the request: a
+SQLite (``arbitration.dialects.WriterKeepingPool``). Nothing about a token outlives the request: a
 revoked token fails on the next one.
 """
 

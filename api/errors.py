@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from werkzeug.exceptions import HTTPException
 
-from arbitration.engines import is_busy
+from arbitration.dialects import is_busy
 from arbitration.errors import (
     Conflict,
     DomainError,

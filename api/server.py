@@ -34,7 +34,7 @@ def tune_interpreter() -> None:
     """Let a request thread keep the GIL until it waits on something, rather than have the others
     force it to hand the GIL over every 5 ms (CPython's default).
 
-    A write holds SQLite's one writer lock (``arbitration.engines.SQLiteForMoney``) from ``BEGIN
+    A write holds SQLite's one writer lock (``arbitration.dialects.SQLiteForMoney``) from ``BEGIN
     IMMEDIATE`` to the end of its commit. In a busy server some thread has always been waiting for
     the GIL longer than 5 ms, so the lock's holder was forced off it in the middle of its Python,
     again and again, while the writers queued behind it waited: under four clients a ruling held

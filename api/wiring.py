@@ -28,8 +28,7 @@ import migrations
 from api.config import Config
 from arbitration import privacy, recoveries
 from arbitration.clock import Clock
-from arbitration.db import Database
-from arbitration.engines import make_engine
+from arbitration.db import Database, make_engine
 from arbitration.events import DecisionOverturned, Handlers
 from arbitration.policy import Policy
 from evidence import retention as evidence_retention

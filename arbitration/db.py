@@ -1,31 +1,60 @@
-"""The declarative base, the column types, the unit of work and the statements run in it.
+"""Engines, the declarative base, the column types, the unit of work and the statements run in it.
 
-How an engine is made for a URL, and how its dialect begins, commits and queues (SQLite's writer
-lock and writer connection, PostgreSQL's pipelines): ``arbitration.engines``.
+How an engine's dialect begins, commits and queues (SQLite's writer lock and writer connection,
+PostgreSQL's pipelines): ``arbitration.dialects``.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Engine, Executable, event
-from sqlalchemy.engine import Dialect
+from sqlalchemy import Connection, DateTime, Engine, Executable, create_engine, event
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
-from arbitration import engines, party_standing, statements
+from arbitration import dialects, party_standing, statements
 from arbitration.events import Handlers
 
+DEFAULT_DATABASE_FILE = "arbitration.db"
 _KEPT = "arbitration.kept"
 # A unit of work's connection, kept by ``execute_core``: its transaction is the unit's.
 _CONNECTION = "arbitration.connection"
 # How many loaded rows a write unit of work keeps alive (see ``WriteSession``): a request's handful,
 # not a bulk command's thousands (those fall back to the identity map's weak references).
 KEEP_AT_MOST = 1_000
+
+
+def database_url_from_env(environ: os._Environ[str] | dict[str, str] = os.environ) -> str:
+    """``ARBITRATION_DATABASE_URL``, or a SQLite file in the working directory."""
+    url = environ.get("ARBITRATION_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{Path.cwd() / DEFAULT_DATABASE_FILE}"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``, through the dialects of ``arbitration.dialects`` (SQLite: pragmas, BEGIN IMMEDIATE)."""
+    if not url.startswith("sqlite"):
+        postgres_url = make_url(url)
+        if postgres_url.drivername in dialects.PSYCOPG_DRIVERS:
+            postgres_url = postgres_url.set(drivername=dialects.POSTGRES_FOR_MONEY)
+        return create_engine(postgres_url, pool_pre_ping=True)
+    sqlite_url = make_url(url)
+    if sqlite_url.drivername in ("sqlite", "sqlite+pysqlite"):
+        sqlite_url = sqlite_url.set(drivername=dialects.SQLITE_FOR_MONEY)
+    in_memory = sqlite_url.database in (None, "", ":memory:") or "mode=memory" in url
+    return create_engine(
+        sqlite_url,
+        connect_args={"timeout": dialects.SQLITE_BUSY_TIMEOUT_MS / 1000},
+        **({} if in_memory else {"poolclass": dialects.WriterKeepingPool}),
+    )
 
 
 class Base(DeclarativeBase):
@@ -173,14 +202,14 @@ class Database:
         ``on``: a write's connection from :meth:`lookup`, which found its caller, to run on rather
         than take another from the pool (on PostgreSQL each checkout pings the server first). It
         stays the caller's to close. On a SQLite file every write runs on the pool's writer
-        connection instead (``engines.WriterKeepingPool``): the pages it finds in that connection's
+        connection instead (``dialects.WriterKeepingPool``): the pages it finds in that connection's
         cache save more than the second checkout costs.
         """
         factory = Session if read_only else WriteSession
         bind: Engine | Connection = self.engine
         writer: Connection | None = None
-        if not read_only and type(self.engine.pool) is engines.WriterKeepingPool:
-            bind = writer = engines.writer_connection(self.engine)
+        if not read_only and type(self.engine.pool) is dialects.WriterKeepingPool:
+            bind = writer = dialects.writer_connection(self.engine)
         elif on is not None:
             assert not read_only, "a lookup's connection is reused for writes only"
             bind = _writable(on)
@@ -192,7 +221,7 @@ class Database:
                 if read_only:
                     # Marked on the connection, not by binding an ``Engine.execution_options``
                     # copy: such a copy walks its own listeners and the engine's on every statement.
-                    session.connection(execution_options=engines.READ_ONLY_OPTIONS)
+                    session.connection(execution_options=dialects.READ_ONLY_OPTIONS)
                 session.info[party_standing.SESSION_KEY] = self.handlers.party_standing
                 session.info[_CONNECTION] = None  # ``execute_core`` keeps it once one needs it
                 yield session
@@ -209,9 +238,9 @@ class Database:
 
         Use it as ``with database.lookup() as connection``: the connection is its own context
         manager (a generator's would cost a write request a dozen calls more). Its mode waits on
-        the pooled connection (``engines.begin_none``; ``_writable`` undoes it)."""
+        the pooled connection (``dialects.begin_none``; ``_writable`` undoes it)."""
         connection = self.engine.connect()
-        engines.begin_none(connection)
+        dialects.begin_none(connection)
         return connection
 
     def dispose(self) -> None:
@@ -223,7 +252,7 @@ def _writable(connection: Connection) -> Connection:
     server) ended, and its mode undone, so the unit of work's session begins its own (``BEGIN
     IMMEDIATE`` on SQLite) and commits it."""
     connection.rollback()
-    engines.forget_begin(connection)
+    dialects.forget_begin(connection)
     return connection
 
 
@@ -240,4 +269,4 @@ def reads_are_current(session: Session) -> bool:
     if type(session) is not WriteSession:
         return False
     connection: Connection = session.info.get(_CONNECTION) or session.connection()
-    return engines.begins_immediate(connection)
+    return dialects.begins_immediate(connection)

@@ -15,13 +15,13 @@ would; the rows are loaded by it too; a failure is raised as psycopg's error for
 maps it as before: a unique key is an ``IntegrityError``).
 
 Only for a connection that needs no ``BEGIN`` from psycopg (``ready``): the engine's are always
-in autocommit (``engines.PostgresForMoney`` sends a transaction's ``BEGIN`` itself, with the first
+in autocommit (``dialects.PostgresForMoney`` sends a transaction's ``BEGIN`` itself, with the first
 statement), and no psycopg pipeline may be open.
 
 Each statement is prepared on the server the first time a connection sends it (in the same
 round trip), and then sent by name: the server plans it once per connection rather than at
 every run, which for a ruling's statements cost the server more than a millisecond. psycopg's
-own preparing is off on these connections (``engines.PostgresForMoney``): it sends ``DEALLOCATE ALL``
+own preparing is off on these connections (``dialects.PostgresForMoney``): it sends ``DEALLOCATE ALL``
 whenever it sees a rollback (even to a savepoint), which drops these too; a ``DEALLOCATE`` or
 ``DISCARD`` run through SQLAlchemy calls ``forget_prepared``. A pooler in transaction mode must
 pass prepared statements through (PgBouncer's ``max_prepared_statements``).

@@ -20,7 +20,7 @@ More rows than that, or a statement that is not a plain insert, run as an ``exec
 
 A write whose result nobody reads (an insert of a link, a timer, a ruling; an update of a row
 this transaction holds) can wait (``run_later``). On a dialect that sends statements together
-(``sends_together``: psycopg's, ``engines.PostgresForMoney``) it waits on the connection (``QUEUED``)
+(``sends_together``: psycopg's, ``dialects.PostgresForMoney``) it waits on the connection (``QUEUED``)
 and goes out with the next statement sent there, or with the ``COMMIT``, in one pipeline
 (``libpq.send``): one round trip for them all, where each would cost its own (on PostgreSQL, a
 round trip costs more than the statement); writes in a row to different tables go as one

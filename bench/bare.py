@@ -1,7 +1,7 @@
 """The floor of the stack: a bare Flask app over the engine's own database engine.
 
 ``GET /rows/<id>`` selects one row by primary key and returns it as JSON; ``POST /rows`` inserts one
-row and commits. Both use ``arbitration.engines.make_engine``, so SQLite gets the same pragmas
+row and commits. Both use ``arbitration.db.make_engine``, so SQLite gets the same pragmas
 (WAL, ``synchronous=FULL``) and the same ``BEGIN IMMEDIATE`` as every write of the engine. Served by
 the same server as the engine (waitress, 8 threads; or with ``--workers N`` gunicorn exactly as
 ``arbitration serve --workers N`` configures it, the app built in each worker after the fork; the
@@ -23,7 +23,7 @@ from sqlalchemy import Column, MetaData, String, Table, Text, insert, select
 
 from api.config import Config
 from api.server import GunicornServer, tune_interpreter
-from arbitration.engines import make_engine
+from arbitration.db import make_engine
 from arbitration.policy import load_policy
 
 metadata = MetaData()

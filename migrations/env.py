@@ -5,8 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from arbitration import models  # noqa: F401  (registers every table on Base.metadata)
-from arbitration.db import Base
-from arbitration.engines import database_url_from_env, make_engine
+from arbitration.db import Base, database_url_from_env, make_engine
 from evidence import models as evidence_models  # noqa: F401  (the evidence table)
 from penalties import models as penalties_models  # noqa: F401  (the penalties tables)
 

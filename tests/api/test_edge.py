@@ -15,7 +15,7 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from api.edge import MAX_JSON_DEPTH, MalformedJson, accepts_multipart, install_edge, parse_json_body
 from api.errors import register_error_handlers
-from arbitration import engines
+from arbitration import dialects
 from arbitration.policy import load_policy
 from tests.support.assertions import assert_error, state
 from tests.support.world import World
@@ -428,7 +428,7 @@ def short_busy_timeout(monkeypatch: pytest.MonkeyPatch, database_url: str) -> No
     """Wait 50 ms for SQLite's write lock instead of 30 s (set before the app's engine exists)."""
     if not database_url.startswith("sqlite"):
         pytest.skip("holds SQLite's write lock")
-    monkeypatch.setattr(engines, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr(dialects, "SQLITE_BUSY_TIMEOUT_MS", 50)
 
 
 def test_a_locked_database_is_a_503_with_retry_after(
@@ -469,7 +469,7 @@ class _PgError(Exception):
     ],
 )
 def test_only_contention_counts_as_busy(orig: Exception, busy: bool) -> None:
-    assert engines.is_busy(OperationalError("UPDATE …", {}, orig)) is busy
+    assert dialects.is_busy(OperationalError("UPDATE …", {}, orig)) is busy
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from arbitration.engines import make_engine
+from arbitration.db import make_engine
 from tests.support.penalties import rule_against
 from tests.support.world import World
 

@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import update
 
 from api.wiring import Services
-from arbitration import engines
+from arbitration import dialects
 from arbitration.accounts import Identity, authenticate
 from arbitration.errors import Forbidden, Unauthorized
 from arbitration.models import Account, ApiToken
@@ -84,7 +84,7 @@ def short_busy_timeout(monkeypatch: pytest.MonkeyPatch, database_url: str) -> No
     """Wait 50 ms for SQLite's write lock instead of 30 s (set before the app's engine exists)."""
     if not database_url.startswith("sqlite"):
         pytest.skip("holds SQLite's write lock")
-    monkeypatch.setattr(engines, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr(dialects, "SQLITE_BUSY_TIMEOUT_MS", 50)
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""How the SQLite engine begins its transactions (``engines.SQLiteForMoney``): a write takes the file's
+"""How the SQLite engine begins its transactions (``dialects.SQLiteForMoney``): a write takes the file's
 write lock with its first statement, a read never does, and neither mode outlives its connection's
 transaction."""
 
@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.wiring import Services
-from arbitration import engines
-from arbitration.engines import SQLITE_CACHE_KIB, SQLITE_WRITER_CACHE_KIB
+from arbitration import dialects
+from arbitration.dialects import SQLITE_CACHE_KIB, SQLITE_WRITER_CACHE_KIB
 from arbitration.models import Account
 
 
@@ -142,7 +142,7 @@ def test_a_write_that_waited_too_long_for_the_writer_connection_takes_another(
     with database.unit_of_work(read_only=True) as session:  # a pooled connection, 30 s in SQLite
         session.execute(select(Account.id)).first()
     # The wait for the writer connection, and for the writer lock:
-    monkeypatch.setattr(engines, "SQLITE_BUSY_TIMEOUT_MS", 100)
+    monkeypatch.setattr(dialects, "SQLITE_BUSY_TIMEOUT_MS", 100)
     holding, done = threading.Event(), threading.Event()
     seen: dict[str, object] = {}
 

@@ -16,8 +16,7 @@ from sqlalchemy import select
 from api.wiring import Services
 from arbitration import sweep
 from arbitration.clock import ManualClock
-from arbitration.db import Database
-from arbitration.engines import make_engine
+from arbitration.db import Database, make_engine
 from arbitration.events import TimelineEventAppended
 from arbitration.models import Dispute
 from arbitration.policy import WebhookPolicy

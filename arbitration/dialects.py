@@ -1,4 +1,4 @@
-"""Engines: one for a database URL, and the dialects that run the engine's transactions on it.
+"""How SQLite and PostgreSQL run the engine's transactions: the two dialects, SQLite's writer connection.
 
 SQLite is tuned for money (STYLE.md): WAL, ``synchronous=FULL``, a busy timeout, and write
 transactions that start with ``BEGIN IMMEDIATE`` so that a read-then-write never fails half-way
@@ -21,25 +21,21 @@ cache no other connection's commit empties.
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 from psycopg.pq import TransactionStatus
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
 from arbitration import libpq, statements
 
-DEFAULT_DATABASE_FILE = "arbitration.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_KIB = 65_536
 # The writer connection's cache (``WriterKeepingPool``), which no other commit empties: the pages
@@ -56,11 +52,11 @@ _NO_TRANSACTION = "arbitration.no_transaction"
 _BEGIN = "arbitration.begin"
 _BEGIN_DEFERRED = "deferred"
 _BEGIN_NONE = "none"
-# The driver names ``make_engine`` gives a SQLite URL and a psycopg one, registered for
+# The driver names ``db.make_engine`` gives a SQLite URL and a psycopg one, registered for
 # ``SQLiteForMoney`` and ``PostgresForMoney``.
-_SQLITE_FOR_MONEY = "sqlite+arbitration"
-_POSTGRES_FOR_MONEY = "postgresql+arbitration"
-_PSYCOPG_DRIVERS = ("postgresql+psycopg", "postgresql+psycopg3")
+SQLITE_FOR_MONEY = "sqlite+arbitration"
+POSTGRES_FOR_MONEY = "postgresql+arbitration"
+PSYCOPG_DRIVERS = ("postgresql+psycopg", "postgresql+psycopg3")
 # PostgreSQL's transaction statements (``PostgresForMoney``), and where it keeps a connection's
 # isolation level (in the driver connection's ``__dict__``).
 _BEGIN_TRANSACTION: statements.Waiting = ("BEGIN", None, False, None, None)
@@ -74,32 +70,6 @@ _IDLE = TransactionStatus.IDLE
 _DROPS_PREPARED = re.compile(r"\s*(DISCARD|DEALLOCATE)\b", re.IGNORECASE).match
 READ_ONLY_OPTIONS = {_READ_ONLY: True}
 _SQLITE_BUSY_MESSAGES = ("database is locked", "database table is locked", "database is busy")
-
-
-def database_url_from_env(environ: os._Environ[str] | dict[str, str] = os.environ) -> str:
-    """``ARBITRATION_DATABASE_URL``, or a SQLite file in the working directory."""
-    url = environ.get("ARBITRATION_DATABASE_URL")
-    if url:
-        return url
-    return f"sqlite:///{Path.cwd() / DEFAULT_DATABASE_FILE}"
-
-
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite's goes through ``SQLiteForMoney`` (pragmas, BEGIN IMMEDIATE)."""
-    if not url.startswith("sqlite"):
-        postgres_url = make_url(url)
-        if postgres_url.drivername in _PSYCOPG_DRIVERS:
-            postgres_url = postgres_url.set(drivername=_POSTGRES_FOR_MONEY)
-        return create_engine(postgres_url, pool_pre_ping=True)
-    sqlite_url = make_url(url)
-    if sqlite_url.drivername in ("sqlite", "sqlite+pysqlite"):
-        sqlite_url = sqlite_url.set(drivername=_SQLITE_FOR_MONEY)
-    in_memory = sqlite_url.database in (None, "", ":memory:") or "mode=memory" in url
-    return create_engine(
-        sqlite_url,
-        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-        **({} if in_memory else {"poolclass": WriterKeepingPool}),
-    )
 
 
 class WriterKeepingPool(QueuePool):
@@ -275,7 +245,7 @@ class SQLiteForMoney(_BeginsAsAsked, SQLiteDialect_pysqlite):
             self._writers.release()
 
 
-registry.register(_SQLITE_FOR_MONEY.replace("+", "."), __name__, SQLiteForMoney.__name__)
+registry.register(SQLITE_FOR_MONEY.replace("+", "."), __name__, SQLiteForMoney.__name__)
 
 
 class PostgresForMoney(_BeginsAsAsked, PGDialect_psycopg):
@@ -442,7 +412,7 @@ def _transaction_ended(pooled: Any) -> statements.Queued | None:
     return queued
 
 
-registry.register(_POSTGRES_FOR_MONEY.replace("+", "."), __name__, PostgresForMoney.__name__)
+registry.register(POSTGRES_FOR_MONEY.replace("+", "."), __name__, PostgresForMoney.__name__)
 
 
 def is_busy(error: DBAPIError) -> bool:
