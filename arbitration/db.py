@@ -40,7 +40,7 @@ def database_url_from_env(environ: os._Environ[str] | dict[str, str] = os.enviro
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``, through the dialects of ``arbitration.dialects`` (SQLite: pragmas, BEGIN IMMEDIATE)."""
+    """An engine for ``url``, its connections run by ``arbitration.dialects``."""
     if not url.startswith("sqlite"):
         postgres_url = make_url(url)
         if postgres_url.drivername in dialects.PSYCOPG_DRIVERS:

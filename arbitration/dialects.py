@@ -1,4 +1,4 @@
-"""How SQLite and PostgreSQL run the engine's transactions: the two dialects, SQLite's writer connection.
+"""How SQLite and PostgreSQL run the engine's transactions: the dialects, and SQLite's writer connection.
 
 SQLite is tuned for money (STYLE.md): WAL, ``synchronous=FULL``, a busy timeout, and write
 transactions that start with ``BEGIN IMMEDIATE`` so that a read-then-write never fails half-way
@@ -68,6 +68,7 @@ _IDLE = TransactionStatus.IDLE
 # Statements after which the server's prepared statements may be gone: ``libpq.send`` prepares
 # anew.
 _DROPS_PREPARED = re.compile(r"\s*(DISCARD|DEALLOCATE)\b", re.IGNORECASE).match
+# A read unit of work's connection (``db.Database.unit_of_work``): it begins deferred.
 READ_ONLY_OPTIONS = {_READ_ONLY: True}
 _SQLITE_BUSY_MESSAGES = ("database is locked", "database table is locked", "database is busy")
 
