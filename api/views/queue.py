@@ -13,7 +13,7 @@ from api.contract import Blueprint, documents_errors
 from api.schemas.arbitration import PrecedentPageOut, QueueQueryIn
 from api.schemas.common import EmptyIn, ErrorOut
 from api.schemas.disputes import DisputeOut, DisputePageOut
-from api.views.disputes import dispute_body, written_body
+from api.views.dispute_body import dispute_body, written_body
 from arbitration import queue
 
 blp = Blueprint("queue", __name__, url_prefix="/v1", description="The arbitrators' queue")

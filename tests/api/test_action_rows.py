@@ -2,7 +2,7 @@
 through the unit of work: the object an action returns must be clean and exactly what a fresh
 session then reads, whatever the action set (its effect's fields, a timer's, a closing's, the
 chain's head), for every kind of action, a person's or the clock's. The body an action answers
-with is built from what the session holds (``api.views.disputes.written_body``: the refunds and
+with is built from what the session holds (``api.views.dispute_body.written_body``: the refunds and
 compensations it instructed are not read back): it must be what a fresh read then shows."""
 
 from __future__ import annotations

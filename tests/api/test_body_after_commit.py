@@ -1,5 +1,5 @@
 """A write's body is built after its commit, outside the writer lock, unless an ``Idempotency-Key``
-stores it with the change (``api.context.perform``, ``api.views.disputes.written_body``): either
+stores it with the change (``api.context.perform``, ``api.views.dispute_body.written_body``): either
 way it is the body a fresh read then shows, and a replay answers it again."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from api import context
-from api.views.disputes import read_body
+from api.views.dispute_body import read_body
 from api.wiring import Services
 from arbitration.errors import NotFound
 from tests.support.world import World

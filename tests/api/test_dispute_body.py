@@ -14,7 +14,7 @@ from sqlalchemy import select
 from api import demo
 from api.schemas.common import plain_dumper
 from api.schemas.disputes import DisputeOut
-from api.views.disputes import dispute_body, dispute_view, written_body
+from api.views.dispute_body import dispute_body, dispute_view, written_body
 from api.wiring import Services
 from arbitration import disputes
 from arbitration.accounts import Caller
