@@ -28,7 +28,8 @@ from arbitration import accounts, lifecycle
 from arbitration.audit import verify_chains
 from arbitration.db import database_url_from_env
 from arbitration.errors import DomainError
-from arbitration.policy import PolicyError, load_policy, parse_duration
+from arbitration.policy import load_policy
+from arbitration.policy_file import PolicyError, parse_duration
 from arbitration.scheduler import build_scheduler
 from penalties import chain as seller_chain
 from penalties import simulate

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from arbitration.calendar import WorkCalendar, WorkingDays
-from arbitration.policy import PolicyError, load_policy, parse_span
+from arbitration.policy import load_policy
+from arbitration.policy_file import PolicyError, parse_span
 
 CN = WorkCalendar()
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from arbitration.policy import PolicyError, load_policy
+from arbitration.policy import load_policy
+from arbitration.policy_file import PolicyError
 
 
 def write_policy(tmp_path: Path, text: str) -> Path:

@@ -16,12 +16,11 @@ from arbitration.policy import (
     REASONS,
     LadderPenalty,
     LadderStep,
-    PolicyError,
     ViolationRule,
     load_policy,
     load_policy_from_env,
-    parse_duration,
 )
+from arbitration.policy_file import PolicyError, parse_duration
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)

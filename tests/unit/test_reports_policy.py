@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from arbitration.policy import PolicyError, load_policy
+from arbitration.policy import load_policy
+from arbitration.policy_file import PolicyError
 
 
 def test_a_report_covers_thirty_days_by_default() -> None:
