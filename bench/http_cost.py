@@ -17,6 +17,13 @@ by the operation's. The cost printed is the median of the rounds, beside their l
 a baseline taken seconds before its operation, on the same machine in the same state, so a shared
 machine's drift (figures moved by 20 % and more between minutes) cancels out instead of landing on
 one side. Every request must answer its success status: one that does not stops the benchmark.
+
+Beside the cost, each operation's server CPU time per request (user and system, read from
+``/proc`` on Linux, pooled over the rounds) and its ratio to its baseline's. Under four clients
+each server keeps about one core busy (one Python process, its threads taking turns on the GIL),
+so the two ratios come out close; the CPU one is what a request costs whatever else the machine
+was doing in the seconds between a baseline and its operation. On PostgreSQL it is the web
+process's CPU only, not the database server's.
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ from api.app import create_app
 from api.config import Config
 from arbitration.policy import load_policy
 from bench import databases
-from bench.servers import server_name, start_both, stop
+from bench.servers import Server, cpu_seconds, server_name, start_both, stop
 
 CLIENTS = 4
 WRITE_GOAL, READ_GOAL, TAIL_GOAL = 3.0, 2.0, 5.0
@@ -61,10 +68,11 @@ class Call:
 
 @dataclass(frozen=True)
 class Sample:
-    """One timed run of one kind of request."""
+    """One timed run of one kind of request; the server's CPU time over it, where readable."""
 
     per_second: float
     latencies: list[float]
+    cpu_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,8 @@ class Figure:
     p50_ms: float
     p99_ms: float
     costs: tuple[float, ...] = ()
+    cpu_ms: float | None = None  # the server's CPU time per request, over every round
+    cpu_cost: float | None = None  # ``cpu_ms`` against the baselines' (theirs over every round)
 
     @property
     def cost(self) -> float:
@@ -116,6 +126,17 @@ def run(pool: multiprocessing.pool.Pool, port: int, calls: Sequence[Call]) -> Sa
     return Sample(len(latencies) / (time.perf_counter() - began), latencies)
 
 
+def timed_run(pool: multiprocessing.pool.Pool, server: Server, calls: Sequence[Call]) -> Sample:
+    """``run``, with the server's CPU time over it."""
+    process, port = server
+    before = cpu_seconds(process)
+    sample = run(pool, port, calls)
+    after = cpu_seconds(process)
+    if before is None or after is None:
+        return sample
+    return Sample(sample.per_second, sample.latencies, after - before)
+
+
 def figure(name: str, samples: list[Sample], baselines: list[Sample] | None = None) -> Figure:
     """Pool an operation's rounds; with ``baselines`` (one per round), its cost in each round."""
     latencies = [latency for sample in samples for latency in sample.latencies]
@@ -129,7 +150,21 @@ def figure(name: str, samples: list[Sample], baselines: list[Sample] | None = No
         if baselines is not None
         else ()
     )
-    return Figure(name, len(latencies) / elapsed, cuts[49] * 1000, cuts[98] * 1000, costs)
+    cpu_ms = _cpu_ms(samples)
+    baseline_cpu_ms = _cpu_ms(baselines) if baselines is not None else None
+    cpu_cost = cpu_ms / baseline_cpu_ms if cpu_ms is not None and baseline_cpu_ms else None
+    return Figure(
+        name, len(latencies) / elapsed, cuts[49] * 1000, cuts[98] * 1000, costs, cpu_ms, cpu_cost
+    )
+
+
+def _cpu_ms(samples: list[Sample]) -> float | None:
+    """The server's CPU time per request over ``samples``; None if any was not read."""
+    spent = [sample.cpu_seconds for sample in samples if sample.cpu_seconds is not None]
+    if not samples or len(spent) < len(samples):
+        return None
+    requests = sum(len(sample.latencies) for sample in samples)
+    return 1000 * sum(spent) / requests
 
 
 def prepare_engine(url: str, sellers: int) -> dict[str, str]:
@@ -185,7 +220,7 @@ def main(argv: list[str]) -> None:
         print(f"servers: {server_name(args.workers)} each", flush=True)
         engine, bare = start_both(folder, url, bare_url, args.workers)
         try:
-            figures = measure(engine[1], bare[1], tokens, disputes, args.rounds, sellers)
+            figures = measure(engine, bare, tokens, disputes, args.rounds, sellers)
         finally:
             stop(engine, bare)
             databases.discard(url)
@@ -198,10 +233,16 @@ READS = ("read dispute", "read standing")
 
 
 def measure(
-    engine: int, bare: int, tokens: dict[str, str], disputes: int, rounds: int, sellers: int
+    engine_server: Server,
+    bare_server: Server,
+    tokens: dict[str, str],
+    disputes: int,
+    rounds: int,
+    sellers: int,
 ) -> dict[str, Figure]:
     """``disputes`` orders placed, then ``rounds`` rounds, each taking its share of them through
     the writes and reading as many disputes and standings three times over."""
+    engine, bare = engine_server[1], bare_server[1]
     platform, arbitrator = tokens["platform"], tokens["arbitrator"]
     per_round = disputes // rounds
     samples: dict[str, list[Sample]] = {name: [] for name in (*WRITES, *READS)}
@@ -225,8 +266,8 @@ def measure(
                     baseline = [
                         Call("GET", f"/rows/{bare_rows[i % 50]}") for i in range(len(calls))
                     ]
-                baselines[name].append(run(pool, bare, baseline))
-                samples[name].append(run(pool, engine, calls))
+                baselines[name].append(timed_run(pool, bare_server, baseline))
+                samples[name].append(timed_run(pool, engine_server, calls))
 
             timed("file", [_filing(i, buyer[i]) for i in chosen])
             ids = _dispute_ids(engine, platform, [f"ord-{i}" for i in chosen])
@@ -331,7 +372,7 @@ def _dispute_ids(port: int, platform: str, orders: list[str]) -> dict[int, str]:
 def report(figures: dict[str, Figure]) -> None:
     print(
         f"{'operation':<16}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'cost x':>9}{'rounds':>13}"
-        f"{'p99/p50':>9}  verdict"
+        f"{'p99/p50':>9}{'cpu ms':>8}{'cpu x':>7}  verdict"
     )
     for name, measured in figures.items():
         write = name in WRITES
@@ -345,8 +386,13 @@ def report(figures: dict[str, Figure]) -> None:
             if write and tail > TAIL_GOAL:
                 misses.append(f"p99 > {TAIL_GOAL:g}x p50")
             verdict = "ok" if not misses else "ABOVE GOAL: " + ", ".join(misses)
+        cpu_ms = "" if measured.cpu_ms is None else f"{measured.cpu_ms:.2f}"
+        cpu_cost = "" if measured.cpu_cost is None else f"{measured.cpu_cost:.2f}"
+        if name.startswith("bare") and measured.cpu_ms is not None:
+            cpu_cost = "1.00"
         print(
             f"{name:<16}{measured.per_second:>9.0f}{measured.p50_ms:>9.1f}{measured.p99_ms:>9.1f}"
-            f"{measured.cost:>9.2f}{spread:>13}{tail:>9.1f}  {verdict}"
+            f"{measured.cost:>9.2f}{spread:>13}{tail:>9.1f}{cpu_ms:>8}{cpu_cost:>7}  {verdict}"
         )
-    print("(cost: the median of the rounds' costs, each against the baseline run just before it)")
+    print("(cost: the median of the rounds' costs, each against the baseline run just before it;")
+    print(" cpu: the server's CPU time per request over the rounds, and against its baselines')")
