@@ -1,6 +1,7 @@
 """The world the authorization matrix asks about: two marketplaces (the callers' and another),
 the staff, resources built on demand through the real API, and a fingerprint of every table that a
-refusal must leave alone. ``tests/reliability/test_authorization_matrix.py`` says who may call what.
+refusal must leave alone. ``tests/support/authorization_table.py`` says who may call what, and
+``tests/reliability/test_authorization_matrix.py`` asks.
 """
 
 from __future__ import annotations
