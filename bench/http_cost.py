@@ -242,7 +242,7 @@ def measure(
 ) -> dict[str, Figure]:
     """``disputes`` orders placed, then ``rounds`` rounds, each taking its share of them through
     the writes and reading as many disputes and standings three times over."""
-    engine, bare = engine_server[1], bare_server[1]
+    engine, bare = engine_server[1], bare_server[1]  # their ports
     platform, arbitrator = tokens["platform"], tokens["arbitrator"]
     per_round = disputes // rounds
     samples: dict[str, list[Sample]] = {name: [] for name in (*WRITES, *READS)}

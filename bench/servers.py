@@ -9,6 +9,7 @@ cost the machine so far.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import socket
@@ -88,9 +89,12 @@ def cpu_seconds(process: subprocess.Popen[bytes]) -> float | None:
     Read by the clock tick (10 ms): a figure pooled over a few hundred requests or more."""
     try:
         ticks = _ticks(process.pid)
-        ticks += sum(_ticks(child) for child in _children(process.pid))
+        tasks = list(Path(f"/proc/{process.pid}/task").iterdir())
     except OSError:
         return None
+    for child in (child for task in tasks for child in _children(task)):
+        with contextlib.suppress(OSError):  # a worker that ended in between: its time went too
+            ticks += _ticks(child)
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
@@ -100,11 +104,12 @@ def _ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(child) for child in (task / "children").read_text().split()]
-    return found
+def _children(task: Path) -> list[int]:
+    """The processes a thread of the server started; none if the thread ended in between."""
+    try:
+        return [int(child) for child in (task / "children").read_text().split()]
+    except OSError:
+        return []
 
 
 def stop(*servers: Server) -> None:
