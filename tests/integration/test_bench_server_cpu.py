@@ -3,6 +3,8 @@ shared machine's drift moves least, as two servers of one core each compare."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -14,24 +16,32 @@ from bench import http_cost
 from bench.http_cost import Sample, figure
 from bench.servers import cpu_seconds
 
-# Busy until it has used the given seconds of CPU time, then idle until stopped.
-_BUSY_THEN_IDLE = "import time\nwhile time.process_time() < {}: pass\ntime.sleep(60)"
+# Busy until it has used the given seconds of CPU time, then says so and idles until stopped.
+_BUSY_THEN_IDLE = (
+    "import time\nwhile time.process_time() < {}: pass\nprint('done', flush=True)\ntime.sleep(60)"
+)
 
 
 def _busy(seconds: float, *, child_busy: float | None = None) -> subprocess.Popen[bytes]:
+    """A process busy for ``seconds`` of CPU time, with a worker process busy for ``child_busy``
+    (as gunicorn's master forks its workers); both say ``done`` on its stdout when idle."""
     code = _BUSY_THEN_IDLE.format(seconds)
-    if child_busy is not None:  # a worker process, as gunicorn's master forks
+    if child_busy is not None:
         code = (
             "import subprocess, sys\n"
             f"subprocess.Popen([sys.executable, '-c', {_BUSY_THEN_IDLE.format(child_busy)!r}])\n"
             + code
         )
-    return subprocess.Popen([sys.executable, "-c", code])
+    return subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, start_new_session=True
+    )
 
 
-def _settled(process: subprocess.Popen[bytes], after: float) -> float:
-    """The process's CPU time, read once its busy part is over."""
-    time.sleep(after)
+def _settled(process: subprocess.Popen[bytes], busy_parts: int) -> float:
+    """The process's CPU time, read once its busy parts (it and its workers) are over."""
+    assert process.stdout is not None
+    for _ in range(busy_parts):
+        assert process.stdout.readline() == b"done\n"
     spent = cpu_seconds(process)
     assert spent is not None
     return spent
@@ -42,15 +52,18 @@ def test_a_servers_cpu_time_counts_its_worker_processes() -> None:
     alone = _busy(0.4)
     with_worker = _busy(0.4, child_busy=0.4)
     try:
-        spent_alone = _settled(alone, 2.0)
-        spent_with_worker = _settled(with_worker, 0.0)
+        spent_alone = _settled(alone, 1)
+        spent_with_worker = _settled(with_worker, 2)
         assert 0.35 <= spent_alone <= 0.6  # read by the clock tick
         assert 0.75 <= spent_with_worker <= 1.1  # the worker's share too, not the master's only
-        assert _settled(alone, 0.3) - spent_alone <= 0.02  # idle now: nothing more counted
+        time.sleep(0.3)
+        assert _settled(alone, 0) - spent_alone <= 0.02  # idle now: nothing more counted
     finally:
         for process in (alone, with_worker):
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)  # the worker too
             process.wait()
+            assert process.stdout is not None
+            process.stdout.close()
     assert cpu_seconds(alone) is None  # gone: nothing to read
 
 
