@@ -21,9 +21,9 @@ one side. Every request must answer its success status: one that does not stops 
 Beside the cost, each operation's server CPU time per request (user and system, read from
 ``/proc`` on Linux, pooled over the rounds) and its ratio to its baseline's. Under four clients
 each server keeps about one core busy (one Python process, its threads taking turns on the GIL),
-so the two ratios come out close; the CPU one is what a request costs whatever else the machine
-was doing in the seconds between a baseline and its operation. On PostgreSQL it is the web
-process's CPU only, not the database server's.
+so the two ratios come out close; the CPU one counts what each request cost the server, not how
+long it waited for the machine. On PostgreSQL it is the web process's CPU only, not the database
+server's.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""``bench http`` reads each server's CPU time per request beside its throughput: the figure a
-shared machine's drift moves least, as two servers of one core each compare."""
+"""``bench http`` reads each server's CPU time per request beside its throughput: what each
+request cost the server, as two servers of about one core each compare."""
 
 from __future__ import annotations
 
