@@ -128,6 +128,13 @@ BUYER_REVIEW = {
     "other": "          404   404   403   403   200   403   403   404   404   401",
     "missing": ALL_404,
 }
+# That the marketplace paid what the engine instructed: only the platform confirms it, for any
+# marketplace's dispute; the role is checked before the dispute is looked up.
+PLATFORM_CONFIRMS = {
+    "own": "            403   403   403   403   403   200   403   403   403   401",
+    "other": "          403   403   403   403   403   200   403   403   403   401",
+    "missing": "        403   403   403   403   403   404   403   403   403   401",
+}
 # Webhooks: the platform (which receives them) and admins manage every endpoint; the role is
 # checked before the endpoint or delivery is looked up.
 MANAGE_WEBHOOKS = {
@@ -396,22 +403,10 @@ ROUTES: dict[tuple[str, str], Route] = {
         mutates=True,
     ),
     ("POST", "/v1/disputes/<dispute_id>/refund-confirmation"): Route(
-        "dispute:refunded",
-        {
-            "own": "    403   403   403   403   403   200   403   403   403   401",
-            "other": "  403   403   403   403   403   200   403   403   403   401",
-            "missing": "403   403   403   403   403   404   403   403   403   401",
-        },
-        mutates=True,
+        "dispute:refunded", PLATFORM_CONFIRMS, mutates=True
     ),
     ("POST", "/v1/disputes/<dispute_id>/compensation-confirmation"): Route(
-        "dispute:compensated",
-        {
-            "own": "    403   403   403   403   403   200   403   403   403   401",
-            "other": "  403   403   403   403   403   200   403   403   403   401",
-            "missing": "403   403   403   403   403   404   403   403   403   401",
-        },
-        mutates=True,
+        "dispute:compensated", PLATFORM_CONFIRMS, mutates=True
     ),
     # Evidence: parties and arbitrators add; parties and staff read; the platform's own account
     # sees the dispute but not its evidence.
