@@ -8,7 +8,11 @@ and one keep-alive client:
   the summary report (``GET /v1/reports/summary``, its default period: the last 30 days) with
   10,000 disputes and with 1,000,000 (``--quick``: 100,000);
 - filing a dispute on a listing that already has 10 open disputes of the same reason (a batch) and
-  on one that has 10,000.
+  on one that has 10,000;
+- the writes of a contested case at both sizes: filing a dispute, then (untimed: rejecting,
+  escalating, both parties' evidence done, the arbitrator claiming it) ruling on it. Every write
+  puts its rows into tables and indexes that hold a row for each dispute, so their depth and
+  the pages a write touches grow with the table, if anything does.
 
 An all-time report (``since`` far back) is printed on its own line at both sizes, not held to the
 goal: it aggregates the whole table, so it is linear by nature.
@@ -28,6 +32,7 @@ listings, already flagged systemic, filed now.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
 import time
@@ -44,6 +49,7 @@ from arbitration.clock import ManualClock
 from arbitration.models import Dispute
 from arbitration.policy import load_policy
 from bench import databases
+from bench.http_cost import RULING
 from bench.lifecycles import Client, order_body
 from bench.servers import start_engine, stop
 from tests.support.seed import seed_disputes
@@ -75,6 +81,8 @@ READS: tuple[tuple[str, str, str], ...] = (
     ("disputes?status=", "/v1/disputes?status=awaiting_decision", "platform"),
     ("report summary", "/v1/reports/summary", "platform"),
 )
+# The writes timed at both sizes (``time_writes``).
+WRITES = ("file a dispute", "a ruling")
 # Not held to the goal: an all-time report aggregates the whole table.
 ALL_TIME = ("report all time", "/v1/reports/summary?since=2000-01-01T00:00:00Z", "platform")
 
@@ -218,12 +226,7 @@ def time_reads(
             client.send("GET", path, tokens[who])
             if len(client.latencies) >= 5 and time.perf_counter() - began > budget:
                 break
-        latencies = client.latencies
-        timings[name] = Timing(
-            len(latencies),
-            statistics.fmean(latencies) * 1e3,
-            statistics.median(latencies) * 1e3,
-        )
+        timings[name] = _timing(client.latencies)
     return timings
 
 
@@ -247,8 +250,48 @@ def time_filings(port: int, tokens: dict[str, str], listing: str, first: int, co
             },
             expect=201,
         )
-    latencies = client.latencies
-    return Timing(count, statistics.fmean(latencies) * 1e3, statistics.median(latencies) * 1e3)
+    return _timing(client.latencies)
+
+
+def time_writes(port: int, tokens: dict[str, str], count: int) -> dict[str, Timing]:
+    """``count`` cases taken from filing to a ruling (the buyer and the seller are the template's,
+    each on an order of its own, placed first); the filings and the rulings timed."""
+    client = Client(port)
+    platform, buyer, seller = tokens["platform"], tokens["buyer-0"], tokens["seller-0"]
+    arbitrator = tokens["arbitrator"]
+    for number in range(count):
+        body = order_body(0, f"w-lst-{number}") | {"buyer_id": "buyer-0", "seller_id": "seller-0"}
+        client.send("PUT", f"/v1/orders/w-{number}", platform, body, expect=201)
+    filing = {"reason": "damaged", "remedy": "refund_only", "amount": 1_000}
+    client.latencies.clear()
+    filed = [
+        json.loads(
+            client.send("POST", "/v1/disputes", buyer, filing | {"order_id": f"w-{n}"}, expect=201)
+        )["id"]
+        for n in range(count)
+    ]
+    timings = {WRITES[0]: _timing(client.latencies)}
+    for who, action, body in (
+        (seller, "reject", {"reason": "Works as described."}),
+        (buyer, "escalate", {"reason": "It does not."}),
+        (buyer, "evidence-done", {}),
+        (seller, "evidence-done", {}),
+        (arbitrator, "claim", {}),
+    ):
+        for dispute_id in filed:
+            client.send("POST", f"/v1/disputes/{dispute_id}/{action}", who, body)
+    client.latencies.clear()
+    ruling = RULING | {"refund_amount": filing["amount"]}
+    for dispute_id in filed:
+        client.send("POST", f"/v1/disputes/{dispute_id}/decide", arbitrator, ruling)
+    timings[WRITES[1]] = _timing(client.latencies)
+    return timings
+
+
+def _timing(latencies: list[float]) -> Timing:
+    return Timing(
+        len(latencies), statistics.fmean(latencies) * 1e3, statistics.median(latencies) * 1e3
+    )
 
 
 def main(argv: list[str]) -> None:
@@ -256,13 +299,16 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--quick", action="store_true", help="100,000 disputes, not 1,000,000")
     parser.add_argument("--reads", type=int, default=200, help="requests per read (default 200)")
     parser.add_argument("--filings", type=int, default=100, help="filings per batch (default 100)")
+    parser.add_argument(
+        "--writes", type=int, default=200, help="cases filed and ruled at each size (default 200)"
+    )
     parser.add_argument("--large", type=int, help="the large size (default 1,000,000)")
     databases.add_options(parser)
     parser.add_argument("--queue-only", action="store_true", help="only the queue's first page")
     args = parser.parse_args(argv)
     measured = READS[:1] if args.queue_only else (*READS, ALL_TIME)
     large = args.large or (100_000 if args.quick else 1_000_000)
-    reads: dict[int | str, dict[str, Timing]] = {}
+    timings: dict[int | str, dict[str, Timing]] = {}
     filings: dict[int, Timing] = {}
     with tempfile.TemporaryDirectory() as folder_name:
         folder = Path(folder_name)
@@ -281,7 +327,10 @@ def main(argv: list[str]) -> None:
             port = server[1]
             try:
                 if size != "batches":
-                    reads[size] = time_reads(port, tokens, args.reads, 30, measured)
+                    timings[size] = time_reads(port, tokens, args.reads, 30, measured)
+                    if not args.queue_only:
+                        print(f"filing and ruling {args.writes} cases...", flush=True)
+                        timings[size] |= time_writes(port, tokens, args.writes)
                     continue
                 for index, batch in enumerate(BATCHES):
                     print(f"filing {args.filings} into a batch of {batch:,}...", flush=True)
@@ -290,13 +339,17 @@ def main(argv: list[str]) -> None:
             finally:
                 stop(server)
                 databases.discard(url)
-    report(reads, filings, large)
+    report(timings, filings, large)
 
 
-def report(reads: dict[int, dict[str, Timing]], filings: dict[int, Timing], large: int) -> None:
+def report(
+    timings: dict[int | str, dict[str, Timing]], filings: dict[int, Timing], large: int
+) -> None:
+    """Each request's mean at both sizes, and their ratio against the goal; the all-time report
+    on a line of its own."""
     print(f"{'request':<20}{'at 10,000':>12}{f'at {large:,}':>16}{'ratio':>8}  verdict (mean ms)")
-    held = [name for name, _, _ in READS if name in reads[large]]
-    rows = [(name, reads[SMALL][name], reads[large][name]) for name in held]
+    held = [name for name in (*(name for name, _, _ in READS), *WRITES) if name in timings[large]]
+    rows = [(name, timings[SMALL][name], timings[large][name]) for name in held]
     if filings:
         rows.append(("file into a batch", filings[BATCHES[0]], filings[BATCHES[1]]))
     for name, small, big in rows:
@@ -304,16 +357,16 @@ def report(reads: dict[int, dict[str, Timing]], filings: dict[int, Timing], larg
         verdict = "ok" if ratio <= GOAL else "ABOVE GOAL"
         print(f"{name:<20}{small.mean_ms:>12.1f}{big.mean_ms:>16.1f}{ratio:>8.2f}  {verdict}")
     name = ALL_TIME[0]
-    if name in reads[large]:
-        small, big = reads[SMALL][name], reads[large][name]
+    if name in timings[large]:
+        small, big = timings[SMALL][name], timings[large][name]
         ratio = big.mean_ms / small.mean_ms
         print(
             f"{name:<20}{small.mean_ms:>12.1f}{big.mean_ms:>16.1f}{ratio:>8.2f}"
             "  (not held to the goal: linear by nature)"
         )
-    counted = ", ".join(f"{n} x{timing.requests}" for n, timing in reads[large].items())
+    counted = ", ".join(f"{n} x{timing.requests}" for n, timing in timings[large].items())
     print(
         f"(the batch row: filing with {BATCHES[0]:,} and with {BATCHES[1]:,} open disputes on the "
-        f"listing; reads: {counted} at the large size; the report's default period is the last "
+        f"listing; requests: {counted} at the large size; the report's default period is the last "
         f"30 days, {DAILY_RATE:,.0f} disputes a day)"
     )
