@@ -14,21 +14,27 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, make_url
+from sqlalchemy.orm import Session
 
 from api.config import Config
 from api.wiring import build, upgrade_schema
 from arbitration import accounts
 from arbitration.clock import ManualClock
+from arbitration.models import Account
 from arbitration.policy import load_policy
 from tests.support import databases as test_databases
+from webhooks import service as webhook_service
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 WITH_POSTGRES = REPOSITORY / "scripts" / "with-postgres"
 ADMIN_URL_VARIABLE = "ARBITRATION_TEST_POSTGRES_URL"  # set by scripts/with-postgres
 UNDER_POSTGRES = "BENCH_UNDER_POSTGRES"  # set when the run was started again under it
+# Where the benchmarks' webhook endpoint points: the discard port, where nothing listens.
+WEBHOOK_URL = "http://127.0.0.1:9/webhooks"
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
@@ -107,19 +113,38 @@ def earlier(engine: Engine, first: str, second: str) -> str:
     return f"{name}({first}, {second})"
 
 
-def with_accounts(url: str, people: Sequence[tuple[str, str]]) -> dict[str, str]:
-    """Migrate the engine database at ``url`` and create one account per (role, id): their tokens."""
+def as_a_marketplace(url: str, people: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Migrate the engine database at ``url``, create one account per (role, id), and register a
+    webhook endpoint for its platform account (``register_webhook_endpoint``), as a marketplace
+    sets the engine up: the accounts' tokens."""
     upgrade_schema(url)
     clock = ManualClock()
     services = build(Config(database_url=url, policy=load_policy(), clock=clock))
     tokens = {}
     with services.database.unit_of_work() as session:
         for role, account_id in people:
-            _, tokens[account_id] = accounts.create_account(
+            account, tokens[account_id] = accounts.create_account(
                 session, role=role, display_name=account_id, at=clock.now(), account_id=account_id
             )
+            if role == accounts.PLATFORM:
+                register_webhook_endpoint(session, platform=account, at=clock.now())
     services.database.dispose()
     return tokens
+
+
+def register_webhook_endpoint(session: Session, *, platform: Account, at: datetime) -> None:
+    """One webhook endpoint for every event, as every marketplace registers (it is how it hears
+    back): each write then also writes a delivery for each of its webhook events, as in
+    production. Nobody delivers them: the benchmarks' servers run without the scheduler, and
+    nothing listens at ``WEBHOOK_URL``. Delivering is the worker's work, not the request's."""
+    webhook_service.create_endpoint(
+        session,
+        caller=accounts.Caller(platform),
+        url=WEBHOOK_URL,
+        event_types=None,
+        description="a benchmark's: never delivered",
+        at=at,
+    )
 
 
 def describe() -> str:

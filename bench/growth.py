@@ -43,8 +43,7 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from api.config import Config
-from api.wiring import build, upgrade_schema
-from arbitration import accounts
+from api.wiring import build
 from arbitration.clock import ManualClock
 from arbitration.models import Dispute
 from arbitration.policy import load_policy
@@ -173,23 +172,21 @@ def _clone_disputes(
 def build_database(
     folder: Path, size: int, batches: bool, *, postgres: bool = False
 ) -> tuple[str, dict[str, str]]:
-    """``size`` disputes, or (``batches``) the template and the two batches only."""
+    """``size`` disputes, or (``batches``) the template and the two batches only; a webhook
+    endpoint registered, as a marketplace runs the engine (its writes write their deliveries)."""
     url = databases.new_database(folder, f"growth-{size}-{batches}", postgres=postgres)
-    upgrade_schema(url)
-    policy = load_policy()
-    clock = ManualClock(datetime.now(UTC))
-    services = build(Config(database_url=url, policy=policy, clock=clock))
-    tokens = {}
-    with services.database.unit_of_work() as session:
-        for role, account_id in [
+    tokens = databases.as_a_marketplace(
+        url,
+        [
             ("platform", "platform"),
             ("arbitrator", "arbitrator"),
             ("buyer", "buyer-0"),
             ("seller", "seller-0"),
-        ]:
-            _, tokens[account_id] = accounts.create_account(
-                session, role=role, display_name=account_id, at=clock.now(), account_id=account_id
-            )
+        ],
+    )
+    policy = load_policy()
+    clock = ManualClock(datetime.now(UTC))
+    services = build(Config(database_url=url, policy=policy, clock=clock))
     (template,) = seed_disputes(
         services.database, policy=policy, count=1, at=clock.now(), prefix="t"
     )

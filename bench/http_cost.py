@@ -10,10 +10,9 @@ send each operation's requests as fast as they are answered:
   insert-and-commit endpoint (goal: at most 3x its cost, and a p99 at most 5x the median);
 - reads: a dispute and a seller's standing, each against the bare select-by-id (goal: at most 2x).
 
-The engine is set up as a marketplace runs it: one webhook endpoint registered for every event,
-so each write also writes a delivery for each of its webhook events, as it does in production.
-Nobody delivers them (the servers run without the scheduler, and the endpoint's address answers
-nothing): the delivery itself is the worker's work, not the request's.
+The engine is set up as a marketplace runs it, with a webhook endpoint for every event
+(``databases.register_webhook_endpoint``): each write also writes its deliveries, as in
+production.
 
 The run is split into rounds (``--rounds``, 3 by default), each over its own share of the disputes.
 In every round each operation is measured right after its baseline (the bare write before a write,
@@ -55,8 +54,6 @@ from bench.servers import Server, cpu_seconds, server_name, start_both, stop
 
 CLIENTS = 4
 WRITE_GOAL, READ_GOAL, TAIL_GOAL = 3.0, 2.0, 5.0
-# Where the benchmark's webhook endpoint points: the discard port, nothing listens (see above).
-WEBHOOK_URL = "http://127.0.0.1:9/webhooks"
 RULING = {
     "outcome": "buyer_full_refund",
     "responsibility": "seller",
@@ -175,8 +172,9 @@ def _cpu_ms(samples: list[Sample]) -> float | None:
 
 
 def prepare_engine(url: str, sellers: int) -> dict[str, str]:
-    """Migrate the engine database and add a platform, an arbitrator, and buyers and sellers."""
-    return databases.with_accounts(
+    """Migrate the engine database and add a platform, an arbitrator, and buyers and sellers, and
+    a webhook endpoint (``databases.as_a_marketplace``)."""
+    return databases.as_a_marketplace(
         url,
         [
             ("platform", "platform"),
@@ -247,9 +245,8 @@ def measure(
     rounds: int,
     sellers: int,
 ) -> dict[str, Figure]:
-    """A webhook endpoint registered and ``disputes`` orders placed, then ``rounds`` rounds, each
-    taking its share of them through the writes and reading as many disputes and standings three
-    times over."""
+    """``disputes`` orders placed, then ``rounds`` rounds, each taking its share of them through
+    the writes and reading as many disputes and standings three times over."""
     engine, bare = engine_server[1], bare_server[1]  # their ports
     platform, arbitrator = tokens["platform"], tokens["arbitrator"]
     per_round = disputes // rounds
@@ -258,8 +255,6 @@ def measure(
     context = multiprocessing.get_context("fork")
     with context.Pool(CLIENTS) as pool:
         run(pool, engine, [Call("GET", "/v1/openapi.json")] * CLIENTS * 5)  # warm
-        endpoint = {"url": WEBHOOK_URL, "description": "bench http: never delivered"}
-        run(pool, engine, [Call("POST", "/v1/webhook-endpoints", platform, endpoint, 201)])
         bare_rows = _bare_ids(bare, 50)
         print(f"placing {disputes} orders...", flush=True)
         run(pool, engine, [_order(i, sellers, platform) for i in range(disputes)])

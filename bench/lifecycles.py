@@ -48,8 +48,9 @@ class Round:
 
 
 def prepare(url: str, arbitrators: int) -> dict[str, str]:
-    """Migrate the engine database and add a platform, arbitrators, and buyers and sellers."""
-    return databases.with_accounts(
+    """Migrate the engine database and add a platform, arbitrators, and buyers and sellers, and
+    a webhook endpoint (``databases.as_a_marketplace``)."""
+    return databases.as_a_marketplace(
         url,
         [
             ("platform", "platform"),

@@ -1,5 +1,6 @@
 """``bench growth`` times a contested case's writes at both sizes, not only the reads: filing and
-ruling through the server, each held to the growth goal beside the reads."""
+ruling through the server (the database with a webhook endpoint, as a marketplace runs the
+engine), each held to the growth goal beside the reads."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from sqlalchemy import create_engine, func, select
 
 from arbitration.models import Decision, Dispute
 from bench import growth
+from bench.databases import WEBHOOK_URL
 from bench.growth import Timing
 from bench.servers import start_engine, stop
+from webhooks.models import Delivery, WebhookEndpoint
 
 
 @pytest.mark.slow
@@ -33,8 +36,12 @@ def test_cases_are_filed_and_ruled_through_the_server_and_both_timed(tmp_path: P
             .where(Dispute.order_id.like("w-%"))
             .group_by(Dispute.status)
         ).all()
+        endpoints = connection.execute(select(WebhookEndpoint.url)).scalars().all()
+        deliveries = connection.scalar(select(func.count()).select_from(Delivery))
     engine.dispose()
     assert ruled == [("decided", 3)]
+    assert endpoints == [WEBHOOK_URL]
+    assert deliveries is not None and deliveries >= 3 * 7  # every write told the endpoint
 
 
 def _at(mean_ms: float) -> Timing:
