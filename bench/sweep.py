@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import Engine, Table, text
 
 from api.config import Config
-from api.wiring import build, upgrade_schema
+from api.wiring import build
 from arbitration import sweep
 from arbitration.clock import ManualClock
 from arbitration.db import Database
@@ -59,7 +59,8 @@ def build_database(
     folder: Path, open_disputes: int, policy: Policy, clock: ManualClock, *, postgres: bool = False
 ) -> Database:
     url = databases.new_database(folder, f"bench-{open_disputes}", postgres=postgres)
-    upgrade_schema(url)
+    # As a marketplace runs it: what the due deadlines announce is written with its deliveries.
+    databases.as_a_marketplace(url, [("platform", "platform")])
     database = build(Config(database_url=url, policy=policy, clock=clock)).database
     engine = database.engine
     (template,) = seed_disputes(database, policy=policy, count=1, at=clock.now(), prefix="tpl")
