@@ -11,7 +11,6 @@ from sqlalchemy import create_engine, func, select
 
 from arbitration.models import Dispute
 from bench import databases, http_cost
-from bench.databases import WEBHOOK_URL
 from bench.servers import start_both, stop
 from webhooks.models import PENDING, Delivery, WebhookEndpoint
 
@@ -40,7 +39,7 @@ def test_every_operation_is_timed_and_each_write_writes_its_deliveries(tmp_path:
             select(Delivery.status, func.count()).group_by(Delivery.status)
         ).all()
     engine.dispose()
-    assert endpoints == [WEBHOOK_URL]
+    assert endpoints == [databases.WEBHOOK_URL]
     assert decided == 8
     # Each of the eight disputes' writes (filed, rejected, escalated, evidence twice, claimed,
     # ruled) told the endpoint at least once; nobody delivered them.
