@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
+from arbitration import json_text
 from arbitration.db import execute_core, execute_later
 from arbitration.events import TimelineEventAppended, record
 from arbitration.models import Dispute, Event
@@ -127,7 +128,7 @@ def as_stored(payload: dict[str, Any]) -> dict[str, Any]:
         map(type, payload.values())
     ):
         return dict(payload)
-    return json.loads(json.dumps(payload))  # type: ignore[no-any-return]
+    return json.loads(json_text.dumps_bytes(payload))  # type: ignore[no-any-return]
 
 
 def chain_hash(prev_hash: str, document: dict[str, Any]) -> str:

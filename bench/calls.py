@@ -10,10 +10,11 @@ time of the same requests run again, one at a time, without the counting (on ano
 It moves a few per cent from run to run, and is closer to what the HTTP benchmark finds: the bare
 write's statements do little, a ruling's ten write 22 to 32 pages at its commit.
 
-What setting up built (the apps, the orders) is moved out of the garbage collector's reach before
-anything is measured, as a server does once started (``api.server.tune_interpreter``): else a
-full collection, scanning some 200,000 objects for about 100 ms, could land among one request's
-50 and add 2 ms to its mean.
+The interpreter is tuned before anything is measured, as a server tunes it once started
+(``api.server.tune_interpreter``): what setting up built (the apps, the orders) is moved out of
+the garbage collector's reach (else a full collection, scanning some 200,000 objects for about
+100 ms, could land among one request's 50 and add 2 ms to its mean), and the youngest
+generation is collected as rarely as in the servers.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from api.server import tune_interpreter
 from bench.bare import create_bare_app, create_table
 from bench.http_cost import RULING, InProcess, in_process
 from bench.lifecycles import order_body
@@ -96,11 +98,14 @@ def measure(folder: Path) -> dict[str, tuple[float, float]]:
     create_table(bare_url)
     bare = create_bare_app(bare_url).test_client()
     gc.collect()
-    gc.freeze()
+    thresholds, switch_interval = gc.get_threshold(), sys.getswitchinterval()
+    tune_interpreter()  # as both servers run: start-up objects frozen, young collections rarer
     try:
         return _measured(engine, bare)
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
+        sys.setswitchinterval(switch_interval)
 
 
 def _measured(engine: InProcess, bare: FlaskClient) -> dict[str, tuple[float, float]]:

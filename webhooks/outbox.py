@@ -36,6 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from arbitration import json_text
 from arbitration.db import execute_core, execute_later
 from arbitration.events import DomainEvent, Handlers
 from arbitration.ids import new_id, new_id_in_postgres
@@ -117,8 +118,8 @@ def _write_all_in_postgres() -> TextClause:
 
 def _written_as_json(written: list[tuple[dict[str, Any], datetime]]) -> str:
     """The events as ``_WRITE_ALL_IN_POSTGRES`` reads them: a JSON array, in the order written,
-    each ``data`` serialised as the column's own serialisation would (``json.dumps``)."""
-    return json.dumps(
+    each ``data`` serialised as the column's own serialisation would (``json_text.dumps``)."""
+    return json_text.dumps(
         [
             {
                 "id": row["id"],

@@ -1,4 +1,5 @@
-"""The application's own Flask: it answers "is this a coroutine function?" as Flask does."""
+"""The application's own Flask: it answers "is this a coroutine function?" as Flask does, and makes
+a response as Flask would with the same JSON provider (``EngineJSONProvider``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from api.app import EngineFlask
+from api.app import EngineFlask, EngineJSONProvider
 
 
 def plain() -> str:
@@ -56,10 +57,15 @@ def _answer(app: Flask, rv: Any) -> tuple[str, list[tuple[str, str]], bytes]:
     return response.status, list(response.headers.items()), response.get_data()
 
 
+class FlaskWithOurJson(Flask):
+    """Flask's own ``make_response``, with the engine's JSON provider."""
+
+    json_provider_class = EngineJSONProvider
+
+
 def _apps(**options: Any) -> tuple[Flask, Flask]:
-    apps = EngineFlask(__name__), Flask(__name__)
+    apps = EngineFlask(__name__), FlaskWithOurJson(__name__)
     for app in apps:
-        app.json.sort_keys = False  # type: ignore[attr-defined]  # as create_app sets it
         for name, value in options.items():
             if name == "debug":
                 app.debug = value
