@@ -19,11 +19,13 @@ from sqlalchemy.orm.attributes import instance_dict, manager_of_class
 from arbitration import lifecycle
 from arbitration.accounts import (
     ARBITRATOR,
+    BUYER,
+    PARTY_ROLES,
     SEES_ALL_DISPUTES,
     SENIOR_ARBITRATOR,
     Caller,
 )
-from arbitration.db import execute_core
+from arbitration.db import execute_core, not_by_index
 from arbitration.errors import NotFound, ValidationFailed
 from arbitration.ids import is_generated_id
 from arbitration.models import AccountLink, Dispute, DisputeItem, Offer
@@ -421,6 +423,10 @@ def _encode_cursor(last_id: str) -> str:
     return base64.urlsafe_b64encode(last_id.encode()).decode()
 
 
+# The columns a list walks its index by when no buyer is named.
+_BY_SELLER_STATE = frozenset({"seller_id", "status"})
+
+
 def list_disputes(
     session: Session,
     *,
@@ -429,14 +435,29 @@ def list_disputes(
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page:
-    """Newest first; parties see their own disputes, staff and the platform see all."""
+    """Newest first; parties see their own disputes, staff and the platform see all.
+
+    A page is a walk down one index that stops at its end, however long the history: by buyer
+    (a buyer's disputes are few), else by seller and state, by seller, or by state (the
+    ``ix_disputes_*`` of ``Dispute``); every other condition filters what that walk finds
+    (``not_by_index``). A party lists by its own column (a buyer is never a seller: orders
+    refuse it), so a seller's inbox never reads its buyers' side.
+    """
     query = select(Dispute).order_by(Dispute.id.desc()).limit(limit + 1)
+    conditions = [
+        (field, value)
+        for field in ("status", "seller_id", "buyer_id", "reason")
+        if (value := getattr(filters, field)) is not None
+    ]
     if caller.via is not None or caller.role not in SEES_ALL_DISPUTES:
-        query = query.where((Dispute.buyer_id == caller.id) | (Dispute.seller_id == caller.id))
-    for field in ("status", "seller_id", "buyer_id", "reason"):
-        value = getattr(filters, field)
-        if value is not None:
-            query = query.where(getattr(Dispute, field) == value)
+        assert caller.role in PARTY_ROLES  # On-Behalf-Of names a buyer or a seller
+        conditions.append(("buyer_id" if caller.role == BUYER else "seller_id", caller.id))
+    driving = (
+        {"buyer_id"} if any(field == "buyer_id" for field, _ in conditions) else _BY_SELLER_STATE
+    )
+    for field, value in conditions:
+        column = getattr(Dispute, field)
+        query = query.where((column if field in driving else not_by_index(column)) == value)
     if cursor:
         query = query.where(Dispute.id < _decode_cursor(cursor))
     rows = list(session.scalars(query))

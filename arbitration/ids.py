@@ -19,13 +19,28 @@ assert _TIME_BITS + _RANDOM_BITS == 130
 def new_id(prefix: str, at: datetime) -> str:
     """``dsp_01jb…``: ids sort by creation time, so listings and cursors need no extra column.
 
-    Ten digits of milliseconds since the epoch, then sixteen of randomness, in base32. Every write
-    makes several, some while it holds SQLite's writer lock: the 13 pairs of digits are spelled
-    by as many look-ups written out, which cost no function call (a comprehension is one, and
-    ``base64.b32encode`` a loop in Python); the randomness is read as ``secrets.randbits`` reads
-    it, without that function's Python frame."""
-    millis = int(at.timestamp() * 1000) & ((1 << _TIME_BITS) - 1)
-    n = millis << _RANDOM_BITS | int.from_bytes(urandom(_RANDOM_BITS // 8))
+    Ten digits of milliseconds since the epoch, then sixteen of randomness, in base32. The
+    randomness is read as ``secrets.randbits`` reads it, without that function's Python frame."""
+    return _spelled(
+        prefix, _millis(at) << _RANDOM_BITS | int.from_bytes(urandom(_RANDOM_BITS // 8))
+    )
+
+
+def first_id_at(prefix: str, at: datetime) -> str:
+    """The least id ``new_id(prefix, …)`` makes at ``at`` or later: ``id >= first_id_at(…)`` finds
+    what was made since ``at`` (and a few of its millisecond before it) by the key's own order."""
+    return _spelled(prefix, _millis(at) << _RANDOM_BITS)
+
+
+def _millis(at: datetime) -> int:
+    return int(at.timestamp() * 1000) & ((1 << _TIME_BITS) - 1)
+
+
+def _spelled(prefix: str, n: int) -> str:
+    """The 130 bits of ``n`` in base32 after the prefix. Every write makes several ids, some
+    while it holds SQLite's writer lock: the 13 pairs of digits are spelled by as many look-ups
+    written out, which cost no function call (a comprehension is one, and
+    ``base64.b32encode`` a loop in Python)."""
     p = _PAIRS
     return (
         f"{prefix}_{p[n >> 120 & 1023]}{p[n >> 110 & 1023]}{p[n >> 100 & 1023]}"

@@ -93,8 +93,14 @@ class Dispute(Base):
 
     __tablename__ = "disputes"
     __table_args__ = (
+        # A party's own disputes, newest first (``list_disputes``); a seller's in one state (an
+        # inbox of what waits on them, among a history of closed ones); every dispute in one
+        # state, newest first (staff's ``?status=``, the public decisions): index walks that stop
+        # at the page's end, however long the history.
         Index("ix_disputes_buyer_created", "buyer_id", "id"),
         Index("ix_disputes_seller_created", "seller_id", "id"),
+        Index("ix_disputes_seller_status", "seller_id", "status", "id"),
+        Index("ix_disputes_status_id", "status", "id"),
         # The queue's order within a state (arbitration/queue.py): its first page is an index walk.
         # It also serves every other look-up by status (its first column).
         Index("ix_disputes_queue", "status", "priority_rank", "sla_due_at", "id"),

@@ -29,6 +29,7 @@ from arbitration import flows, lifecycle
 from arbitration.accounts import ARBITRATOR, SENIOR_ARBITRATOR, Caller
 from arbitration.classification import priority_rank
 from arbitration.compensations import may_have_compensations
+from arbitration.db import not_by_index
 from arbitration.errors import Conflict, Forbidden, NotFound
 from arbitration.models import AccountLink, Compensation, Decision, Dispute, Offer, Refund
 from arbitration.policy import Policy
@@ -316,6 +317,29 @@ class Precedent:
     decided_at: datetime
 
 
+def like_cases(
+    dispute_id: str, reason: str, category: str, limit: int
+) -> Select[Dispute, Decision]:
+    """The decided cases of this reason and category but ``dispute_id``, with the ruling in force.
+
+    A walk down the decisions by time, each one's dispute read by its key, that stops at the
+    ``limit``-th like case: the disputes are never all read (``not_by_index`` keeps the planner
+    from starting at them, as it would without statistics). How far it walks depends on how
+    common the case is, not on how many there are."""
+    return (
+        select(Dispute, Decision)
+        .select_from(Decision)
+        .join(
+            Dispute,
+            (Dispute.id == Decision.dispute_id)
+            & (Dispute.decision_id == not_by_index(Decision.id)),
+        )
+        .where(Dispute.reason == reason, Dispute.category == category, Dispute.id != dispute_id)
+        .order_by(Decision.decided_at.desc(), Decision.id.desc())
+        .limit(limit)
+    )
+
+
 def precedents(
     session: Session, *, caller: Caller, dispute_id: str, limit: int = 20
 ) -> list[Precedent]:
@@ -324,17 +348,7 @@ def precedents(
     dispute = session.get(Dispute, dispute_id)
     if dispute is None:
         raise NotFound(f"no dispute {dispute_id}")
-    rows = session.execute(
-        select(Dispute, Decision)
-        .join(Decision, Decision.id == Dispute.decision_id)
-        .where(
-            Dispute.reason == dispute.reason,
-            Dispute.category == dispute.category,
-            Dispute.id != dispute.id,
-        )
-        .order_by(Decision.decided_at.desc(), Decision.id.desc())
-        .limit(limit)
-    ).all()
+    rows = session.execute(like_cases(dispute.id, dispute.reason, dispute.category, limit)).all()
     return [
         Precedent(
             dispute_id=case_.id,

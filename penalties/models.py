@@ -60,8 +60,9 @@ class Violation(Base):
 class Penalty(Base):
     __tablename__ = "penalties"
     __table_args__ = (
-        Index("ix_penalties_seller_status", "seller_id", "status"),
-        Index("ix_penalties_status_created", "status", "created_at"),
+        # Newest first by id (ids sort by creation time): a list by status, a seller's in force.
+        Index("ix_penalties_seller_status_id", "seller_id", "status", "id"),
+        Index("ix_penalties_status_id", "status", "id"),
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)

@@ -35,7 +35,7 @@ def public_warnings(session: Session, *, seller_id: str | None = None) -> list[P
         select(Penalty, Account.display_name)
         .join(Account, Account.id == Penalty.seller_id)
         .where(Penalty.kind == PUBLIC_WARNING, Penalty.status == ACTIVE)
-        .order_by(Penalty.created_at.desc(), Penalty.id.desc())
+        .order_by(Penalty.id.desc())  # ids sort by creation time: the index's own order
     )
     if seller_id is not None:
         query = query.where(Penalty.seller_id == seller_id)

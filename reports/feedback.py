@@ -24,7 +24,7 @@ from arbitration.deadlines import PENDING
 from arbitration.disputes import get_dispute
 from arbitration.errors import Conflict, Forbidden, ValidationFailed
 from arbitration.events import DisputeClosed, FeedbackRequested, Handlers, record
-from arbitration.ids import is_generated_id, new_id
+from arbitration.ids import first_id_at, is_generated_id, new_id
 from arbitration.models import Deadline, Dispute
 from arbitration.policy import Policy
 from reports.models import BUYER, SELLER, Feedback
@@ -181,8 +181,8 @@ def dissatisfied(
         .order_by(Feedback.id.desc())
         .limit(limit + 1)
     )
-    if since is not None:
-        query = query.where(Feedback.created_at >= since)
+    if since is not None:  # the key's range first: a walk that stops at ``since``
+        query = query.where(Feedback.id >= first_id_at("fbk", since), Feedback.created_at >= since)
     if cursor:
         query = query.where(Feedback.id < _decode_cursor(cursor))
     rows = session.execute(query).all()

@@ -18,6 +18,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, aliased
 
 from arbitration import lifecycle
+from arbitration.db import not_by_index
 from arbitration.errors import ValidationFailed
 from arbitration.ids import is_generated_id
 from arbitration.models import Account, Decision, Dispute
@@ -90,8 +91,8 @@ def public_decisions(
     )
     if seller_id is not None:
         query = query.where(Dispute.seller_id == seller_id)
-    if reason is not None:
-        query = query.where(Dispute.reason == reason)
+    if reason is not None:  # filters the walk down (status, id) or (seller_id, status, id)
+        query = query.where(not_by_index(Dispute.reason) == reason)
     if cursor:
         query = query.where(Dispute.id < _decode_cursor(cursor))
     rows = session.execute(query).all()

@@ -72,7 +72,9 @@ class Delivery(Base):
     __table_args__ = (
         Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),
         Index("ix_webhook_deliveries_stream", "endpoint_id", "stream", "status", "position"),
-        Index("ix_webhook_deliveries_endpoint_created", "endpoint_id", "created_at"),
+        # The list's orders (``service.list_deliveries``, newest first): by endpoint, by status.
+        Index("ix_webhook_deliveries_endpoint_id", "endpoint_id", "id"),
+        Index("ix_webhook_deliveries_status_id", "status", "id"),
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)

@@ -12,9 +12,11 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import SQLCoreOperations
 
 from arbitration.accounts import ADMIN, PLATFORM, Caller
 from arbitration.audit import REDACTED, is_personal, is_redacted, value_digest
+from arbitration.db import not_by_index
 from arbitration.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from arbitration.ids import new_id
 from arbitration.policy import WebhookPolicy
@@ -139,17 +141,26 @@ def list_deliveries(
     limit: int = 50,
     before: str | None = None,
 ) -> list[DeliveryView]:
-    """Newest first; ``before`` is the last id of the previous page."""
+    """Newest first; ``before`` is the last id of the previous page.
+
+    One condition drives the walk and the others filter what it finds (``not_by_index``): a
+    dispute's few events, else the deliveries by status, else by endpoint, each index in the
+    list's own order, so a page stops at its end however many deliveries were ever made."""
     require_manager(caller)
     query = select(Delivery, OutboxEvent).join(
         OutboxEvent, OutboxEvent.position == Delivery.event_position
     )
-    if endpoint_id is not None:
-        query = query.where(Delivery.endpoint_id == endpoint_id)
-    if status is not None:
-        query = query.where(Delivery.status == status)
+    endpoint: SQLCoreOperations[str] = Delivery.endpoint_id
+    state: SQLCoreOperations[str] = Delivery.status
     if dispute_id is not None:
         query = query.where(OutboxEvent.dispute_id == dispute_id)
+        endpoint, state = not_by_index(endpoint), not_by_index(state)
+    elif status is not None:
+        endpoint = not_by_index(endpoint)
+    if endpoint_id is not None:
+        query = query.where(endpoint == endpoint_id)
+    if status is not None:
+        query = query.where(state == status)
     if before is not None:
         query = query.where(Delivery.id < before)
     rows = session.execute(query.order_by(Delivery.id.desc()).limit(limit)).all()

@@ -103,7 +103,7 @@ def test_a_penalty_or_recovery_finds_its_own_deadlines_by_subject(connection: Co
 def test_the_queue_and_the_filtered_list_find_disputes_by_status(connection: Connection) -> None:
     uses(connection, queue._walk(lifecycle.AWAITING_DECISION, []).limit(50), "ix_disputes_queue")
     listed = select(Dispute).where(Dispute.status == lifecycle.CLOSED).order_by(Dispute.id.desc())
-    uses(connection, listed.limit(51), "ix_disputes_queue", "disputes_pkey", "PRIMARY KEY")
+    uses(connection, listed.limit(51), "ix_disputes_status_id", "disputes_pkey", "PRIMARY KEY")
 
 
 def test_an_arbitrators_own_cases_and_the_unassigned_are_index_walks(
