@@ -14,6 +14,7 @@ _TIME_BITS, _RANDOM_BITS = 50, 80  # 10 and 16 base32 digits
 # Every pair of digits (10 bits), so an id's 130 bits are spelled in 13 look-ups.
 _PAIRS = [first + second for first in _ALPHABET for second in _ALPHABET]
 assert _TIME_BITS + _RANDOM_BITS == 130
+_TIME_MASK = (1 << _TIME_BITS) - 1
 
 
 def new_id(prefix: str, at: datetime) -> str:
@@ -21,19 +22,14 @@ def new_id(prefix: str, at: datetime) -> str:
 
     Ten digits of milliseconds since the epoch, then sixteen of randomness, in base32. The
     randomness is read as ``secrets.randbits`` reads it, without that function's Python frame."""
-    return _spelled(
-        prefix, _millis(at) << _RANDOM_BITS | int.from_bytes(urandom(_RANDOM_BITS // 8))
-    )
+    millis = int(at.timestamp() * 1000) & _TIME_MASK
+    return _spelled(prefix, millis << _RANDOM_BITS | int.from_bytes(urandom(_RANDOM_BITS // 8)))
 
 
 def first_id_at(prefix: str, at: datetime) -> str:
     """The least id ``new_id(prefix, …)`` makes at ``at`` or later: ``id >= first_id_at(…)`` finds
     what was made since ``at`` (and a few of its millisecond before it) by the key's own order."""
-    return _spelled(prefix, _millis(at) << _RANDOM_BITS)
-
-
-def _millis(at: datetime) -> int:
-    return int(at.timestamp() * 1000) & ((1 << _TIME_BITS) - 1)
+    return _spelled(prefix, (int(at.timestamp() * 1000) & _TIME_MASK) << _RANDOM_BITS)
 
 
 def _spelled(prefix: str, n: int) -> str:

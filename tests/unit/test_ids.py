@@ -50,3 +50,13 @@ def test_the_extreme_times_and_draws_are_spelled_digit_for_digit(
     read = int(at.timestamp() * 1000)  # a float's rounding may take a millisecond off
     assert abs(read - millis) <= 1
     assert ids.new_id("evt", at) == f"evt_{_digits(read, 10)}{_digits(drawn, 16)}"
+
+
+def test_first_id_at_bounds_every_id_made_at_that_time_or_later_and_none_before() -> None:
+    at = datetime(2026, 12, 1, 5, 30, 0, 123_456, tzinfo=UTC)
+    bound = ids.first_id_at("fbk", at)
+    assert ids.is_generated_id(bound, "fbk")
+    for _ in range(200):
+        assert ids.new_id("fbk", at) >= bound
+        assert ids.new_id("fbk", at + timedelta(milliseconds=1)) > bound
+        assert ids.new_id("fbk", at - timedelta(milliseconds=1)) < bound
