@@ -5,8 +5,8 @@ most 1.5), through ``arbitration serve`` (waitress, one process, SQLite; ``--pg`
 and one keep-alive client:
 
 - the queue's first page (``GET /v1/queue``), filtered lists (``GET /v1/disputes?status=`` of an
-  open state and of ``closed``, the whole history; a seller's inbox, their disputes waiting on
-  them among a million of theirs), the public decisions and the summary report (``GET
+  open state and of ``closed``, the whole history; a seller's disputes, all and those waiting on
+  them, among a million of theirs), the public decisions and the summary report (``GET
   /v1/reports/summary``, its default period: the last 30 days) with 10,000 disputes and with
   1,000,000 (``--quick``: 100,000), on a database without statistics, as the engine runs;
 - filing a dispute on a listing that already has 10 open disputes of the same reason (a batch) and
@@ -26,7 +26,8 @@ The statuses: disputes of the last month are half closed and half spread over th
 (``STATUS_BY_TENTH``, so 10 % of them wait for a ruling); older ones are closed, except one in a
 hundred (``STRAGGLERS``: cases stuck for years, rare but real) that keeps the same spread, so the
 queue and the filtered list at the large size hold the month's open cases plus about as many old
-ones. A closed dispute closed 1 to 72 hours after it was filed (never after now). Clone ids sort
+ones. Every clone is one seller's (``SELLER``, whose inbox is timed); every decided clone and one
+closed clone in five carry a ruling (the public decisions list ruled cases only). A closed dispute closed 1 to 72 hours after it was filed (never after now). Clone ids sort
 by filing time, as the engine's ULIDs do. The two batches are cloned the same way onto their
 listings, already flagged systemic, filed now.
 """
@@ -64,6 +65,8 @@ SECONDS_APART = 86_400 / DAILY_RATE
 # (the rest are closed).
 STRAGGLERS = 0.01
 BATCHES = (10, 10_000)
+SELLER = "seller-0"  # every clone's seller (a token of the benchmark's)
+RULED_OF_CLOSED = 5  # one closed dispute in five was ruled; the others settled or timed out
 # Half closed, the rest over the open states the queue and the lists show.
 STATUS_BY_TENTH = (
     "closed",
@@ -77,12 +80,13 @@ STATUS_BY_TENTH = (
     "awaiting_decision",
     "decided",
 )
-# (name, path, who: a token's key, or "" for none). Every clone is the template seller's: the
-# seller's inbox reads one seller's million-dispute history.
+# (name, path, who: a token's key, or "" for none). Every clone is ``SELLER``'s: the seller's
+# inbox reads one seller's million-dispute history.
 READS: tuple[tuple[str, str, str], ...] = (
     ("queue first page", "/v1/queue", "arbitrator"),
     ("disputes?status=", "/v1/disputes?status=awaiting_decision", "platform"),
     ("closed disputes", "/v1/disputes?status=closed", "platform"),
+    ("a seller's disputes", "/v1/disputes", "seller-0"),
     ("a seller's inbox", "/v1/disputes?status=awaiting_seller", "seller-0"),
     ("public decisions", "/v1/public/decisions", ""),
     ("report summary", "/v1/reports/summary", "platform"),
@@ -127,7 +131,7 @@ def _clone_disputes(
     statements = [
         f"""{series} INSERT INTO orders (id, buyer_id, seller_id, amount, currency, status,
             refunded_amount, created_at, updated_at)
-            SELECT {order}, buyer_id, seller_id, amount, currency, status, refunded_amount,
+            SELECT {order}, buyer_id, :seller, amount, currency, status, refunded_amount,
             created_at, updated_at FROM orders AS t {join}
             WHERE t.id = (SELECT order_id FROM disputes WHERE id = :template)""",
         f"""{series} INSERT INTO order_items (order_id, position, listing_id, title, quantity,
@@ -140,6 +144,7 @@ def _clone_disputes(
     overrides = {
         "id": dispute,
         "order_id": order,
+        "seller_id": ":seller",
         "status": status,
         "open_order_id": f"CASE WHEN ({status}) = 'closed' THEN NULL ELSE {order} END",
         "closed_at": f"CASE WHEN ({status}) = 'closed' THEN t.updated_at ELSE NULL END",
@@ -173,7 +178,28 @@ def _clone_disputes(
     )
     with engine.begin() as connection:
         for statement in statements:
-            connection.execute(text(statement), {"count": count, "template": template})
+            connection.execute(
+                text(statement), {"count": count, "template": template, "seller": SELLER}
+            )
+
+
+def _rule(engine: Engine, prefix: str) -> None:
+    """A ruling for every decided clone and for one closed clone in ``RULED_OF_CLOSED``: the
+    public decisions show the ruled cases only, so a database where none was ruled would make
+    them walk the whole history."""
+    number = f"CAST(substr(id, {len(prefix) + 4}) AS INTEGER)"  # after "<prefix>-d-"
+    ruled = (
+        f"id LIKE '{prefix}-d-%' AND (status = 'decided'"
+        f" OR (status = 'closed' AND {number} % {RULED_OF_CLOSED} = 0))"
+    )
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            f"""INSERT INTO decisions (id, dispute_id, kind, outcome, refund_amount,
+                return_required, responsibility, rationale, arbitrator_id, decided_at)
+                SELECT 'dcs-' || id, id, 'ruling', 'buyer_full_refund', amount, FALSE, 'seller',
+                'Cloned.', 'arbitrator', updated_at FROM disputes WHERE {ruled}"""
+        )
+        connection.exec_driver_sql(f"UPDATE disputes SET decision_id = 'dcs-' || id WHERE {ruled}")
 
 
 def build_database(
@@ -200,6 +226,7 @@ def build_database(
     engine = services.database.engine
     if size > 1:
         _clone_disputes(engine, template, "fill", size - 1, None, _status_case())
+        _rule(engine, "fill")
     if batches:
         for batch in BATCHES:
             _clone_disputes(
