@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 import psycopg
@@ -78,6 +79,9 @@ def _domain_error(error: DomainError) -> ResponseReturnValue:
 
 def _http_error(error: HTTPException) -> ResponseReturnValue:
     status = error.code or 500
+    refused = getattr(error, "exc", None)  # webargs's: the schema's ValidationError
+    if isinstance(refused, BaseException):
+        _let_go(refused)
     data = getattr(error, "data", None) or {}
     messages = data.get("messages")  # webargs puts schema errors here, keyed by location
     if status == 400 and messages and "json" in messages:
@@ -96,6 +100,16 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
         getattr(error, "details", None),  # the edge says what it refused (limits, content type)
         headers={"Allow": allow} if allow else None,
     )
+
+
+def _let_go(error: BaseException) -> None:
+    """Free what ``error``'s traceback holds (the request's frames, its body among their locals)
+    now rather than at the collector's next pass: marshmallow raises a ValidationError it keeps
+    in a local of the frame it raises from, a cycle only the collector breaks, and the servers
+    collect the youngest generation seldom (``api.server.tune_interpreter``), so a stream of
+    refused megabyte bodies would otherwise pile up."""
+    traceback.clear_frames(error.__traceback__)
+    error.__traceback__ = None
 
 
 def is_unavailable(error: DBAPIError) -> bool:

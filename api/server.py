@@ -56,7 +56,8 @@ def tune_interpreter() -> None:
     allocates some 90 objects more than it frees, so at 700 a collection came every eighth ruling
     and, with the older generations' that follow, took about 60 µs a ruling (6 µs at 10,000, in
     process; ``docs/performance.md``, fifteenth session). What a request frees it frees at once
-    (reference counts); only cycles wait for a collection, now a little longer.
+    (reference counts); only cycles wait for a collection, now longer, so none may hold a
+    request's body: a refusal's is let go with its answer (``api.errors._let_go``).
 
     Called in each serving process once its app is built: ``arbitration serve``, and each gunicorn
     worker after the fork (the master's call sets the interval the workers inherit).

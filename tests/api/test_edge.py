@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import sqlite3
 from pathlib import Path
+from types import FrameType, TracebackType
 from typing import Any
 
 import pytest
@@ -193,6 +195,28 @@ def test_an_order_of_1000_lines_is_taken(world: World) -> None:
 
     assert response.status_code == 201, response.json
     assert len(response.json["items"]) == 1000
+
+
+def test_a_refused_body_is_let_go_with_its_answer_not_at_the_next_collection(world: World) -> None:
+    """The servers collect cyclic garbage seldom (``api.server.tune_interpreter``): a 422 must leave
+    no cycle holding the request's frames (and its body among their locals) behind it."""
+    buyer, _seller, order_id = world.parties()
+    filing = {"order_id": order_id, "reason": "damaged", "remedy": "refund_only", "amount": 100}
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        response = world.call(
+            buyer, "POST", "/v1/disputes", json=filing | {"description": "x" * 100_000}
+        )
+        assert_error(response, 422, "validation_failed")
+        gc.collect()
+        held = [o for o in gc.garbage if isinstance(o, FrameType | TracebackType)]
+    finally:
+        gc.garbage.clear()
+        gc.set_debug(0)
+        gc.enable()
+    assert held == []
 
 
 # Parsing ---------------------------------------------------------------------------------------
