@@ -129,8 +129,8 @@ def not_by_index(column: SQLCoreOperations[str]) -> ColumnElement[str]:
     SQLite plans without statistics (the engine never gathers them), so among two indexes it
     may take the one that matches a condition over the one whose order is the query's, then sort
     every match: a list of the newest 50 among a million closed disputes read them all. Where a
-    list says which index should drive it, the other conditions go through here. PostgreSQL
-    plans by its statistics and finds the same plan either way.
+    list says which index should drive it, the other conditions go through here. PostgreSQL,
+    which plans by its statistics, is left the same driving index, the one the list wants.
     """
     return column.concat("")
 

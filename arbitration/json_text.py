@@ -7,7 +7,8 @@ a tenth of that. The text differs in form, never in what it parses to: compact (
 standard library as before: an integer beyond 64 bits (a body may carry one of up to 100
 digits), a string holding a lone surrogate (the edge refuses those in a body, but not every
 value comes from one); and what ``json.dumps`` hands to ``default`` (a datetime, a dataclass)
-orjson hands to it too (``PASSTHROUGH``). One difference is left: a float that is not a number
+orjson hands to it too (``PASSTHROUGH``), but a UUID, which it writes as the text Flask's
+``default`` gave. One difference is left: a float that is not a number
 (``1e400`` parses as infinity) is written ``null``, where the standard library wrote
 ``Infinity``, which no JSON parser accepts.
 
