@@ -117,9 +117,16 @@ def _status_case(column: str = "n.i") -> str:
 
 
 def _clone_disputes(
-    engine: Engine, template: str, prefix: str, count: int, listing: str | None, status: str
+    engine: Engine,
+    template: str,
+    prefix: str,
+    count: int,
+    listing: str | None,
+    status: str,
+    seller: str | None = None,
 ) -> None:
-    """``count`` copies of the template dispute with its order, order line and dispute line."""
+    """``count`` copies of the template dispute with its order, order line and dispute line, each
+    ``seller``'s (by default the template's)."""
     listing_sql = f"'{listing}'" if listing else f"'{prefix}-lst-' || n.i"
     order = f"'{prefix}-o-' || n.i"
     # Numbered newest first, so that ids sort by filing time like the engine's (ULIDs): a list by
@@ -131,7 +138,8 @@ def _clone_disputes(
     statements = [
         f"""{series} INSERT INTO orders (id, buyer_id, seller_id, amount, currency, status,
             refunded_amount, created_at, updated_at)
-            SELECT {order}, buyer_id, :seller, amount, currency, status, refunded_amount,
+            SELECT {order}, buyer_id, COALESCE(:seller, seller_id), amount, currency, status,
+            refunded_amount,
             created_at, updated_at FROM orders AS t {join}
             WHERE t.id = (SELECT order_id FROM disputes WHERE id = :template)""",
         f"""{series} INSERT INTO order_items (order_id, position, listing_id, title, quantity,
@@ -144,7 +152,7 @@ def _clone_disputes(
     overrides = {
         "id": dispute,
         "order_id": order,
-        "seller_id": ":seller",
+        "seller_id": "COALESCE(:seller, t.seller_id)",
         "status": status,
         "open_order_id": f"CASE WHEN ({status}) = 'closed' THEN NULL ELSE {order} END",
         "closed_at": f"CASE WHEN ({status}) = 'closed' THEN t.updated_at ELSE NULL END",
@@ -179,27 +187,30 @@ def _clone_disputes(
     with engine.begin() as connection:
         for statement in statements:
             connection.execute(
-                text(statement), {"count": count, "template": template, "seller": SELLER}
+                text(statement), {"count": count, "template": template, "seller": seller}
             )
 
 
-def _rule(engine: Engine, prefix: str) -> None:
-    """A ruling for every decided clone and for one closed clone in ``RULED_OF_CLOSED``: the
-    public decisions show the ruled cases only, so a database where none was ruled would make
-    them walk the whole history."""
+def _rule(engine: Engine, prefix: str, arbitrator: str) -> None:
+    """A ruling by ``arbitrator`` for every decided clone and for one closed clone in
+    ``RULED_OF_CLOSED``: the public decisions show the ruled cases only, so a database where none
+    was ruled would make them walk the whole history."""
     number = f"CAST(substr(id, {len(prefix) + 4}) AS INTEGER)"  # after "<prefix>-d-"
     ruled = (
         f"id LIKE '{prefix}-d-%' AND (status = 'decided'"
         f" OR (status = 'closed' AND {number} % {RULED_OF_CLOSED} = 0))"
     )
     with engine.begin() as connection:
-        connection.exec_driver_sql(
-            f"""INSERT INTO decisions (id, dispute_id, kind, outcome, refund_amount,
+        connection.execute(
+            text(
+                f"""INSERT INTO decisions (id, dispute_id, kind, outcome, refund_amount,
                 return_required, responsibility, rationale, arbitrator_id, decided_at)
                 SELECT 'dcs-' || id, id, 'ruling', 'buyer_full_refund', amount, FALSE, 'seller',
-                'Cloned.', 'arbitrator', updated_at FROM disputes WHERE {ruled}"""
+                'Cloned.', :arbitrator, updated_at FROM disputes WHERE {ruled}"""
+            ),
+            {"arbitrator": arbitrator},
         )
-        connection.exec_driver_sql(f"UPDATE disputes SET decision_id = 'dcs-' || id WHERE {ruled}")
+        connection.execute(text(f"UPDATE disputes SET decision_id = 'dcs-' || id WHERE {ruled}"))
 
 
 def build_database(
@@ -225,12 +236,12 @@ def build_database(
     )
     engine = services.database.engine
     if size > 1:
-        _clone_disputes(engine, template, "fill", size - 1, None, _status_case())
-        _rule(engine, "fill")
+        _clone_disputes(engine, template, "fill", size - 1, None, _status_case(), SELLER)
+        _rule(engine, "fill", "arbitrator")
     if batches:
         for batch in BATCHES:
             _clone_disputes(
-                engine, template, f"b{batch}", batch, f"hot-{batch}", "'awaiting_seller'"
+                engine, template, f"b{batch}", batch, f"hot-{batch}", "'awaiting_seller'", SELLER
             )
     # No ANALYZE: the engine never gathers statistics, so its plans are those SQLite makes without
     # them, and so are the plans measured here.

@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 
 from api.config import Config
 from api.wiring import build
+from arbitration import accounts
 from arbitration.clock import ManualClock
 from arbitration.db import Database
-from arbitration.models import Deadline, Dispute, DisputeItem, Order
+from arbitration.models import Deadline, Decision, Dispute, DisputeItem, Order
 from arbitration.policy import Policy
 from bench import growth, sweep
 from tests.support.seed import seed_disputes
@@ -29,9 +30,17 @@ def test_growth_clones_disputes_over_the_statuses_and_into_a_flagged_batch(
     database: Database, policy: Policy, clock: ManualClock
 ) -> None:
     (template,) = seed_disputes(database, policy=policy, count=1, at=clock.now(), prefix="t")
+    with database.unit_of_work() as session:
+        for role, account_id in (("seller", "big-seller"), ("arbitrator", "arb")):
+            accounts.create_account(
+                session, role=role, display_name=account_id, at=clock.now(), account_id=account_id
+            )
 
-    growth._clone_disputes(database.engine, template, "fill", 20, None, growth._status_case())
+    growth._clone_disputes(
+        database.engine, template, "fill", 20, None, growth._status_case(), "big-seller"
+    )
     growth._clone_disputes(database.engine, template, "b5", 5, "hot-5", "'awaiting_seller'")
+    growth._rule(database.engine, "fill", "arb")
 
     with database.unit_of_work(read_only=True) as session:
         by_status = dict(
@@ -60,6 +69,21 @@ def test_growth_clones_disputes_over_the_statuses_and_into_a_flagged_batch(
         assert listings == ["hot-5"] * 5
         orders = session.scalar(select(func.count()).where(Order.id.like("fill-o-%")))
         assert orders == 20
+        sellers = session.execute(
+            select(Dispute.seller_id, Order.seller_id)
+            .join(Order, Order.id == Dispute.order_id)
+            .where(Dispute.id.like("fill-d-%"))
+        ).all()
+        assert set(sellers) == {("big-seller", "big-seller")}
+        assert {d.seller_id for d in batch} == {"t-seller"}  # the template's, by default
+        # Every decided clone and one closed clone in five carry a ruling, theirs.
+        ruled = session.execute(
+            select(Dispute.status, func.count())
+            .join(Decision, Decision.id == Dispute.decision_id)
+            .where(Dispute.id.like("fill-d-%"), Decision.dispute_id == Dispute.id)
+            .group_by(Dispute.status)
+        ).all()
+        assert dict(ruled) == {"decided": 2, "closed": 10 // growth.RULED_OF_CLOSED}
 
 
 def test_sweep_clones_open_disputes_with_their_deadlines(
