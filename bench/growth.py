@@ -243,8 +243,7 @@ def build_database(
             _clone_disputes(
                 engine, template, f"b{batch}", batch, f"hot-{batch}", "'awaiting_seller'", SELLER
             )
-    # No ANALYZE: the engine never gathers statistics, so its plans are those SQLite makes without
-    # them, and so are the plans measured here.
+    databases.as_in_production(engine)
     services.database.dispose()
     return url, tokens
 
