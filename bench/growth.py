@@ -8,7 +8,8 @@ and one keep-alive client:
   open state and of ``closed``, the whole history; a seller's disputes, all and those waiting on
   them, among a million of theirs), the public decisions and the summary report (``GET
   /v1/reports/summary``, its default period: the last 30 days) with 10,000 disputes and with
-  1,000,000 (``--quick``: 100,000), on a database without statistics, as the engine runs;
+  1,000,000 (``--quick``: 100,000), each database with the statistics it has in production
+  (``databases.as_in_production``: none on SQLite, PostgreSQL's autovacuum's);
 - filing a dispute on a listing that already has 10 open disputes of the same reason (a batch) and
   on one that has 10,000;
 - the writes of a contested case at both sizes: filing a dispute, then (untimed: rejecting,
