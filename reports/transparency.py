@@ -14,7 +14,7 @@ import base64
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from arbitration import lifecycle
@@ -73,15 +73,15 @@ def public_decisions(
     cursor: str | None = None,
     limit: int = 50,
 ) -> PublicPage:
-    """Final rulings, newest dispute first, a page at a time."""
+    """Final rulings, newest dispute first, a page at a time.
+
+    Which of the page's rulings an appeal overturned is asked of the page's disputes alone, in a
+    second statement: inside the first, PostgreSQL answered it by reading every appeal ever
+    decided into a hash (2.7 times the time at a million disputes as at 10,000)."""
     buyer = aliased(Account)
     seller = aliased(Account)
-    appeal = aliased(Decision)
-    overturned = exists().where(
-        appeal.dispute_id == Dispute.id, appeal.kind == "appeal", appeal.result == "overturn"
-    )
     query = (
-        select(Dispute, Decision, seller.display_name, buyer.display_name, overturned)
+        select(Dispute, Decision, seller.display_name, buyer.display_name)
         .join(Decision, Decision.id == Dispute.decision_id)
         .join(seller, seller.id == Dispute.seller_id)
         .join(buyer, buyer.id == Dispute.buyer_id)
@@ -96,9 +96,19 @@ def public_decisions(
     if cursor:
         query = query.where(Dispute.id < _decode_cursor(cursor))
     rows = session.execute(query).all()
+    shown = rows[:limit]
+    overturned = set(
+        session.scalars(
+            select(Decision.dispute_id).where(
+                Decision.dispute_id.in_([row[0].id for row in shown]),
+                Decision.kind == "appeal",
+                Decision.result == "overturn",
+            )
+        )
+    )
     decisions = [
-        _public(dispute, decision, seller_name, buyer_name, bool(was_overturned))
-        for dispute, decision, seller_name, buyer_name, was_overturned in rows[:limit]
+        _public(dispute, decision, seller_name, buyer_name, dispute.id in overturned)
+        for dispute, decision, seller_name, buyer_name in shown
     ]
     more = len(rows) > limit
     return PublicPage(decisions, _encode_cursor(decisions[-1].dispute_id) if more else None)

@@ -277,6 +277,35 @@ def test_public_decisions_never_show_who_the_buyer_is(world: World, clock: Manua
     assert with_a_token.json == response.json
 
 
+def test_public_decisions_say_which_rulings_an_appeal_overturned(
+    world: World, clock: ManualClock
+) -> None:
+    appealed, _buyer, _seller = world.under_appeal()
+    senior = world.account("senior_arbitrator")
+    world.ok(senior, appealed["id"], "claim")
+    world.ok(
+        senior,
+        appealed["id"],
+        "appeal-decision",
+        result="overturn",
+        decision={"outcome": "buyer_full_refund", "responsibility": "seller", "rationale": "All."},
+        rationale="The photos show it all.",
+    )
+    final, _, _ = world.awaiting_decision()
+    arbitrator = world.account("arbitrator")
+    world.ok(arbitrator, final["id"], "claim")
+    world.ok(arbitrator, final["id"], "decide", **RULING)
+    clock.advance(timedelta(days=8))
+    run_sweep(world.app)  # the appeal window passes: the second ruling is final and public
+
+    published = world.client.get("/v1/public/decisions").json["data"]
+
+    assert {d["dispute_id"]: d["overturned_on_appeal"] for d in published} == {
+        appealed["id"]: True,
+        final["id"]: False,
+    }
+
+
 def test_public_warnings_name_the_seller_and_the_violations_only(world: World) -> None:
     trust = world.account("trust_safety")
     _, buyer, seller = world.dispute()
