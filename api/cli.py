@@ -299,9 +299,7 @@ def audit_checkpoint() -> None:
         )
     key = checkpoints.load_signing_key(services.config.audit_signing_key)
     with services.database.unit_of_work() as session:
-        taken = checkpoints.take(
-            session, key=key, policy=services.policy.webhooks, at=services.clock.now()
-        )
+        taken = checkpoints.take(session, key=key, at=services.clock.now())
         click.echo(json.dumps(checkpoints.exported(taken)))
 
 

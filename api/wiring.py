@@ -64,7 +64,7 @@ def register_handlers(handlers: Handlers, config: Config) -> None:
     buyer_ledger.register(handlers, policy=config.policy)
     handlers.on_deadline(recoveries.RECOVERY_OVERDUE, recoveries.on_overdue)
     handlers.on(DecisionOverturned, recoveries.on_overturned)
-    webhook_outbox.register(handlers, policy=config.policy.webhooks)
+    webhook_outbox.register(handlers)
     for module_name in config.plugins:
         importlib.import_module(module_name).register(handlers)
 

@@ -46,24 +46,6 @@ def _spelled(prefix: str, n: int) -> str:
     )
 
 
-def new_id_in_postgres(prefix: str, *, at_time_of: str, its_prefix: str) -> str:
-    """SQL for PostgreSQL that makes a new id of ``prefix`` in the statement that stores it, for a
-    row written at the same moment as another: ``at_time_of`` is the SQL of that row's id, which
-    ``new_id(its_prefix, at)`` made (a delivery takes its event's time).
-
-    The ten time digits are that id's own, so the id sorts by time as Python's do; the sixteen
-    random digits are hex (all in Crockford's alphabet) of an md5 of ``gen_random_uuid()``
-    (PostgreSQL 13+; its own hex has fixed version digits): 64 random bits, not 80, as the
-    database has no cheap base32. Enough: only ids of the same millisecond can collide (under
-    one in 10^13 for a thousand of them), and a primary key would refuse that write rather than
-    let it pass."""
-    start = len(its_prefix) + 2  # after the prefix and its underscore; SQL counts from 1
-    return (
-        f"'{prefix}_' || substr({at_time_of}, {start}, {_TIME_BITS // 5})"
-        f" || substr(md5(CAST(gen_random_uuid() AS text)), 1, {_RANDOM_BITS // 5})"
-    )
-
-
 def is_generated_id(value: str, prefix: str) -> bool:
     """Whether ``value`` has the shape of an id ``new_id(prefix, …)`` makes."""
     return re.fullmatch(rf"{prefix}_[{_ALPHABET}]{{26}}", value) is not None

@@ -13,21 +13,26 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, make_url
+from sqlalchemy import Engine, func, make_url, select
 from sqlalchemy.orm import Session
 
 from api.config import Config
 from api.wiring import build, upgrade_schema
 from arbitration import accounts
 from arbitration.clock import ManualClock
+from arbitration.db import Database, make_engine
 from arbitration.models import Account
 from arbitration.policy import load_policy
 from tests.support import databases as test_databases
+from webhooks import outbox
 from webhooks import service as webhook_service
+from webhooks.models import Delivery
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 WITH_POSTGRES = REPOSITORY / "scripts" / "with-postgres"
@@ -144,9 +149,10 @@ def as_a_marketplace(url: str, people: Sequence[tuple[str, str]]) -> dict[str, s
 
 def register_webhook_endpoint(session: Session, *, platform: Account, at: datetime) -> None:
     """One webhook endpoint for every event, as every marketplace registers (it is how it hears
-    back): each write then also writes a delivery for each of its webhook events, as in
-    production. Nobody delivers them: the benchmarks' servers run without the scheduler, and
-    nothing listens at ``WEBHOOK_URL``. Delivering is the worker's work, not the request's."""
+    back). The benchmarks' servers run without the scheduler, so the events the writes store
+    wait to be fanned out to it (``fan_out``, which ``bench http`` times after its rounds), and
+    nothing listens at ``WEBHOOK_URL``: fanning out and delivering is the worker's work, not the
+    request's."""
     webhook_service.create_endpoint(
         session,
         caller=accounts.Caller(platform),
@@ -155,6 +161,38 @@ def register_webhook_endpoint(session: Session, *, platform: Account, at: dateti
         description="a benchmark's: never delivered",
         at=at,
     )
+
+
+@dataclass(frozen=True)
+class FanOut:
+    """The delivery job's first step over what a benchmark's writes left: the events fanned out,
+    the deliveries made, and the time it took, in the benchmark's own process."""
+
+    events: int
+    deliveries: int
+    seconds: float
+    cpu_seconds: float
+
+    @property
+    def cpu_us_an_event(self) -> float:
+        return 1e6 * self.cpu_seconds / self.events if self.events else 0.0
+
+
+def fan_out(url: str) -> FanOut:
+    """Fan out every event waiting in the database at ``url`` (``webhooks.outbox.fan_out``), as
+    the worker would, and time it."""
+    database = Database(make_engine(url))
+    try:
+        with database.unit_of_work(read_only=True) as session:
+            before = session.scalar(select(func.count()).select_from(Delivery)) or 0
+        began, cpu = time.perf_counter(), time.process_time()
+        events = outbox.fan_out(database, policy=load_policy().webhooks)
+        seconds, cpu_seconds = time.perf_counter() - began, time.process_time() - cpu
+        with database.unit_of_work(read_only=True) as session:
+            after = session.scalar(select(func.count()).select_from(Delivery)) or 0
+    finally:
+        database.dispose()
+    return FanOut(events, after - before, seconds, cpu_seconds)
 
 
 def describe() -> str:

@@ -218,7 +218,7 @@ def build_database(
     folder: Path, size: int, batches: bool, *, postgres: bool = False
 ) -> tuple[str, dict[str, str]]:
     """``size`` disputes, or (``batches``) the template and the two batches only; a webhook
-    endpoint registered, as a marketplace runs the engine (its writes write their deliveries)."""
+    endpoint registered, as a marketplace runs the engine (its writes' events wait for it)."""
     url = databases.new_database(folder, f"growth-{size}-{batches}", postgres=postgres)
     tokens = databases.as_a_marketplace(
         url,

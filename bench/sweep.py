@@ -59,7 +59,7 @@ def build_database(
     folder: Path, open_disputes: int, policy: Policy, clock: ManualClock, *, postgres: bool = False
 ) -> Database:
     url = databases.new_database(folder, f"bench-{open_disputes}", postgres=postgres)
-    # As a marketplace runs it: what the due deadlines announce is written with its deliveries.
+    # As a marketplace runs it: what the due deadlines announce waits for an endpoint's delivery job.
     databases.as_a_marketplace(url, [("platform", "platform")])
     database = build(Config(database_url=url, policy=policy, clock=clock)).database
     engine = database.engine

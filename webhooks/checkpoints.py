@@ -93,9 +93,7 @@ def _canonical(document: dict[str, Any]) -> str:
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def take(
-    session: Session, *, key: Ed25519PrivateKey, policy: WebhookPolicy, at: datetime
-) -> Checkpoint:
+def take(session: Session, *, key: Ed25519PrivateKey, at: datetime) -> Checkpoint:
     """Sign every chain head now, store it, and put the ``audit.checkpoint`` webhook in the outbox."""
     last = session.scalars(select(Checkpoint).order_by(Checkpoint.seq.desc()).limit(1)).first()
     disputes, sellers = _heads(session)
@@ -131,7 +129,6 @@ def take(
                 "sellers": len(sellers),
             },
         ),
-        policy=policy,
         at=at,
     )
     return checkpoint
@@ -158,7 +155,7 @@ def take_if_due(
             last_at = session.scalar(select(func.max(Checkpoint.taken_at)))
             if last_at is not None and at - last_at < policy.checkpoint_interval:
                 return None
-            return take(session, key=key, policy=policy, at=at)
+            return take(session, key=key, at=at)
     except IntegrityError:
         log.info("another worker took this checkpoint")
         return None

@@ -28,7 +28,7 @@ from arbitration.db import Database
 from arbitration.policy import WebhookPolicy
 from webhooks import signing
 from webhooks.models import ACTIVE, DEAD, DELIVERED, PENDING, Delivery, OutboxEvent, WebhookEndpoint
-from webhooks.outbox import envelope
+from webhooks.outbox import envelope, fan_out
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +94,10 @@ def deliver_due(
     clock: Clock,
     send: Post = post,
 ) -> DeliveryReport:
-    """Attempt every due delivery once (up to the policy's concurrency), recording each answer."""
+    """Fan out the events waiting, then attempt every due delivery once (up to the policy's
+    concurrency), recording each answer."""
     report = DeliveryReport()
+    fan_out(database, policy=policy)
     attempts = _claim(database, policy=policy, at=clock.now())
     if not attempts:
         return report

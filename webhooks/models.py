@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from arbitration.db import Base, UTCDateTime
@@ -41,6 +41,14 @@ class WebhookEndpoint(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     secret_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # It hears the events after this position, the last one written when it was registered: an
+    # endpoint counts from the next change, however long the events before it wait to be fanned
+    # out (``outbox.fan_out``). Set by the insert itself, whoever inserts it.
+    starts_after: Mapped[int] = mapped_column(
+        Integer,
+        default=text("(SELECT coalesce(max(position), 0) FROM webhook_events)"),
+        server_default="0",
+    )
 
 
 class OutboxEvent(Base):
@@ -51,6 +59,15 @@ class OutboxEvent(Base):
     """
 
     __tablename__ = "webhook_events"
+    __table_args__ = (
+        # The events still to fan out, in order: a few, however long the history.
+        Index(
+            "ix_webhook_events_fanout_pending",
+            "position",
+            sqlite_where=text("fanout_pending = 1"),
+            postgresql_where=text("fanout_pending"),
+        ),
+    )
 
     position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(ID, unique=True)  # the event id receivers dedupe on
@@ -59,6 +76,9 @@ class OutboxEvent(Base):
     dispute_id: Mapped[str | None] = mapped_column(ID, nullable=True, index=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # True until ``outbox.fan_out`` has made its deliveries. (Rows from before revision 0014 were
+    # written with theirs: the column's server default, false, is theirs.)
+    fanout_pending: Mapped[bool] = mapped_column(Boolean, default=True, server_default=false())
 
 
 class Delivery(Base):
@@ -75,11 +95,13 @@ class Delivery(Base):
         # The list's orders (``service.list_deliveries``, newest first): by endpoint, by status.
         Index("ix_webhook_deliveries_endpoint_id", "endpoint_id", "id"),
         Index("ix_webhook_deliveries_status_id", "status", "id"),
+        # An event's deliveries (a dispute's, listed), and never two to one endpoint.
+        Index("uq_webhook_deliveries_event_endpoint", "event_position", "endpoint_id", unique=True),
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id"))
-    event_position: Mapped[int] = mapped_column(ForeignKey("webhook_events.position"), index=True)
+    event_position: Mapped[int] = mapped_column(ForeignKey("webhook_events.position"))
     # Copies of the event's, so the per-stream order is one indexed query.
     position: Mapped[int] = mapped_column(Integer)
     stream: Mapped[str] = mapped_column(String(80))

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, func, select
 
 from arbitration.models import Decision, Dispute
 from bench import growth
-from bench.databases import WEBHOOK_URL
+from bench.databases import WEBHOOK_URL, fan_out
 from bench.growth import Timing
 from bench.servers import start_engine, stop
 from webhooks.models import Delivery, WebhookEndpoint
@@ -26,6 +26,7 @@ def test_cases_are_filed_and_ruled_through_the_server_and_both_timed(tmp_path: P
     finally:
         stop(server)
 
+    fanned = fan_out(url)
     assert list(timings) == list(growth.WRITES)
     assert all(t.requests == 3 and 0 < t.p50_ms <= t.mean_ms * 3 for t in timings.values())
     engine = create_engine(url)
@@ -41,7 +42,8 @@ def test_cases_are_filed_and_ruled_through_the_server_and_both_timed(tmp_path: P
     engine.dispose()
     assert ruled == [("decided", 3)]
     assert endpoints == [WEBHOOK_URL]
-    assert deliveries is not None and deliveries >= 3 * 7  # every write told the endpoint
+    # Every write's events, fanned out afterwards to the endpoint.
+    assert deliveries == fanned.deliveries == fanned.events >= 3 * 7
 
 
 def _at(mean_ms: float) -> Timing:

@@ -28,6 +28,7 @@ from penalties.public import public_warnings
 from reports.feedback import dissatisfied
 from reports.summary import summarize
 from reports.transparency import public_decisions
+from webhooks import outbox
 from webhooks.service import list_deliveries
 
 AT = datetime(2026, 12, 1, tzinfo=UTC)
@@ -127,6 +128,13 @@ def test_the_deliveries_walk_by_status_by_endpoint_or_a_disputes_events(plans: P
     found = plans(deliveries(dispute_id="dsp_1", status="pending", endpoint_id="whe_1"))
     assert "ix_webhook_events_dispute_id" in found, found
     assert "ix_webhook_deliveries_status" not in found, found
+
+
+def test_the_events_waiting_to_fan_out_are_a_walk_of_their_own_few(plans: Plans) -> None:
+    """The delivery job's fan-out finds what waits in a partial index of it alone, not among
+    every event ever written."""
+    waiting = plans(lambda session: session.execute(outbox._WAITING.limit(200)).all())
+    walks(waiting, "ix_webhook_events_fanout_pending")
 
 
 def test_penalties_walk_by_status_and_a_sellers_warnings_by_seller(plans: Plans) -> None:

@@ -22,7 +22,7 @@ from arbitration.models import Dispute
 from arbitration.policy import WebhookPolicy
 from tests.support.receiver import Receiver, receiver
 from tests.support.world import World
-from webhooks import catalogue
+from webhooks import catalogue, outbox
 from webhooks.delivery import DeliveryReport, deliver_due
 from webhooks.models import ACTIVE, DISABLED, Delivery, OutboxEvent, WebhookEndpoint
 
@@ -309,7 +309,9 @@ def test_two_workers_delivering_at_once_post_each_event_once(
 
 
 def _written(services: Services, dispute_id: str) -> list[tuple[OutboxEvent, list[Delivery]]]:
-    """The dispute's outbox events in order, each with its deliveries (by endpoint id)."""
+    """The dispute's outbox events in order, each with its deliveries (by endpoint id), once the
+    delivery job has fanned them out."""
+    outbox.fan_out(services.database, policy=services.policy.webhooks)
     with services.database.unit_of_work(read_only=True) as session:
         events = session.scalars(
             select(OutboxEvent)

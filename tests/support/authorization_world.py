@@ -14,6 +14,7 @@ from sqlalchemy import MetaData, func, select, text, union_all
 
 from tests.support.evidence import PNG
 from tests.support.world import World
+from webhooks import outbox
 
 HIDDEN_TEXT = "The buyer's last three orders were resold: arbitrators only."
 RULING = {
@@ -205,13 +206,16 @@ class Cast:
         return self.buyer
 
     def _webhook(self) -> None:
-        """An endpoint of the platform's (nothing delivers in these tests) and one delivery to it."""
+        """An endpoint of the platform's (nothing delivers in these tests) and one delivery to it,
+        fanned out as the delivery job's first step does."""
         w = self.world
         created = w.call(
             w.platform, "POST", "/v1/webhook-endpoints", json={"url": "http://127.0.0.1:9/hooks"}
         )
         assert created.status_code == 201, created.json
         self._file()
+        services = w.app.extensions["arbitration"]
+        outbox.fan_out(services.database, policy=services.policy.webhooks)
         listed = w.call(
             w.platform,
             "GET",

@@ -1,10 +1,11 @@
-"""The outbox's flush (``webhooks.outbox``): the events a transaction wrote, in order, each with a
-delivery to every active endpoint that wants it, on both databases; on PostgreSQL in one
-statement that waits for the ``COMMIT`` and fails with it."""
+"""The outbox (``webhooks.outbox``): a write stores its events, in order, and nothing more; the
+delivery job's ``fan_out`` then gives each event one delivery per active endpoint that wants it
+and was registered before it, once, on both databases. On PostgreSQL the write's one statement
+waits for the ``COMMIT`` and fails with it."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import threading
 
 import pytest
 from sqlalchemy import insert, select, text
@@ -37,9 +38,11 @@ def _write(services: Services, written: list[Outgoing]) -> None:
     (the outbox flushes before the commit, as for every change)."""
     with services.database.unit_of_work() as session:
         for outgoing in written:
-            outbox.write(
-                session, outgoing, policy=services.policy.webhooks, at=services.clock.now()
-            )
+            outbox.write(session, outgoing, at=services.clock.now())
+
+
+def _fan_out(services: Services) -> int:
+    return outbox.fan_out(services.database, policy=services.policy.webhooks)
 
 
 def _register(world: World, url: str, events: list[str] | None = None) -> str:
@@ -58,12 +61,15 @@ def _events(services: Services) -> list[OutboxEvent]:
 
 def _deliveries(services: Services) -> list[Delivery]:
     with services.database.unit_of_work(read_only=True) as session:
-        return list(session.scalars(select(Delivery).order_by(Delivery.position)))
+        return list(
+            session.scalars(select(Delivery).order_by(Delivery.position, Delivery.endpoint_id))
+        )
 
 
-def test_events_written_together_take_positions_in_the_order_written(
-    services: Services,
+def test_events_written_together_take_positions_in_the_order_written_and_wait_to_fan_out(
+    world: World, services: Services
 ) -> None:
+    _register(world, "https://platform.example/all")
     _write(services, WRITTEN)
     _write(services, WRITTEN[:2])
 
@@ -74,9 +80,12 @@ def test_events_written_together_take_positions_in_the_order_written(
     ]
     assert all(ids.is_generated_id(e.id, "evt") for e in events)
     assert all(e.occurred_at == services.clock.now() for e in events)
+    # The write stops there: an endpoint is listening, but its deliveries are the job's to make.
+    assert all(e.fanout_pending for e in events)
+    assert _deliveries(services) == []
 
 
-def test_each_endpoint_gets_a_delivery_for_exactly_the_events_it_wants(
+def test_fanning_out_gives_each_endpoint_a_delivery_for_exactly_the_events_it_wants_once(
     world: World, services: Services
 ) -> None:
     everything = _register(world, "https://platform.example/all")
@@ -101,6 +110,7 @@ def test_each_endpoint_gets_a_delivery_for_exactly_the_events_it_wants(
         )
 
     _write(services, WRITTEN)
+    assert _fan_out(services) == len(WRITTEN)
 
     events = _events(services)
     deliveries = _deliveries(services)
@@ -129,38 +139,95 @@ def test_each_endpoint_gets_a_delivery_for_exactly_the_events_it_wants(
         # The time digits: those of an id made at the event's time (its own), so ids sort by time.
         assert delivery.id[4:14] == event.id[4:14]
     assert len({d.id for d in deliveries}) == len(deliveries)
+    assert not any(event.fanout_pending for event in events)
+
+    assert _fan_out(services) == 0  # nothing waits: nothing is made twice
+    assert len(_deliveries(services)) == len(deliveries)
+
+
+def test_an_endpoint_hears_only_what_is_written_after_it_is_registered(
+    world: World, services: Services
+) -> None:
+    """However long the events before it wait to be fanned out, and whoever inserts it."""
+    early = _register(world, "https://platform.example/early")
+    _write(services, WRITTEN[:2])
+    late = _register(world, "https://platform.example/late")
+    with services.database.unit_of_work() as session:  # as another program would insert it
+        session.add(
+            WebhookEndpoint(
+                id="whe_raw",
+                owner_id="platform",
+                url="https://platform.example/raw",
+                secret="s" * 64,
+                status=ACTIVE,
+                created_at=services.clock.now(),
+            )
+        )
+    _write(services, WRITTEN[2:3])
+    _fan_out(services)
+
+    first, second, third = _events(services)
+    heard = {(d.event_position, d.endpoint_id) for d in _deliveries(services)}
+    assert heard == {
+        (first.position, early),
+        (second.position, early),
+        (third.position, early),
+        (third.position, late),
+        (third.position, "whe_raw"),
+    }
+
+
+def test_many_events_are_fanned_out_a_batch_at_a_time_in_order(
+    world: World, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbox, "FAN_OUT_BATCH", 4)
+    endpoint = _register(world, "https://platform.example/all")
+    for _ in range(3):
+        _write(services, WRITTEN)  # 15 events: batches of 4, 4, 4, 3
+
+    assert _fan_out(services) == 15
+    events = _events(services)
+    deliveries = _deliveries(services)
+    assert [d.event_position for d in deliveries] == [e.position for e in events]
+    assert {d.endpoint_id for d in deliveries} == {endpoint}
+    assert not any(event.fanout_pending for event in events)
+
+
+def test_two_jobs_fanning_out_at_once_make_each_delivery_once(
+    world: World, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbox, "FAN_OUT_BATCH", 5)
+    endpoints = [_register(world, f"https://platform.example/{n}") for n in range(2)]
+    for _ in range(20):
+        _write(services, WRITTEN)
+    start = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def job() -> None:
+        start.wait()
+        try:
+            _fan_out(services)
+        except BaseException as error:  # reported below
+            failures.append(error)
+
+    runners = [threading.Thread(target=job) for _ in range(2)]
+    for runner in runners:
+        runner.start()
+    for runner in runners:
+        runner.join(60)
+
+    assert failures == []
+    made = [(d.event_position, d.endpoint_id) for d in _deliveries(services)]
+    assert sorted(made) == sorted(
+        (event.position, endpoint) for event in _events(services) for endpoint in endpoints
+    )
 
 
 def test_a_write_with_no_endpoint_to_tell_stores_its_events_alone(services: Services) -> None:
     _write(services, WRITTEN)
+    assert _fan_out(services) == len(WRITTEN)
     assert len(_events(services)) == len(WRITTEN)
     assert _deliveries(services) == []
-
-
-def test_delivery_ids_made_in_postgres_are_well_formed_unique_and_sort_by_time(
-    services: Services,
-) -> None:
-    if not _on_postgres(services):
-        pytest.skip("the ids PostgreSQL makes itself")
-    start = services.clock.now()
-    times = [start + timedelta(milliseconds=step) for step in (0, 1, 1, 999, 86_400_000)]
-    event_ids = [ids.new_id("evt", at) for at in times for _ in range(200)]
-    made = text(
-        "SELECT event_id, "
-        + ids.new_id_in_postgres("dlv", at_time_of="event_id", its_prefix="evt")
-        + " FROM unnest(CAST(:event_ids AS text[])) AS written (event_id)"
-    )
-    with services.database.unit_of_work(read_only=True) as session:
-        rows = session.execute(made, {"event_ids": event_ids}).all()
-    assert len(rows) == len(event_ids)
-    assert all(ids.is_generated_id(delivery_id, "dlv") for _, delivery_id in rows)
-    assert len({delivery_id for _, delivery_id in rows}) == len(rows)
-    # Each has the time digits Python's id of its event's time has, so ids sort by time.
-    time_of = {event_id: times[n // 200] for n, event_id in enumerate(event_ids)}
-    for event_id, delivery_id in rows:
-        assert delivery_id[4:14] == ids.new_id("dlv", time_of[event_id])[4:14]
-    in_order_of_ids = [time_of[event_id] for event_id, _ in sorted(rows, key=lambda r: r[1])]
-    assert in_order_of_ids == sorted(time_of[event_id] for event_id in event_ids)
 
 
 def test_on_postgres_the_flush_waits_for_the_commit(world: World, services: Services) -> None:
@@ -168,14 +235,12 @@ def test_on_postgres_the_flush_waits_for_the_commit(world: World, services: Serv
     connection, then goes out with the COMMIT, in the same round trip."""
     if not _on_postgres(services):
         pytest.skip("SQLite runs every statement at once: there is no round trip to save")
-    endpoint = _register(world, "https://platform.example/all")
+    _register(world, "https://platform.example/all")
     last_query = text("SELECT state, query FROM pg_stat_activity WHERE pid = :pid")
     with services.database.unit_of_work() as session:
         pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
         for outgoing in WRITTEN:
-            outbox.write(
-                session, outgoing, policy=services.policy.webhooks, at=services.clock.now()
-            )
+            outbox.write(session, outgoing, at=services.clock.now())
         outbox.flush(session)
         with services.database.engine.connect() as watcher:
             state, query = watcher.execute(last_query, {"pid": pid}).one()
@@ -183,11 +248,10 @@ def test_on_postgres_the_flush_waits_for_the_commit(world: World, services: Serv
         queued = session.connection().connection.info.get(statements.QUEUED)
         assert queued is not None and len(queued) == 1
         [(sql, _parameters, many, *_)] = queued
-        assert "INSERT INTO webhook_events" in sql and "INSERT INTO webhook_deliveries" in sql
+        assert "INSERT INTO webhook_events" in sql and "webhook_deliveries" not in sql
         assert not many
-    assert len(_events(services)) == len(WRITTEN)
-    assert {d.endpoint_id for d in _deliveries(services)} == {endpoint}
-    assert len(_deliveries(services)) == len(WRITTEN)
+    assert [e.data["n"] for e in _events(services)] == [1, 2, 3, 4, 5]
+    assert all(e.fanout_pending for e in _events(services))
 
 
 def test_on_postgres_a_failing_flush_rolls_the_whole_change_back(
@@ -204,12 +268,11 @@ def test_on_postgres_a_failing_flush_rolls_the_whole_change_back(
         accounts.create_account(
             session, role="buyer", display_name="Lost", account_id="lost", at=services.clock.now()
         )
-        outbox.write(session, WRITTEN[0], policy=services.policy.webhooks, at=services.clock.now())
-        outbox.write(session, too_long, policy=services.policy.webhooks, at=services.clock.now())
+        outbox.write(session, WRITTEN[0], at=services.clock.now())
+        outbox.write(session, too_long, at=services.clock.now())
     with services.database.unit_of_work(read_only=True) as session:
         assert session.get(Account, "lost") is None
     assert _events(services) == []
-    assert _deliveries(services) == []
 
     _write(services, WRITTEN)
     assert len(_events(services)) == len(WRITTEN)
