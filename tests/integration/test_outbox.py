@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from api.wiring import Services
 from arbitration import accounts, ids, statements
 from arbitration.models import Account
+from tests.support.assertions import assert_fresh_delivery
 from tests.support.world import World
 from webhooks import outbox
 from webhooks.catalogue import Outgoing
@@ -125,16 +126,7 @@ def test_fanning_out_gives_each_endpoint_a_delivery_for_exactly_the_events_it_wa
     retry_for = services.policy.webhooks.retry_for
     for delivery in deliveries:
         event = by_position[delivery.event_position]
-        assert delivery.position == event.position
-        assert (delivery.stream, delivery.status, delivery.attempts) == (event.stream, "pending", 0)
-        assert delivery.next_attempt_at == delivery.created_at == event.occurred_at
-        assert delivery.retry_until == event.occurred_at + retry_for
-        assert (delivery.leased_until, delivery.last_attempt_at, delivery.delivered_at) == (
-            None,
-            None,
-            None,
-        )
-        assert (delivery.last_status_code, delivery.last_error) == (None, None)
+        assert_fresh_delivery(delivery, event, retry_for)
         assert ids.is_generated_id(delivery.id, "dlv")
         # The time digits: those of an id made at the event's time (its own), so ids sort by time.
         assert delivery.id[4:14] == event.id[4:14]

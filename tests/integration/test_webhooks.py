@@ -20,6 +20,7 @@ from arbitration.db import Database, make_engine
 from arbitration.events import TimelineEventAppended
 from arbitration.models import Dispute
 from arbitration.policy import WebhookPolicy
+from tests.support.assertions import assert_fresh_delivery
 from tests.support.receiver import Receiver, receiver
 from tests.support.world import World
 from webhooks import catalogue, outbox
@@ -355,21 +356,10 @@ def test_a_ruling_writes_its_events_in_order_each_with_a_delivery_per_endpoint_t
     for event, deliveries in ruling:
         wanting = [everything, rulings] if event.type == "decision.made" else [everything]
         assert sorted(wanting) == [d.endpoint_id for d in deliveries]
+        assert event.stream == f"dispute:{dispute['id']}"
         for delivery in deliveries:
             assert delivery.id.startswith("dlv_")
-            assert (delivery.event_position, delivery.position) == (event.position,) * 2
-            assert (delivery.stream, delivery.status, delivery.attempts) == (
-                f"dispute:{dispute['id']}",
-                "pending",
-                0,
-            )
-            assert delivery.next_attempt_at == delivery.created_at == event.occurred_at
-            assert delivery.retry_until == event.occurred_at + retry_for
-            assert (delivery.leased_until, delivery.last_attempt_at, delivery.delivered_at) == (
-                None,
-                None,
-                None,
-            )
+            assert_fresh_delivery(delivery, event, retry_for)
     assert [event.position for event, _ in written] == sorted(e.position for e, _ in written)
     assert [event.id for event, _ in before] == [event.id for event, _ in written[: len(before)]]
 
