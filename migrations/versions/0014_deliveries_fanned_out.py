@@ -52,8 +52,8 @@ def downgrade() -> None:
         "ix_webhook_deliveries_event_position", "webhook_deliveries", ["event_position"]
     )
     op.drop_index("uq_webhook_deliveries_event_endpoint", table_name="webhook_deliveries")
-    with op.batch_alter_table("webhook_endpoints") as batch:
-        batch.drop_column("starts_after")
+    # Not a batch (which rebuilds the table on SQLite, and fails once other rows point at it):
+    # SQLite drops a column in place since 3.35, once no index holds it.
+    op.drop_column("webhook_endpoints", "starts_after")
     op.drop_index("ix_webhook_events_fanout_pending", table_name="webhook_events")
-    with op.batch_alter_table("webhook_events") as batch:
-        batch.drop_column("fanout_pending")
+    op.drop_column("webhook_events", "fanout_pending")
