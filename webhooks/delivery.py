@@ -1,6 +1,7 @@
 """The delivery job: POST due deliveries, signed, with timeouts, bounded concurrency and backoff.
 
-One run claims what is due in a short transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so
+One run first fans out the events the writes stored (``outbox.fan_out``: their deliveries), then
+claims what is due in a short transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so
 workers share the work; SQLite serialises writers), marking each claimed delivery with a lease
 instead of holding a lock, then POSTs outside any transaction, several at once, each bounded by
 the policy's timeout, and records each answer as it comes: a slow receiver delays only itself.
