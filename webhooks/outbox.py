@@ -10,9 +10,10 @@ one statement, nothing read back (on PostgreSQL it goes out with the ``COMMIT``,
 ``fan_out``, the delivery job's first step, turns the events waiting into one delivery per
 active endpoint that wants each, a batch a transaction. A write does not pay for the endpoints
 (reading them, matching each event's type, inserting a row for each into a table with six
-indexes: an eighth of a ruling's CPU in process), and the job writes many deliveries a page. An endpoint
-hears the events written after its registration (``WebhookEndpoint.starts_after``) and fanned
-out while it is active: registered or disabled by any process, it counts from the next change.
+indexes: an eighth of a ruling's CPU in process), and the job writes many deliveries a page.
+An endpoint hears the events written after its registration (``WebhookEndpoint.starts_after``)
+and fanned out while it is active: registered or disabled by any process, it counts from the
+next change.
 """
 
 from __future__ import annotations
