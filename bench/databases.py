@@ -26,7 +26,6 @@ from api.config import Config
 from api.wiring import build, upgrade_schema
 from arbitration import accounts
 from arbitration.clock import ManualClock
-from arbitration.db import Database, make_engine
 from arbitration.models import Account
 from arbitration.policy import load_policy
 from tests.support import databases as test_databases
@@ -181,12 +180,13 @@ class FanOut:
 def fan_out(url: str) -> FanOut:
     """Fan out every event waiting in the database at ``url`` (``webhooks.outbox.fan_out``), as
     the worker would, and time it."""
-    database = Database(make_engine(url))
+    services = build(Config(database_url=url, policy=load_policy()))
+    database = services.database
     try:
         with database.unit_of_work(read_only=True) as session:
             before = session.scalar(select(func.count()).select_from(Delivery)) or 0
         began, cpu = time.perf_counter(), time.process_time()
-        events = outbox.fan_out(database, policy=load_policy().webhooks)
+        events = outbox.fan_out(database, policy=services.policy.webhooks)
         seconds, cpu_seconds = time.perf_counter() - began, time.process_time() - cpu
         with database.unit_of_work(read_only=True) as session:
             after = session.scalar(select(func.count()).select_from(Delivery)) or 0
