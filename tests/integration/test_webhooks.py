@@ -334,7 +334,7 @@ def _written(services: Services, dispute_id: str) -> list[tuple[OutboxEvent, lis
         ]
 
 
-def test_a_ruling_writes_its_events_in_order_each_with_a_delivery_per_endpoint_that_wants_it(
+def test_a_rulings_events_in_order_are_each_fanned_out_to_every_endpoint_that_wants_it(
     world: World, services: Services
 ) -> None:
     everything = register(world, "https://platform.example/all")["id"]
